@@ -1,0 +1,1 @@
+"""instancemock: a stateful mock of process-instance APIs."""

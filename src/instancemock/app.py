@@ -1,0 +1,103 @@
+"""create_app(): mounts, /__admin and GET /; wiring only."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import secrets
+from typing import Any
+
+from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
+
+from . import admin
+from .apis import API_NAMES, Api, load_api
+from .clock import Clock
+from .context import STATE, origin_of
+from .handlers import Plugin, plugin_for
+from .pipeline import MIDDLEWARES, PLUGINS, ROUTER, dispatch
+from .routing import Router
+from .settings import Settings
+from .state import State
+
+log = logging.getLogger("instancemock")
+
+
+class AccessLogger(AbstractAccessLogger):
+    """One line per request: method, path, status, milliseconds."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        self.logger.info("%s %s %d %.1fms", request.method, request.path_qs, response.status, time * 1000)
+
+
+def is_loopback(host: str) -> bool:
+    if host in ("localhost", ""):
+        return host == "localhost"
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def build_state(settings: Settings, apis: dict[str, Api], plugins: dict[str, Plugin]) -> State:
+    seeders = {}
+    for plugin in plugins.values():
+        seeders.update(plugin.seeders)
+    return State(settings=settings, clock=Clock(settings.now), apis=apis, seeders=seeders)
+
+
+def create_app(settings: Settings | None = None) -> web.Application:
+    settings = settings or Settings()
+    names = [name for name in API_NAMES if settings.api_enabled(name)] + ["admin"]
+    apis = {name: load_api(name) for name in names}
+    plugins = {name: plugin_for(name) for name in names if name != "admin"} | {"admin": admin.PLUGIN}
+    if settings.admin_token is None and not is_loopback(settings.host):
+        settings = _with_admin_token(settings)
+    state = build_state(settings, apis, plugins)
+
+    app = web.Application(middlewares=MIDDLEWARES, client_max_size=settings.max_body_bytes)
+    app[STATE] = state
+    app[ROUTER] = Router(list(apis.values()))
+    app[PLUGINS] = plugins
+    app.router.add_get("/", index, name="index")
+    app.router.add_route("*", "/{tail:.*}", dispatch, name="dispatch")
+
+    async def start(app: web.Application) -> None:
+        for plugin in plugins.values():
+            if plugin.startup is not None:
+                await plugin.startup(state)
+
+    app.on_startup.append(start)
+    return app
+
+
+def _with_admin_token(settings: Settings) -> Settings:
+    from dataclasses import replace
+
+    token = secrets.token_urlsafe(24)
+    log.warning("listening beyond loopback: /__admin needs 'Authorization: Bearer %s'", token)
+    print(f"instancemock: admin token (for /__admin): {token}", flush=True)
+    return replace(settings, admin_token=token)
+
+
+async def index(request: web.Request) -> web.Response:
+    """GET /: what is mounted where, and how to log in to each API."""
+    state = request.app[STATE]
+    plugins = request.app[PLUGINS]
+    origin = origin_of(request)
+    entries: list[dict[str, Any]] = []
+    for name, api in state.apis.items():
+        if name == "admin":
+            continue
+        plugin = plugins.get(name)
+        credentials = plugin.credentials(state.settings, origin) if plugin and plugin.credentials else {}
+        entries.append(
+            {
+                "name": name,
+                "title": api.title,
+                "base_url": origin + api.bases[0],
+                "spec_url": f"{origin}/__admin/specs/{name}",
+                "credentials": credentials,
+            }
+        )
+    return web.json_response({"apis": entries, "admin": f"{origin}/__admin", "seed": state.settings.seed})

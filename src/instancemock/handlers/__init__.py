@@ -1,0 +1,42 @@
+"""Per-API plugins: a module per API (`kianda.py`, `barium.py`, `altinn_storage.py`, ...).
+
+Each module may define `PLUGIN = Plugin(...)`. Modules are found by name, so adding an API's
+handlers never means editing a shared table.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from ..context import Ctx, Handler
+from ..settings import Settings
+from ..state import Seeder, State
+
+Authenticator = Callable[[web.Request, Ctx], Awaitable[web.StreamResponse | None]]
+Credentials = Callable[[Settings, str], dict[str, Any]]  # (settings, server origin) -> demo login
+
+
+@dataclass(frozen=True, slots=True)
+class Plugin:
+    operations: Mapping[str, Handler] = field(default_factory=dict)
+    # Checks the caller, sets ctx.principal; returns an error response to stop the request.
+    authenticate: Authenticator | None = None
+    credentials: Credentials | None = None
+    seeders: Mapping[str, Seeder] = field(default_factory=dict)  # dataset -> seeder
+    startup: Callable[[State], Awaitable[None]] | None = None
+
+
+def plugin_for(api_name: str) -> Plugin:
+    module_name = f"{__name__}.{api_name.replace('-', '_')}"
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as error:
+        if error.name != module_name:
+            raise
+        return Plugin()
+    return getattr(module, "PLUGIN", Plugin())

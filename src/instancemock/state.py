@@ -1,0 +1,80 @@
+"""Everything the server holds: the world of each sandbox, and what is shared across sandboxes.
+
+Tokens and tickets live in `services` (shared), so a token obtained in one sandbox works in all;
+instance data lives in per-sandbox stores, seeded on first use from the seed, `--now` and the
+fixtures, and evicted least-recently-used past `settings.sandboxes`.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .apis import Api
+from .clock import Clock
+from .settings import Settings
+from .store import Document, MemoryStore, Store
+
+DEFAULT_SANDBOX = "default"
+
+Seeder = Callable[["SeedContext"], dict[str, dict[str, Document]]]
+
+
+@dataclass(frozen=True, slots=True)
+class SeedContext:
+    settings: Settings
+    clock: Clock
+    dataset: str
+
+    @property
+    def seed(self) -> int:
+        return self.settings.seed
+
+    def random(self, salt: str = "") -> random.Random:
+        """A private generator per dataset (and purpose), never the global one."""
+        return random.Random(f"{self.settings.seed}:{self.dataset}:{salt}")
+
+
+@dataclass
+class State:
+    settings: Settings
+    clock: Clock
+    apis: dict[str, Api]
+    seeders: dict[str, Seeder]
+    services: dict[str, Any] = field(default_factory=dict)  # per platform, shared by all sandboxes
+    _worlds: OrderedDict[str, dict[str, Store]] = field(default_factory=OrderedDict)
+
+    def seed_dataset(self, dataset: str) -> Store:
+        seeder = self.seeders.get(dataset)
+        data = seeder(SeedContext(self.settings, self.clock, dataset)) if seeder else {}
+        return MemoryStore(data)
+
+    def store(self, sandbox: str, dataset: str) -> Store:
+        world = self._worlds.get(sandbox)
+        if world is None:
+            world = self._worlds[sandbox] = {}
+            while len(self._worlds) > max(self.settings.sandboxes, 1) + 1:
+                oldest = next(k for k in self._worlds if k != DEFAULT_SANDBOX)
+                del self._worlds[oldest]
+        self._worlds.move_to_end(sandbox)
+        if dataset not in world:
+            world[dataset] = self.seed_dataset(dataset)
+        return world[dataset]
+
+    def sandboxes(self) -> list[str]:
+        return list(self._worlds)
+
+    def reset(self, sandbox: str | None = None, dataset: str | None = None) -> None:
+        """Forget the chosen worlds; they are seeded again, identically, on next use."""
+        for name in [sandbox] if sandbox else list(self._worlds):
+            world = self._worlds.get(name)
+            if world is None:
+                continue
+            for key in [dataset] if dataset else list(world):
+                world.pop(key, None)
+
+    def datasets(self) -> list[str]:
+        return sorted({api.dataset for api in self.apis.values() if api.dataset != "admin"})

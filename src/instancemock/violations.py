@@ -1,0 +1,91 @@
+"""What is wrong with a request, as data: one Violation per problem, never an exception."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from jsonschema.exceptions import ValidationError as SchemaError
+from jsonschema.exceptions import best_match
+from openapi_core.casting.schemas.exceptions import CastError
+from openapi_core.deserializing.exceptions import DeserializeError
+from openapi_core.deserializing.media_types.exceptions import MediaTypeDeserializeError
+from openapi_core.templating.media_types.exceptions import MediaTypeNotFound
+from openapi_core.validation.request.exceptions import (
+    MissingRequiredParameter,
+    MissingRequiredRequestBody,
+    ParameterValidationError,
+    RequestBodyValidationError,
+    SecurityValidationError,
+)
+from openapi_core.validation.schemas.exceptions import InvalidSchemaValue
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    location: str  # "body", "query", "path", "header", "cookie", "security", "request"
+    field: str  # dotted path in the location; "" = all of it
+    message: str
+    status: int = 400
+
+    def as_dict(self) -> dict[str, str]:
+        return {"location": self.location, "field": self.field, "message": self.message}
+
+
+def violations_from(errors: Iterable[Exception]) -> list[Violation]:
+    found: list[Violation] = []
+    for error in errors:
+        cause = error.__cause__
+        match error:
+            case SecurityValidationError():
+                found.append(Violation("security", "", "credentials are missing or invalid", 401))
+            case MissingRequiredRequestBody():
+                found.append(Violation("body", "", "a request body is required"))
+            case RequestBodyValidationError() if isinstance(cause, MediaTypeNotFound):
+                allowed = ", ".join(cause.availableMimetypes)
+                message = f"content type {cause.mimetype or '(none)'!r} is not supported; use {allowed}"
+                found.append(Violation("header", "Content-Type", message, 415))
+            case RequestBodyValidationError() if isinstance(cause, MediaTypeDeserializeError):
+                found.append(Violation("body", "", f"the body is not valid {cause.mimetype}"))
+            case RequestBodyValidationError():
+                found += [Violation("body", f, m) for f, m in _schema_details(cause)] or [
+                    Violation("body", "", str(cause or error))
+                ]
+            case MissingRequiredParameter(name=name, location=location):
+                found.append(Violation(location, name, f"the {location} parameter {name!r} is required"))
+            case ParameterValidationError(name=name, location=location):
+                details = [m for _, m in _schema_details(cause)]
+                if isinstance(cause, CastError | DeserializeError) or not details:
+                    details = [_cast_message(name, location, cause)]
+                found += [Violation(location, name, m) for m in details]
+            case _:
+                found.append(Violation("request", "", str(error)))
+    return found
+
+
+def _cast_message(name: str, location: str, cause: BaseException | None) -> str:
+    if isinstance(cause, CastError):
+        return f"the {location} parameter {name!r} must be of type {cause.type}, got {cause.value!r}"
+    return f"the {location} parameter {name!r} is invalid" + (f": {cause}" if cause else "")
+
+
+def _schema_details(cause: BaseException | None) -> Iterator[tuple[str, str]]:
+    if not isinstance(cause, InvalidSchemaValue):
+        return
+    for error in _leaves(cause.schema_errors):
+        field = ".".join(str(p) for p in error.absolute_path)
+        if error.validator == "required" and isinstance(error.instance, dict):
+            missing = [name for name in error.validator_value if name not in error.instance]
+            for name in missing:
+                yield ".".join(filter(None, [field, str(name)])), f"{name!r} is required"
+            continue
+        yield field, error.message
+
+
+def _leaves(errors: Iterable[SchemaError]) -> Iterator[SchemaError]:
+    """The specific errors under oneOf/anyOf, rather than 'is not valid under any of the given schemas'."""
+    for error in errors:
+        if error.context:
+            yield from _leaves([best_match(error.context)])
+        else:
+            yield error
