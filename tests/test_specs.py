@@ -30,33 +30,44 @@ def test_spec_is_valid_openapi_31(name: str) -> None:
     validate(spec)
 
 
-def media_examples(spec: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], Any]]:
-    """(where, schema, example) for every example of every request and response body."""
+def _escape(part: str) -> str:
+    return part.replace("~", "~0").replace("/", "~1")
+
+
+def media_examples(spec: dict[str, Any]) -> Iterator[tuple[str, str, Any]]:
+    """(where, JSON pointer to the schema, example) for every example of every body."""
     for path, item in spec.get("paths", {}).items():
         for method, op in item.items():
             if not isinstance(op, dict) or "responses" not in op:
                 continue
-            bodies = [("request", op.get("requestBody", {}))]
-            bodies += [(f"response {code}", resp) for code, resp in op["responses"].items()]
-            for label, body in bodies:
+            base = f"/paths/{_escape(path)}/{method}"
+            bodies = [("request", op.get("requestBody", {}), f"{base}/requestBody")]
+            bodies += [
+                (f"response {code}", resp, f"{base}/responses/{code}")
+                for code, resp in op["responses"].items()
+            ]
+            for label, body, pointer in bodies:
+                if "$ref" in body:
+                    pointer = body["$ref"].removeprefix("#")
                 body = resolve(spec, body)
                 for media_type, media in body.get("content", {}).items():
                     if "schema" not in media or media_type.startswith(("multipart/", "image/")):
                         continue
                     where = f"{method.upper()} {path} {label} {media_type}"
+                    schema_at = f"{pointer}/content/{_escape(media_type)}/schema"
                     if "example" in media:
-                        yield where, media["schema"], media["example"]
+                        yield where, schema_at, media["example"]
                     for ex_name, ex in media.get("examples", {}).items():
                         ex = resolve(spec, ex)
                         if "value" in ex:
-                            yield f"{where} example {ex_name}", media["schema"], ex["value"]
+                            yield f"{where} example {ex_name}", schema_at, ex["value"]
 
 
 def resolve(spec: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
     while isinstance(node, dict) and "$ref" in node:
         target: Any = spec
         for part in node["$ref"].removeprefix("#/").split("/"):
-            target = target[part]
+            target = target[part.replace("~1", "/").replace("~0", "~")]
         node = target
     return node
 
@@ -64,12 +75,13 @@ def resolve(spec: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
 @pytest.mark.parametrize("name", NAMES)
 def test_every_example_matches_its_schema(name: str) -> None:
     spec = load(name)
-    registry = Registry().with_resource("", Resource.from_contents(spec, default_specification=DRAFT202012))
+    resource = Resource.from_contents(spec, default_specification=DRAFT202012)
+    registry = Registry().with_resource("urn:spec", resource)
     found = list(media_examples(spec))
     assert found, f"{name}.yaml has no examples"
     problems = []
-    for where, schema, example in found:
-        validator = Draft202012Validator(schema, registry=registry)
+    for where, pointer, example in found:
+        validator = Draft202012Validator({"$ref": f"urn:spec#{pointer}"}, registry=registry)
         problems += [
             f"{where}: {e.message} at {list(e.absolute_path)}" for e in validator.iter_errors(example)
         ]

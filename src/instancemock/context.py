@@ -20,7 +20,7 @@ from .store import Store
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-CTX = "instancemock.ctx"
+CTX = web.RequestKey("ctx", "Ctx")  # type: ignore[arg-type]
 STATE = web.AppKey("state", State)
 
 

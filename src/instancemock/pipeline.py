@@ -28,8 +28,8 @@ log = logging.getLogger("instancemock")
 
 ROUTER = web.AppKey("router", Router)
 PLUGINS = web.AppKey("plugins", dict)
-MISS = "instancemock.miss"
-OWNER = "instancemock.owner"  # the Api whose shape errors take, or None
+MISS = web.RequestKey("miss", Miss)
+OWNER = web.RequestKey("owner", object)  # the Api whose shape errors take, or None
 
 Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
 
@@ -44,10 +44,9 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     """No request ever sees a traceback: anything unexpected is a 500 in the platform's shape."""
     try:
         return await handler(request)
-    except web.HTTPRequestEntityTooLarge as error:
-        return errors.error(
-            owner_platform(request), 413, f"The request body is larger than {error.max_size} bytes."
-        )
+    except web.HTTPRequestEntityTooLarge:
+        limit = request.app[STATE].settings.max_body_bytes
+        return errors.error(owner_platform(request), 413, f"The request body is larger than {limit} bytes.")
     except web.HTTPException as error:
         if error.status >= 400:
             return errors.error(owner_platform(request), error.status, error.reason)

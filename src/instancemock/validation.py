@@ -40,10 +40,27 @@ def _op_paths(api: Api, op: Operation) -> tuple[SchemaPath, SchemaPath]:
     return path, path / op.method.lower()
 
 
-def canonical_query(op: Operation, query: Iterable[tuple[str, str]]) -> ImmutableMultiDict[str, str]:
-    """Map `processname=` onto a declared `processName` (ASP.NET binds query names case-insensitively)."""
-    names = {p["name"].lower(): p["name"] for p in op.parameters if p.get("in") == "query"}
-    return ImmutableMultiDict([(names.get(k.lower(), k), v) for k, v in query])
+def canonical_query(
+    api: Api, op: Operation, query: Iterable[tuple[str, str]]
+) -> ImmutableMultiDict[str, str]:
+    """Map `processname=` onto a declared `processName`, and `Status=Active` onto an enum's `active`.
+
+    ASP.NET binds query names, and enum values, case-insensitively; the spec declares one casing.
+    """
+    declared = [p for p in op.parameters if p.get("in") == "query"]
+    names = {p["name"].lower(): p["name"] for p in declared}
+    enums: dict[str, dict[str, str]] = {}
+    for p in declared:
+        schema = resolve_refs(api.spec, p.get("schema", {}))
+        schema = resolve_refs(api.spec, schema.get("items", {})) if schema.get("type") == "array" else schema
+        values = [v for v in schema.get("enum", []) if isinstance(v, str)]
+        if values:
+            enums[p["name"]] = {v.lower(): v for v in values}
+    pairs = []
+    for key, value in query:
+        name = names.get(key.lower(), key)
+        pairs.append((name, enums.get(name, {}).get(value.lower(), value)))
+    return ImmutableMultiDict(pairs)
 
 
 def _properties(spec: dict[str, Any], schema: Any, depth: int = 0) -> dict[str, Any]:
@@ -125,7 +142,7 @@ def check_request(
         method=op.method.lower(),
         path=op.template,
         parameters=RequestParameters(
-            query=canonical_query(op, query),
+            query=canonical_query(api, op, query),
             header=Headers(list(headers)),
             cookie=ImmutableMultiDict(cookies),
             path=path_params,

@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from instancemock.app import create_app
+from support import settings
+
+
+MakeClient = Callable[..., Awaitable[TestClient]]
+
+
+@pytest.fixture
+def make_client(aiohttp_client: Any) -> MakeClient:
+    """make_client(**settings overrides) -> a client of a fresh, strict, seeded server."""
+
+    async def make(**overrides: Any) -> TestClient:
+        return await aiohttp_client(create_app(settings(**overrides)))
+
+    return make

@@ -1,0 +1,43 @@
+"""Helpers every API test uses: a strict in-process server and a spec check of any response."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import ClientResponse
+from werkzeug.datastructures import Headers
+
+from instancemock.apis import load_api
+from instancemock.routing import Route, Router
+from instancemock.settings import Settings
+from instancemock.validation import check_response
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+KIANDA = "kianda"
+BARIUM = "barium"
+ALTINN_STORAGE = "altinn-storage"
+ALTINN_APP = "altinn-app"
+ADMIN = "admin"
+
+
+def settings(**overrides: Any) -> Settings:
+    """What the suite runs with: a fixed seed and clock, strict response checks on."""
+    base: dict[str, Any] = {"seed": 7, "now": NOW, "strict": True}
+    base.update(overrides)
+    return Settings(**base)
+
+
+_APIS = {name: load_api(name) for name in (KIANDA, BARIUM, ALTINN_STORAGE, ALTINN_APP, ADMIN)}
+_ROUTER = Router(list(_APIS.values()))
+
+
+async def assert_conforms(api_name: str, response: ClientResponse) -> None:
+    """The response validates against the operation of `api_name`'s spec that its request hit."""
+    found = _ROUTER.resolve(response.method, response.url.path)
+    assert isinstance(found, Route), f"{response.method} {response.url.path} matches no operation"
+    assert found.api.name == api_name, f"{response.url.path} belongs to {found.api.name}, not {api_name}"
+    body = await response.read()
+    headers = Headers(list(response.headers.items()))
+    problems = check_response(found.api, found.op, response.status, body, headers, response.content_type)
+    assert not problems, f"{response.method} {response.url.path} -> {response.status}: {problems}"
