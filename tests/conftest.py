@@ -7,8 +7,8 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from instancemock.app import create_app
-from support import settings
 
+from support import settings
 
 MakeClient = Callable[..., Awaitable[TestClient]]
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 from aiohttp import web
 
-from conftest import MakeClient
 from instancemock.app import create_app
 from instancemock.handlers import Plugin
 from instancemock.pipeline import PLUGINS
+
+from conftest import MakeClient
 from support import ADMIN, BARIUM, assert_conforms, settings
 
 

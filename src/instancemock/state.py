@@ -11,7 +11,10 @@ import random
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
+
+from faker import Faker
 
 from .apis import Api
 from .clock import Clock
@@ -36,6 +39,21 @@ class SeedContext:
     def random(self, salt: str = "") -> random.Random:
         """A private generator per dataset (and purpose), never the global one."""
         return random.Random(f"{self.settings.seed}:{self.dataset}:{salt}")
+
+    def faker(self, locale: str | list[str], salt: str = "") -> Faker:
+        """A private Faker seeded from the server seed, never `Faker.seed()` (that one is global)."""
+        fake = Faker(locale)
+        fake.seed_instance(f"{self.settings.seed}:{self.dataset}:{salt}")
+        return fake
+
+    @property
+    def now(self) -> datetime:
+        """The instant the world is seeded at: `--now`, or the start-up time."""
+        return self.clock.start
+
+    def size(self, api_name: str, default: int) -> int:
+        """`apis.<name>.instances` from the config file."""
+        return int(self.settings.api_option(api_name, "instances", default))
 
 
 @dataclass
