@@ -11,7 +11,7 @@ import hmac
 
 from aiohttp import web
 
-from . import errors
+from . import admin_faults, admin_journal, admin_state, errors
 from .apis import Platform
 from .context import STATE, Ctx, ctx
 from .handlers import Plugin
@@ -19,7 +19,7 @@ from .handlers import Plugin
 
 async def authenticate(request: web.Request, context: Ctx) -> web.StreamResponse | None:
     token = context.state.settings.admin_token
-    if token is None:
+    if token is None or context.op.spec.get("security") == []:  # health and specs stay open
         return None
     sent = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
     sent = sent or request.headers.get("X-Admin-Token", "")
@@ -38,13 +38,9 @@ async def get_spec(request: web.Request) -> web.Response:
     name = context.args.path["api"]
     api = context.state.apis.get(name)
     if api is None:
-        return errors.error(
-            Platform.ADMIN, 404, f"No API named {name!r}; known: {', '.join(context.state.apis)}."
-        )
+        return errors.error(Platform.ADMIN, 404, f"No API named {name!r}; known: {', '.join(context.state.apis)}.")
     spec = copy.deepcopy(api.spec)
-    spec["servers"] = [
-        {"url": context.origin + base, "description": f"instancemock {name}"} for base in api.bases
-    ]
+    spec["servers"] = [{"url": context.origin + base, "description": f"instancemock {name}"} for base in api.bases]
     return web.json_response(spec)
 
 
@@ -64,6 +60,9 @@ async def reset(request: web.Request) -> web.Response:
 
 
 PLUGIN = Plugin(
-    operations={"getHealth": health, "getSpec": get_spec, "reset": reset},
+    operations={"getHealth": health, "getSpec": get_spec, "reset": reset}
+    | admin_state.OPERATIONS
+    | admin_faults.OPERATIONS
+    | admin_journal.OPERATIONS,
     authenticate=authenticate,
 )

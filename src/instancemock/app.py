@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import ipaddress
 import logging
 import secrets
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
-from . import admin
+from . import admin, state_io
 from .apis import API_NAMES, Api, load_api
 from .clock import Clock
 from .context import STATE, origin_of
+from .faults import FAULT_RULES, FaultRules
 from .handlers import Plugin, plugin_for
+from .journal import JOURNAL, Journal
 from .pipeline import MIDDLEWARES, PLUGINS, ROUTER, dispatch
 from .routing import Router
 from .settings import Settings
@@ -59,8 +65,14 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app[STATE] = state
     app[ROUTER] = Router(list(apis.values()))
     app[PLUGINS] = plugins
+    app[JOURNAL] = Journal(settings.journal_size)
+    app[FAULT_RULES] = FaultRules(settings.seed)
+    app[FAULT_RULES].add_all(settings.faults)  # a bad rule stops start-up, naming its index
     app.router.add_get("/", index, name="index")
     app.router.add_route("*", "/{tail:.*}", dispatch, name="dispatch")
+
+    if settings.state_file is not None:
+        state_io.load_file(state, settings.state_file)  # a corrupt file stops start-up here
 
     async def start(app: web.Application) -> None:
         for plugin in plugins.values():
@@ -68,7 +80,24 @@ def create_app(settings: Settings | None = None) -> web.Application:
                 await plugin.startup(state)
 
     app.on_startup.append(start)
+    if settings.state_file is not None:
+        app.cleanup_ctx.append(_keep_state_file(state, settings.state_file, settings.state_save_seconds))
     return app
+
+
+def _keep_state_file(state: State, path: Path, every: int) -> Callable[[web.Application], AsyncIterator[None]]:
+    """Save every `every` seconds while serving, and once more on a clean shutdown."""
+
+    async def keep(app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(state_io.save_periodically(state, path, every)) if every > 0 else None
+        yield
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await state_io.save_file_async(state, path)
+
+    return keep
 
 
 def _with_admin_token(settings: Settings) -> Settings:

@@ -23,6 +23,7 @@ class Settings:
     strict: bool = False
     fixtures: Path | None = None  # a user's directory that adds to or replaces fixtures/
     state_file: Path | None = None
+    state_save_seconds: int = 30  # with a state file: also saved this often, not only on exit
     journal_size: int = 1000
     max_body_bytes: int = 10 * 1024 * 1024
     sandboxes: int = 32  # kept at once, least recently used evicted
@@ -45,9 +46,7 @@ def parse_now(value: str | datetime | None) -> datetime | None:
     """`--now` accepts ISO 8601; a naive time is read as UTC so a seed means the same everywhere."""
     if value is None or value == "":
         return None
-    moment = (
-        value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    )
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 

@@ -82,8 +82,12 @@ class State:
             world[dataset] = self.seed_dataset(dataset)
         return world[dataset]
 
+    def replace_worlds(self, worlds: dict[str, dict[str, Store]]) -> None:
+        self._worlds = OrderedDict(worlds)
+
     def sandboxes(self) -> list[str]:
-        return list(self._worlds)
+        """The default sandbox always exists; the others once used."""
+        return [DEFAULT_SANDBOX] + [name for name in self._worlds if name != DEFAULT_SANDBOX]
 
     def reset(self, sandbox: str | None = None, dataset: str | None = None) -> None:
         """Forget the chosen worlds; they are seeded again, identically, on next use."""
