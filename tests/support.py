@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,3 +46,23 @@ async def assert_conforms(api_name: str, response: ClientResponse) -> None:
     headers = Headers(list(response.headers.items()))
     problems = check_response(found.api, found.op, response.status, body, headers, response.content_type)
     assert not problems, f"{response.method} {response.url.path} -> {response.status}: {problems}"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_healthy(base: str, process: subprocess.Popen[str], seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"server exited early: {process.communicate()}")
+        try:
+            with urllib.request.urlopen(f"{base}/__admin/health", timeout=1) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError):
+            time.sleep(0.05)  # polling a port that is not open yet: there is no event to await
+    raise AssertionError("server did not become healthy")

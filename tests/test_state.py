@@ -12,8 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from conftest import MakeClient
-from support import ADMIN, assert_conforms
-from test_cli import free_port, wait_healthy
+from support import ADMIN, assert_conforms, free_port, wait_healthy
 
 MARKER = {"id": "imported-1", "note": "put there by a test"}
 
