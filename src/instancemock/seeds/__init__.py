@@ -1,0 +1,1 @@
+"""Deterministic seeders, one module per dataset."""
