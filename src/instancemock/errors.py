@@ -184,8 +184,13 @@ def error(platform: Platform | None, status: int, message: str | None = None) ->
     return RENDERERS[platform](status, message or phrase(status), ())
 
 
+# A platform that answers a violation with another status than the usual one: Barium rejects a
+# request body in a content type it does not take with 400, not 415 (reference §1.1, §1.3).
+RESTATUS: dict[Platform | None, dict[int, int]] = {Platform.BARIUM: {415: 400}}
+
+
 def reject(platform: Platform | None, *violations: Violation) -> web.Response:
     """One response for all violations; the status is the most fundamental one among them."""
     status = min((v.status for v in violations), key=lambda s: RANK.get(s, len(RANK)))
     chosen = [v for v in violations if v.status == status]
-    return RENDERERS[platform](status, summary(chosen), chosen)
+    return RENDERERS[platform](RESTATUS.get(platform, {}).get(status, status), summary(chosen), chosen)
