@@ -123,7 +123,10 @@ def read_spec(name: str) -> dict[str, Any]:
         return yaml.safe_load(handle)
 
 
+@cache  # checking a spec takes ~0.5 s; an Api holds no per-server state, so servers share it
+@cache
 def load_api(name: str) -> Api:
+    """Built once per process: openapi-core's spec objects are read-only and costly to build."""
     spec = read_spec(name)
     platform = Platform(name)
     config = Config(extra_media_type_deserializers=JSON_DESERIALIZERS)

@@ -24,7 +24,7 @@ from .journal import JOURNAL, Journal
 from .pipeline import MIDDLEWARES, PLUGINS, ROUTER, dispatch
 from .routing import Router
 from .settings import Settings
-from .state import State
+from .state import DEFAULT_SANDBOX, State
 
 log = logging.getLogger("instancemock")
 
@@ -71,8 +71,11 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app.router.add_get("/", index, name="index")
     app.router.add_route("*", "/{tail:.*}", dispatch, name="dispatch")
 
-    if settings.state_file is not None:
-        state_io.load_file(state, settings.state_file)  # a corrupt file stops start-up here
+    # A corrupt state file, or a bad fixture while seeding, stops start-up here with its path and reason.
+    loaded = settings.state_file is not None and state_io.load_file(state, settings.state_file)
+    if not loaded:
+        for dataset in state.datasets():  # seed now: a bad fixture stops start-up, not the first request
+            state.store(DEFAULT_SANDBOX, dataset)
 
     async def start(app: web.Application) -> None:
         for plugin in plugins.values():

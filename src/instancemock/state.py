@@ -7,6 +7,7 @@ fixtures, and evicted least-recently-used past `settings.sandboxes`.
 
 from __future__ import annotations
 
+import copy
 import random
 from collections import OrderedDict
 from collections.abc import Callable
@@ -22,6 +23,10 @@ from .settings import Settings
 from .store import Document, MemoryStore, Store
 
 DEFAULT_SANDBOX = "default"
+
+# Seeded worlds by their inputs: sandboxes, resets and test servers reuse them instead of
+# running Faker again (generation is the slow part of start-up).
+_SEEDED: OrderedDict[tuple[object, ...], dict[str, dict[str, Document]]] = OrderedDict()
 
 Seeder = Callable[["SeedContext"], dict[str, dict[str, Document]]]
 
@@ -66,9 +71,18 @@ class State:
     _worlds: OrderedDict[str, dict[str, Store]] = field(default_factory=OrderedDict)
 
     def seed_dataset(self, dataset: str) -> Store:
+        """A fresh store holding the seeded world; equal inputs give an equal world, so it is cached."""
         seeder = self.seeders.get(dataset)
-        data = seeder(SeedContext(self.settings, self.clock, dataset)) if seeder else {}
-        return MemoryStore(data)
+        if seeder is None:
+            return MemoryStore()
+        key = (dataset, self.settings.seed, self.clock.start, str(self.settings.fixtures), repr(self.settings.apis))
+        data = _SEEDED.get(key)
+        if data is None:
+            data = seeder(SeedContext(self.settings, self.clock, dataset))
+            _SEEDED[key] = data
+            while len(_SEEDED) > 16:
+                _SEEDED.popitem(last=False)
+        return MemoryStore(copy.deepcopy(data))  # a sandbox must never see another's writes
 
     def store(self, sandbox: str, dataset: str) -> Store:
         world = self._worlds.get(sandbox)
