@@ -1,6 +1,6 @@
 """The request pipeline of DESIGN.md, one middleware per job, top to bottom.
 
-    guard -> journal -> route -> control -> miss -> authenticate -> validate -> respond -> handler
+    journal -> guard -> route -> control -> miss -> authenticate -> validate -> respond -> handler
 
 `route` runs before `control` (DESIGN.md draws them the other way round) because a forced status
 or fault must be rendered in the owning platform's error shape, and only the router knows the
@@ -19,7 +19,9 @@ from werkzeug.datastructures import Headers
 from . import errors
 from .apis import Platform
 from .context import CTX, STATE, Args, Ctx, Handler, ctx, origin_of
+from .control import control
 from .examples import answer_from_examples
+from .journal import record
 from .routing import Miss, Route, Router
 from .state import DEFAULT_SANDBOX
 from .validation import check_request, check_response
@@ -169,6 +171,6 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
     return await handler(request)
 
 
-MIDDLEWARES: list[Middleware] = [guard, route, miss, authenticate, validate, respond]
+MIDDLEWARES: list[Middleware] = [record, guard, route, control, miss, authenticate, validate, respond]
 
 __all__ = ["MIDDLEWARES", "PLUGINS", "ROUTER", "Args", "dispatch"]
