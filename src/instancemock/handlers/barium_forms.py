@@ -14,7 +14,7 @@ from email.message import Message
 from email.parser import BytesParser
 from email.policy import HTTP
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 from ..clock import iso
 from ..context import Ctx
@@ -64,11 +64,17 @@ def multipart_parts(c: Ctx) -> list[Part]:
             Part(
                 name=name,
                 value=payload if isinstance(payload, bytes) else b"",
-                filename=item.get_filename(),
+                filename=_filename(item),
                 content_type=item.get_content_type() if item.get("content-type") else None,
             )
         )
     return parts
+
+
+def _filename(part: Message) -> str | None:
+    """The part's filename; clients such as aiohttp percent-encode it, browsers send it raw."""
+    name = part.get_filename()
+    return unquote(name) if name is not None else None
 
 
 def first(pairs: list[tuple[str, str]], name: str) -> str | None:

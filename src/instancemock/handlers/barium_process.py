@@ -89,8 +89,16 @@ def instance_name(app: Document, number: int, at: datetime) -> str:
 def describe(app: Document, values: dict[str, str | None]) -> str:
     """The instance description from the app's pattern, e.g. `Kontorsmöbler från Nordvik AB`."""
     try:
-        return app["Describe"].format_map({k: v or "" for k, v in values.items()}).strip()
-    except (KeyError, ValueError, IndexError):
+        text = app["Describe"].format_map(_Blank({k: v or "" for k, v in values.items()}))
+    except (ValueError, IndexError, AttributeError):
+        return ""
+    return " ".join(text.split())
+
+
+class _Blank(dict[str, str]):
+    """Values the start form did not fill in read as empty text."""
+
+    def __missing__(self, key: str) -> str:
         return ""
 
 
