@@ -52,6 +52,15 @@ def kianda_message(status: int, message: str, **extra: Any) -> web.Response:
     return _json({"Message": message, **extra}, status, headers=headers)
 
 
+KIANDA_NO_CACHE = {"Cache-Control": "no-cache, no-store", "Pragma": "no-cache", "Expires": "-1"}
+
+
+def kianda_oauth_error(error: str, description: str | None = None) -> web.Response:
+    """OWIN's token endpoint refusal: 400 `{"error", "error_description"?}`, never cached."""
+    body = {"error": error} if description is None else {"error": error, "error_description": description}
+    return _json(body, 400, headers=KIANDA_NO_CACHE)
+
+
 def _kianda(status: int, message: str, violations: Sequence[Violation]) -> web.Response:
     if status == 401:
         return kianda_message(401, "Authorization has been denied for this request.")

@@ -1,0 +1,43 @@
+"""Kianda: OAuth2 password-grant tokens, the Instances API, process designs, scheduled tasks.
+
+The operations live in `kianda_*` modules by resource; this module only plugs them in.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..seeds import kianda as seeds
+from ..settings import Settings
+from . import Plugin
+from .kianda_auth import authenticate, get_token
+from .kianda_designs import get_process, list_processes
+from .kianda_instances import OPERATIONS as INSTANCE_OPERATIONS
+from .kianda_tasks import OPERATIONS as TASK_OPERATIONS
+from .kianda_tenant import load_tenant
+
+
+def credentials(settings: Settings, origin: str) -> dict[str, Any]:
+    """The administrator's password grant, ready to post as the form of `POST /kianda/Token`."""
+    tenant = load_tenant(settings)
+    admin = tenant.admin
+    return {
+        "username": admin.username,
+        "password": admin.password,
+        "grant_type": "password",
+        "scope": tenant.subscription_id,
+    }
+
+
+PLUGIN = Plugin(
+    operations={
+        "getToken": get_token,
+        "listProcesses": list_processes,
+        "getProcess": get_process,
+        **INSTANCE_OPERATIONS,
+        **TASK_OPERATIONS,
+    },
+    authenticate=authenticate,
+    credentials=credentials,
+    seeders={"kianda": seeds.seed},
+)

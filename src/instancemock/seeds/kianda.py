@@ -1,0 +1,229 @@
+"""The Kianda tenant's world: process designs, a few hundred instances, scheduled tasks.
+
+Everything comes from the fixture (`fixtures/kianda.yaml`), the server seed and the seed instant:
+designs and tasks as written, the documented `training-approval-request-1`, and instances whose
+field values follow each design field's type, filled in by Irish and English people.
+"""
+
+from __future__ import annotations
+
+import random
+import unicodedata
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from faker import Faker
+
+from ..clock import iso
+from ..fixtures import load_fixture
+from ..state import SeedContext
+from ..store import Document
+
+DEFAULT_SIZE = 300
+
+COURSES = (
+    "Advanced Excel for Finance", "Manual Handling", "First Aid at Work", "GDPR Essentials",
+    "Project Management Fundamentals", "Leading Hybrid Teams", "Power BI Dashboards",
+    "Fire Warden Training", "Negotiation Skills", "Agile Scrum Master", "Python for Analysts",
+    "Customer Service Excellence", "Safe Pass", "Presentation Skills", "Cyber Security Awareness",
+)  # fmt: skip
+REASONS = (
+    "New employee", "Required for the Q3 reporting project", "Certification renewal",
+    "Team upskilling plan", "Recommended in annual review", "New regulatory requirement",
+    "Moving into a team lead role", "Replacing outdated equipment", "Client project needs it",
+)  # fmt: skip
+COMMENTS = (
+    "Approved.", "Approved - please book before the end of the month.", "Discussed with the team; go ahead.",
+    "Please attach the quote from the supplier.", "On hold until the new budget is confirmed.",
+    "Rejected: not in this year's plan.", "Approved, charge to the department cost centre.",
+    "All checks complete.", "Follow up with facilities next week.", "Fine by me.",
+)  # fmt: skip
+OBSERVATIONS = (
+    "Fire exits clear, one extinguisher overdue for service.", "Trailing cables at the reception desk.",
+    "Racking labels missing in aisle 4.", "No issues found.", "Wet floor sign not in use near the canteen.",
+    "First aid kit restocked; eye wash station expired.", "Forklift pre-use checklist not signed.",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    name: str
+    email: str
+
+
+def _ascii(text: str) -> str:
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+
+
+def people(fake_ie: Faker, fake_gb: Faker, domain: str, count: int) -> list[Person]:
+    found: dict[str, Person] = {}
+    for index in range(count * 2):
+        fake = fake_ie if index % 2 == 0 else fake_gb
+        first, last = fake.first_name(), fake.last_name()
+        local = ".".join(_ascii(part).replace("'", "").replace(" ", "-") for part in (first, last))
+        found.setdefault(local, Person(f"{first} {last}", f"{local}@{domain}"))
+        if len(found) == count:
+            break
+    return list(found.values())
+
+
+class Filler:
+    """Believable text/value pairs for a design field, by its type."""
+
+    def __init__(self, rng: random.Random, fake: Faker, crowd: list[Person]) -> None:
+        self.rng, self.fake, self.crowd = rng, fake, crowd
+
+    def value(self, field: dict[str, Any], created: datetime, owner: Person) -> tuple[str, str]:
+        rng = self.rng
+        kind = field["type"]
+        if field.get("options"):
+            option = rng.choice(field["options"])
+            return str(option["text"]), str(option["value"])
+        if kind == "user":
+            person = owner if field["name"] in ("employeeName", "trainee") else rng.choice(self.crowd)
+            return person.name, person.email
+        if kind == "number":
+            number = rng.randint(int(field.get("min", 0)), int(field.get("max", 100)))
+            return str(number), str(number)
+        if kind in ("date", "datetime"):
+            moment = (created + timedelta(days=rng.randint(-20, 60), minutes=rng.randint(0, 600))).replace(
+                second=0, microsecond=0
+            )
+            if kind == "date":
+                return moment.strftime("%d/%m/%Y"), moment.date().isoformat()
+            return moment.strftime("%d/%m/%Y %H:%M"), iso(moment)
+        if kind == "checkbox":
+            yes = rng.random() < 0.8
+            return ("Yes", "true") if yes else ("No", "false")
+        if kind == "file":
+            name = f"receipt-{rng.randint(1000, 9999)}.pdf"
+            return name, name
+        return self._words(field)
+
+    def _words(self, field: dict[str, Any]) -> tuple[str, str]:
+        hint = field.get("faker") or field["name"].lower()
+        if hint == "course":
+            text = self.rng.choice(COURSES)
+        elif "reason" in hint or "justification" in hint:
+            text = self.rng.choice(REASONS)
+        elif "observation" in hint or "action" in hint:
+            text = self.rng.choice(OBSERVATIONS)
+        elif "comment" in hint or field["type"] in ("textarea", "richtext"):
+            text = self.rng.choice(COMMENTS)
+        else:
+            text = self.fake.catch_phrase()
+        value = f"<p>{text}</p>" if field["type"] == "richtext" else text
+        return text, value
+
+
+def seed(ctx: SeedContext) -> dict[str, dict[str, Document]]:
+    fixture = load_fixture("kianda", ctx.settings.fixtures) or {}
+    rng = ctx.random("instances")
+    domain = str(fixture["subscription"]["domain"])
+    crowd = people(ctx.faker("en_IE", "people"), ctx.faker("en_GB", "people"), domain, 60)
+    filler = Filler(rng, ctx.faker("en_IE", "words"), crowd)
+    designs = {d["name"]: d for d in fixture["processes"]}
+
+    processes = {name.lower(): dict(design) for name, design in designs.items()}
+    instances: dict[str, Document] = {}
+    counters: dict[str, Document] = {}
+
+    example = _example(fixture["exampleInstance"], designs, ctx.now)
+    instances[example["id"]] = example
+    size = max(ctx.size("kianda", DEFAULT_SIZE) - 1, 0)
+    weights = [int(d.get("weight", 1)) for d in designs.values()]
+    chosen = rng.choices(list(designs), weights=weights, k=size)
+    for name, design in designs.items():
+        number = 1 if name == example["processName"] else 0
+        moments = sorted(ctx.now - timedelta(seconds=rng.randint(3600, 400 * 86400)) for _ in range(chosen.count(name)))
+        for created in moments:
+            number += 1 if rng.random() < 0.9 else 2  # the gaps are deleted instances
+            doc = _instance(design, number, created.replace(microsecond=0), ctx.now, rng, filler, crowd)
+            instances[doc["id"]] = doc
+        counters[name.lower()] = {"last": number}
+
+    tasks = {}
+    for entry in fixture.get("tasks") or []:
+        task_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        ran = entry.get("status") == "Active" and entry["schedule"]["type"] not in ("On demand", "Immediately")
+        last_run = iso((ctx.now - timedelta(days=rng.randint(1, 6))).replace(minute=0, second=0, microsecond=0))
+        tasks[task_id] = {"id": task_id, **entry, "lastRun": last_run if ran else None, "_runs": int(ran)}
+    return {"processes": processes, "instances": instances, "counters": counters, "tasks": tasks}
+
+
+def _example(entry: dict[str, Any], designs: dict[str, Any], now: datetime) -> Document:
+    name = str(entry["name"])
+    process = name.rsplit("-", 1)[0]
+    design = designs[process]
+    created = (now - timedelta(days=int(entry.get("daysAgo", 30)))).replace(hour=8, minute=41, second=7, microsecond=0)
+    given = entry.get("fields") or {}
+    fields = [
+        {
+            "name": f["name"],
+            "text": str(given.get(f["name"], {}).get("text", "")),
+            "value": str(given.get(f["name"], {}).get("value", "")),
+        }
+        for f in design["fields"]
+    ]
+    return {
+        "id": name,
+        "uniqueId": str(entry["uniqueId"]),
+        "processName": process,
+        "processTitle": design["title"],
+        "processVersion": str(design["version"]),
+        "status": str(entry["status"]),
+        "Version": str(entry.get("Version", "1.0")),
+        "created": iso(created),
+        "createdBy": str(entry["createdBy"]),
+        "modified": iso(created + timedelta(minutes=34, seconds=45)),
+        "modifiedBy": str(entry.get("modifiedBy", entry["createdBy"])),
+        "assignTo": entry.get("assignTo"),
+        "fields": fields,
+        "_triggerField": "",
+    }
+
+
+def _instance(
+    design: dict[str, Any],
+    number: int,
+    created: datetime,
+    now: datetime,
+    rng: random.Random,
+    filler: Filler,
+    crowd: list[Person],
+) -> Document:
+    forms = list(design["forms"])
+    stage = rng.randint(0, len(forms))  # index of the current form; len(forms) = Completed
+    owner, approver = rng.choice(crowd), rng.choice(crowd)
+    fields = []
+    for field in design["fields"]:
+        form_index = forms.index(field["form"])
+        filled = form_index < stage or (form_index == stage and (stage == 0 or rng.random() < 0.4))
+        if filled and (field.get("required") or rng.random() < 0.85):
+            text, value = filler.value(field, created, owner)
+        else:
+            text, value = "", ""
+        fields.append({"name": field["name"], "text": text, "value": value})
+    saves = stage + rng.randint(0, 2)
+    room = max(int((now - created).total_seconds()) - 60, 0)
+    modified = created + timedelta(seconds=rng.randint(60, max(room, 60)) if saves else 0)
+    modified = min(modified, now).replace(microsecond=0)
+    editor = owner if stage == 0 else approver
+    return {
+        "id": f"{design['name']}-{number}",
+        "uniqueId": f"{rng.getrandbits(128):032x}",
+        "processName": design["name"],
+        "processTitle": design["title"],
+        "processVersion": str(design["version"]),
+        "status": forms[stage] if stage < len(forms) else "Completed",
+        "Version": f"{saves + 1}.0",
+        "created": iso(created),
+        "createdBy": owner.email,
+        "modified": iso(modified),
+        "modifiedBy": editor.email if saves else owner.email,
+        "assignTo": None if stage == len(forms) else (owner.email if stage == 0 else approver.email),
+        "fields": fields,
+        "_triggerField": "",
+    }
