@@ -74,3 +74,16 @@ def next_occurrence(schedule: dict[str, Any], now: datetime) -> datetime | None:
             if slot > now and step % every == 0:
                 return slot
     return None
+
+
+LOOKBACK = {"Minutes": 1 / 1440, "Hourly": 1 / 24, "Daily": 1, "Weekly": 7, "Monthly": 31}
+
+
+def previous_occurrence(schedule: dict[str, Any], now: datetime) -> datetime | None:
+    """The last slot at or before `now` (approximately, for seeding `lastRun`)."""
+    days = LOOKBACK.get(str(schedule.get("type")))
+    if days is None:
+        return None
+    every = max(int(schedule.get("every") or 1), 1)
+    slot = next_occurrence(schedule, now - timedelta(days=days * every))
+    return slot if slot is not None and slot <= now else None

@@ -18,6 +18,7 @@ from faker import Faker
 
 from ..clock import iso
 from ..fixtures import load_fixture
+from ..handlers.kianda_schedule import previous_occurrence
 from ..state import SeedContext
 from ..store import Document
 
@@ -147,9 +148,13 @@ def seed(ctx: SeedContext) -> dict[str, dict[str, Document]]:
     tasks = {}
     for entry in fixture.get("tasks") or []:
         task_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
-        ran = entry.get("status") == "Active" and entry["schedule"]["type"] not in ("On demand", "Immediately")
-        last_run = iso((ctx.now - timedelta(days=rng.randint(1, 6))).replace(minute=0, second=0, microsecond=0))
-        tasks[task_id] = {"id": task_id, **entry, "lastRun": last_run if ran else None, "_runs": int(ran)}
+        last_run = previous_occurrence(entry["schedule"], ctx.now) if entry.get("status") == "Active" else None
+        tasks[task_id] = {
+            "id": task_id,
+            **entry,
+            "lastRun": iso(last_run) if last_run else None,
+            "_runs": int(last_run is not None),
+        }
     return {"processes": processes, "instances": instances, "counters": counters, "tasks": tasks}
 
 
