@@ -187,3 +187,16 @@ async def test_processes_list_and_design(make_client: MakeClient) -> None:
     missing = await client.get(f"{API}/processes/nope")
     assert missing.status == 404
     await assert_conforms(KIANDA, missing)
+
+
+async def test_an_imported_world_without_counters_never_reuses_a_name(make_client: MakeClient) -> None:
+    client = await make_client(auth=False)
+    exported = await (await client.get("/__admin/state")).json()
+    world = exported["sandboxes"]["default"]["kianda"]
+    del world["counters"]
+    assert (await client.put("/__admin/state", json=exported)).status == 200
+    highest = max(
+        int(name.rsplit("-", 1)[1]) for name in world["instances"] if name.startswith("training-approval-request-")
+    )
+    name = await create(client, "training-approval-request")
+    assert name == f"training-approval-request-{highest + 1}"

@@ -55,17 +55,35 @@ def conflict(current: str) -> web.Response:
 
 
 async def allocate_number(c: Ctx, process_name: str) -> int:
-    """One more than the highest number ever used for the design; numbers are never reused."""
+    """One more than the highest number ever used for the design; numbers are never reused.
+
+    The counter outlives deletions. If it is missing (a hand-written state file), it starts after
+    the highest number among the design's stored instances, and a number whose name is taken is
+    skipped, so an allocation never overwrites an instance.
+    """
     counter_key = key(process_name)
     while True:
-        bumped = await c.store.update(COUNTERS, counter_key, lambda d: {**d, "last": int(d["last"]) + 1})
-        if bumped is not None:
-            return int(bumped.doc["last"])
-        try:
-            await c.store.put(COUNTERS, counter_key, {"last": 1}, expect=0)
-            return 1
-        except VersionConflict:  # someone created the counter first: bump theirs
-            continue
+        bumped = await c.store.update(COUNTERS, counter_key, lambda d: {**d, "last": int(d.get("last", 0)) + 1})
+        if bumped is None:
+            try:
+                bumped = await c.store.put(
+                    COUNTERS, counter_key, {"last": await _highest_number(c, process_name) + 1}, expect=0
+                )
+            except VersionConflict:  # another request created the counter first: bump theirs
+                continue
+        number = int(bumped.doc["last"])
+        if await c.store.get(INSTANCES, key(f"{process_name}-{number}")) is None:
+            return number
+
+
+async def _highest_number(c: Ctx, process_name: str) -> int:
+    prefix = key(process_name) + "-"
+    numbers = [
+        int(k.removeprefix(prefix))
+        for k in (key(str(s.doc.get("id", ""))) for s in await c.store.list(INSTANCES))
+        if k.startswith(prefix) and k.removeprefix(prefix).isdigit()
+    ]
+    return max(numbers, default=0)
 
 
 async def create_record(
@@ -147,11 +165,11 @@ async def list_instances(request: web.Request) -> web.Response:
     matches = [
         s.doc
         for s in await c.store.list(INSTANCES)
-        if (not process or s.doc["processName"].lower() == process)
-        and (not status or s.doc["status"].lower() == status)
+        if (not process or str(s.doc.get("processName", "")).lower() == process)
+        and (not status or str(s.doc.get("status", "")).lower() == status)
     ]
-    matches.sort(key=lambda d: d["id"])
-    matches.sort(key=lambda d: d["created"], reverse=True)
+    matches.sort(key=lambda d: str(d.get("id", "")))
+    matches.sort(key=lambda d: str(d.get("created", "")), reverse=True)
     chosen = matches[(page - 1) * size : page * size]
     return web.json_response([summary(d) for d in chosen], headers={"Total-Items": str(len(matches))})
 
