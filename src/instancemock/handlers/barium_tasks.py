@@ -29,7 +29,7 @@ from .barium_access import (
     users,
 )
 from .barium_catalog import User
-from .barium_forms import coerce, first, form_pairs
+from .barium_forms import FALSE, TRUE, coerce, first, form_pairs
 
 IGNORED_NAMES = {"complete", "ticket", "format"}
 
@@ -104,6 +104,14 @@ def _apply(
     return changed, updated, ignored
 
 
+def _flag(value: str | None) -> bool:
+    if value is None or value.strip().lower() in FALSE:
+        return False
+    if value.strip().lower() in TRUE:
+        return True
+    raise bad_field("complete", f"'complete' must be true or false, got {value!r}.")
+
+
 # --- tasks --------------------------------------------------------------------------------------
 
 
@@ -144,13 +152,13 @@ async def complete_task(request: web.Request) -> web.Response:
     if int(task["Step"]) != int(instance["Step"]):
         raise Refused(409, f"The task {task['Name']} is not the instance's current task.")
     pairs = [(k, v) for k, v in form_pairs(c) if k.lower() not in IGNORED_NAMES]
+    complete = _flag(first(form_pairs(c), "complete"))
     now = c.now()
     form_stored = await c.store.get("objects", instance["FormId"])
     form = None
     if form_stored is not None and pairs:
         allowed = _editable(app, {**task, "FormId": instance["FormId"]}, form_stored.doc)
         form, _, _ = _apply(form_stored.doc, pairs, allowed, iso(now))
-    complete = bool((c.args.body or {}).get("complete", False))
     if form is not None:
         await c.store.put("objects", form["Id"], form)
     if not complete:
@@ -257,6 +265,3 @@ async def update_object_fields(request: web.Request) -> web.Response:
     if updated:
         await c.store.put("objects", obj["Id"], changed)
     return web.json_response({"success": True, "updatedFields": updated, "ignoredFields": ignored})
-
-
-__all__ = ["first"]
