@@ -164,6 +164,7 @@ async def test_token_refusals_use_the_oauth_shape(make_client: MakeClient) -> No
         ({**form, "password": "wrong"}, "invalid_grant"),
         ({**form, "scope": "00000000-0000-0000-0000-000000000000"}, "invalid_grant"),
         ({k: v for k, v in form.items() if k != "scope"}, "invalid_request"),
+        ({}, "unsupported_grant_type"),  # OWIN checks the grant type before anything else
     ]
     for data, code in cases:
         response = await client.post(TOKEN, data=data)
