@@ -98,8 +98,8 @@ def coerce(field: dict[str, Any], raw: str) -> str | None:
             number = Decimal(value.replace(" ", "").replace("\u00a0", "").replace(",", "."))
         except InvalidOperation as error:
             raise ValueError(f"{field['Name']!r} must be a number, got {raw!r}") from error
-        if not number.is_finite():
-            raise ValueError(f"{field['Name']!r} must be a finite number, got {raw!r}")
+        if not number.is_finite() or abs(number.adjusted()) > 30:
+            raise ValueError(f"{field['Name']!r} must be a finite number of sensible size, got {raw!r}")
         return format(number.normalize(), "f")
     if kind == "date":
         return _date(field, value)
