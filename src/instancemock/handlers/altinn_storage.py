@@ -233,7 +233,7 @@ async def create_instance(request: web.Request) -> web.Response:
     app = _world(c).app(app_id)
     if app is None:
         return errors.json_string(404, f"Did not find application with appId={app_id}")
-    template: dict[str, Any] = c.args.body if isinstance(c.args.body, dict) else {}
+    template: dict[str, Any] = _plain(c.args.body) if isinstance(c.args.body, dict) else {}
     owner = {k: v for k, v in (template.get("instanceOwner") or {}).items() if v not in (None, "")}
     party = str(owner.get("partyId", "")).strip()
     if not party.isdigit():
@@ -268,6 +268,17 @@ async def create_instance(request: web.Request) -> web.Response:
     response = _instance(doc, c, principal, status=201)
     response.headers["Location"] = platform_link(c.origin, party, guid)
     return response
+
+
+def _plain(value: Any) -> Any:
+    """The body as JSON again: openapi-core hands `date-time` members over as datetimes."""
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
 
 
 def _new_guid() -> str:
