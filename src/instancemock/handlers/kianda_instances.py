@@ -195,7 +195,7 @@ async def _change(request: web.Request, replace: bool) -> web.Response:
         return designs.not_found(found.doc["processName"])
     problems: list[Violation] = []
     sent_process = body.get("ProcessName")
-    if sent_process not in (None, "") and str(sent_process).strip().lower() != design["name"]:
+    if sent_process not in (None, "") and str(sent_process).strip().lower() != design["name"].lower():
         message = f"Instance '{found.doc['id']}' belongs to process '{design['name']}', not '{sent_process}'."
         problems.append(Violation("body", "ProcessName", message))
     values, mapping_problems = designs.resolve_mappings(design, body.get("FieldsMappings"))
