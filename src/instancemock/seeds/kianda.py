@@ -46,6 +46,12 @@ OBSERVATIONS = (
     "Racking labels missing in aisle 4.", "No issues found.", "Wet floor sign not in use near the canteen.",
     "First aid kit restocked; eye wash station expired.", "Forklift pre-use checklist not signed.",
 )  # fmt: skip
+NOTES = (
+    "Taxi from Dublin Airport to the client site.", "Two nights in Cork for the trade fair.",
+    "Lunch with the Belfast distributor.", "Train to Manchester for the supplier audit.",
+    "Family wedding in Galway.", "Covering for a colleague the following week.",
+    "Toner and paper for the Limerick office.", "Parking at the Aviva for the partner event.",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,9 +95,8 @@ class Filler:
             number = rng.randint(int(field.get("min", 0)), int(field.get("max", 100)))
             return str(number), str(number)
         if kind in ("date", "datetime"):
-            moment = (created + timedelta(days=rng.randint(-20, 60), minutes=rng.randint(0, 600))).replace(
-                second=0, microsecond=0
-            )
+            day = created + timedelta(days=rng.randint(-20, 60))
+            moment = day.replace(hour=rng.randint(8, 17), minute=rng.choice((0, 15, 30, 45)), second=0, microsecond=0)
             if kind == "date":
                 return moment.strftime("%d/%m/%Y"), moment.date().isoformat()
             return moment.strftime("%d/%m/%Y %H:%M"), iso(moment)
@@ -109,6 +114,8 @@ class Filler:
             text = self.rng.choice(COURSES)
         elif "reason" in hint or "justification" in hint:
             text = self.rng.choice(REASONS)
+        elif "description" in hint or "notes" in hint:
+            text = self.rng.choice(NOTES)
         elif "observation" in hint or "action" in hint:
             text = self.rng.choice(OBSERVATIONS)
         elif "comment" in hint or field["type"] in ("textarea", "richtext"):
@@ -212,7 +219,7 @@ def _instance(
             text, value = "", ""
         fields.append({"name": field["name"], "text": text, "value": value})
     saves = stage + rng.randint(0, 2)
-    room = max(int((now - created).total_seconds()) - 60, 0)
+    room = min(max(int((now - created).total_seconds()) - 60, 0), 45 * 86400)  # decided within weeks
     modified = created + timedelta(seconds=rng.randint(60, max(room, 60)) if saves else 0)
     modified = min(modified, now).replace(microsecond=0)
     editor = owner if stage == 0 else approver
