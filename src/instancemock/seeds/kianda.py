@@ -145,7 +145,7 @@ def seed(ctx: SeedContext) -> dict[str, dict[str, Document]]:
     chosen = rng.choices(list(designs), weights=weights, k=size)
     for name, design in designs.items():
         number = 1 if name == example["processName"] else 0
-        moments = sorted(ctx.now - timedelta(seconds=rng.randint(3600, 400 * 86400)) for _ in range(chosen.count(name)))
+        moments = sorted(_office_hours(ctx.now, rng) for _ in range(chosen.count(name)))
         for created in moments:
             number += 1 if rng.random() < 0.9 else 2  # the gaps are deleted instances
             doc = _instance(design, number, created.replace(microsecond=0), ctx.now, rng, filler, crowd)
@@ -163,6 +163,15 @@ def seed(ctx: SeedContext) -> dict[str, dict[str, Document]]:
             "_runs": int(last_run is not None),
         }
     return {"processes": processes, "instances": instances, "counters": counters, "tasks": tasks}
+
+
+def _office_hours(now: datetime, rng: random.Random) -> datetime:
+    """A moment in the last 400 days, on a working day between 08:00 and 18:00, before `now`."""
+    while True:
+        day = now - timedelta(days=rng.randint(0, 400))
+        moment = day.replace(hour=rng.randint(8, 17), minute=rng.randint(0, 59), second=rng.randint(0, 59))
+        if moment.weekday() < 5 and moment < now - timedelta(minutes=5):
+            return moment
 
 
 def _example(entry: dict[str, Any], designs: dict[str, Any], now: datetime) -> Document:
