@@ -122,18 +122,18 @@ async def test_put_checks_process_and_echoes_the_request(make_client: MakeClient
     assert put.status == 200
     assert await put.json() == {
         "ProcessName": "training-approval-request",
-        "Version": "3.0",
+        "Version": "2.0",
         "TriggerField": "",
         "Status": "",
         "FieldsMappings": [{"fieldname": "reason", "text": "Promotion"}],
     }
     patch = await client.patch(url, json={"FieldsMappings": [{"fieldname": "managerComments", "value": "Approved."}]})
-    assert patch.status == 200 and (await patch.json())["Version"] == "4.0"
+    assert patch.status == 200 and (await patch.json())["Version"] == "3.0"
     instance = await (await client.get(url)).json()
     values = {f["name"]: f["value"] for f in instance["fields"]}
     assert values["reason"] == "Promotion" and values["managerComments"] == "Approved."
     assert instance["status"] == "Manager approval"  # kept: no Status sent
-    stale = await client.patch(url, json={"Version": "3.0", "FieldsMappings": []})
+    stale = await client.patch(url, json={"Version": "2.0", "FieldsMappings": []})
     assert stale.status == 409
     await assert_conforms(KIANDA, stale)
 

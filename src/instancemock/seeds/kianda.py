@@ -18,7 +18,7 @@ from faker import Faker
 
 from ..clock import iso
 from ..fixtures import load_fixture
-from ..handlers.kianda_schedule import previous_occurrence
+from ..handlers.kianda_schedule import parse_time, previous_occurrence
 from ..state import SeedContext
 from ..store import Document
 
@@ -178,7 +178,9 @@ def _example(entry: dict[str, Any], designs: dict[str, Any], now: datetime) -> D
     name = str(entry["name"])
     process = name.rsplit("-", 1)[0]
     design = designs[process]
-    created = (now - timedelta(days=int(entry.get("daysAgo", 30)))).replace(hour=8, minute=41, second=7, microsecond=0)
+    created = parse_time(entry.get("created"))
+    if created is None or created >= now:
+        created = (now - timedelta(days=int(entry.get("daysAgo", 30)))).replace(microsecond=0)
     given = entry.get("fields") or {}
     fields = [
         {
@@ -198,7 +200,7 @@ def _example(entry: dict[str, Any], designs: dict[str, Any], now: datetime) -> D
         "Version": str(entry.get("Version", "1.0")),
         "created": iso(created),
         "createdBy": str(entry["createdBy"]),
-        "modified": iso(created + timedelta(minutes=34, seconds=45)),
+        "modified": iso(created if entry.get("Version", "1.0") == "1.0" else created + timedelta(minutes=34)),
         "modifiedBy": str(entry.get("modifiedBy", entry["createdBy"])),
         "assignTo": entry.get("assignTo"),
         "fields": fields,
