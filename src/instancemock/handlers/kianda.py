@@ -9,12 +9,13 @@ from typing import Any
 
 from ..seeds import kianda as seeds
 from ..settings import Settings
+from ..state import State
 from . import Plugin
 from .kianda_auth import authenticate, get_token
 from .kianda_designs import get_process, list_processes
 from .kianda_instances import OPERATIONS as INSTANCE_OPERATIONS
 from .kianda_tasks import OPERATIONS as TASK_OPERATIONS
-from .kianda_tenant import load_tenant
+from .kianda_tenant import load_tenant, services
 
 
 def credentials(settings: Settings, origin: str) -> dict[str, Any]:
@@ -29,6 +30,11 @@ def credentials(settings: Settings, origin: str) -> dict[str, Any]:
     }
 
 
+async def startup(state: State) -> None:
+    """Read the tenant (users, subscription) now, so a broken fixture stops the start, not a login."""
+    services(state)
+
+
 PLUGIN = Plugin(
     operations={
         "getToken": get_token,
@@ -40,4 +46,5 @@ PLUGIN = Plugin(
     authenticate=authenticate,
     credentials=credentials,
     seeders={"kianda": seeds.seed},
+    startup=startup,
 )
