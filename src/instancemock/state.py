@@ -26,6 +26,7 @@ DEFAULT_SANDBOX = "default"
 
 # Seeded worlds by their inputs: sandboxes, resets and test servers reuse them instead of
 # running Faker again (generation is the slow part of start-up).
+CACHE_DOCUMENTS = 20_000  # larger worlds (benchmarks, big demos) are not worth twice the memory
 _SEEDED: OrderedDict[tuple[object, ...], dict[str, dict[str, Document]]] = OrderedDict()
 
 Seeder = Callable[["SeedContext"], dict[str, dict[str, Document]]]
@@ -76,13 +77,15 @@ class State:
         if seeder is None:
             return MemoryStore()
         key = (dataset, self.settings.seed, self.clock.start, str(self.settings.fixtures), repr(self.settings.apis))
-        data = _SEEDED.get(key)
-        if data is None:
-            data = seeder(SeedContext(self.settings, self.clock, dataset))
-            _SEEDED[key] = data
+        cached = _SEEDED.get(key)
+        if cached is not None:
+            return MemoryStore(copy.deepcopy(cached))  # a sandbox must never see another's writes
+        data = seeder(SeedContext(self.settings, self.clock, dataset))
+        if sum(len(items) for items in data.values()) <= CACHE_DOCUMENTS:
+            _SEEDED[key] = copy.deepcopy(data)
             while len(_SEEDED) > 16:
                 _SEEDED.popitem(last=False)
-        return MemoryStore(copy.deepcopy(data))  # a sandbox must never see another's writes
+        return MemoryStore(data)
 
     def store(self, sandbox: str, dataset: str) -> Store:
         world = self._worlds.get(sandbox)
