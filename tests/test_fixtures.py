@@ -1,0 +1,63 @@
+"""Fixtures: a user's --fixtures directory replaces files by name; a bad one stops start-up clearly."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from instancemock.fixtures import PACKAGED, FixtureError, check_fixture, load_fixture
+
+from conftest import MakeClient
+
+NAMES = ("kianda", "barium", "altinn")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_packaged_fixtures_match_their_schemas(name: str) -> None:
+    assert check_fixture(name, load_fixture(name)) == []
+
+
+def broken_kianda(tmp_path: Path) -> Path:
+    data = yaml.safe_load((PACKAGED / "kianda.yaml").read_text(encoding="utf-8"))
+    data["processes"][1]["fields"][0]["type"] = "telepathy"
+    (tmp_path / "kianda.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return tmp_path / "kianda.yaml"
+
+
+def test_a_bad_fixture_names_the_file_the_path_inside_it_and_the_reason(tmp_path: Path) -> None:
+    path = broken_kianda(tmp_path)
+    with pytest.raises(FixtureError) as raised:
+        load_fixture("kianda", tmp_path)
+    message = str(raised.value)
+    assert str(path) in message
+    assert "processes/1/fields/0/type" in message
+    assert "'telepathy' is not one of" in message
+
+
+def test_a_bad_fixture_stops_start_up(tmp_path: Path) -> None:
+    path = broken_kianda(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "instancemock", "serve", "--port", "0", "--fixtures", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert str(path) in result.stderr and "processes/1/fields/0/type" in result.stderr
+
+
+async def test_a_users_fixture_replaces_the_packaged_one(make_client: MakeClient, tmp_path: Path) -> None:
+    data = yaml.safe_load((PACKAGED / "kianda.yaml").read_text(encoding="utf-8"))
+    design = dict(data["processes"][0], name="site-visit-report", title="Site visit report")
+    data["processes"].append(design)
+    (tmp_path / "kianda.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    client = await make_client(auth=False, fixtures=tmp_path)
+    response = await client.get("/kianda/api/processes/site-visit-report")
+    assert response.status == 200
+    assert (await response.json())["title"] == "Site visit report"
+    default = await make_client(auth=False)
+    assert (await default.get("/kianda/api/processes/site-visit-report")).status == 404
