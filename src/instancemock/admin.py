@@ -11,7 +11,7 @@ import hmac
 
 from aiohttp import web
 
-from . import admin_faults, admin_journal, admin_state, errors
+from . import admin_faults, admin_journal, admin_state, admin_webhooks, errors
 from .apis import Platform
 from .context import STATE, Ctx, ctx
 from .handlers import Plugin
@@ -63,6 +63,7 @@ PLUGIN = Plugin(
     operations={"getHealth": health, "getSpec": get_spec, "reset": reset}
     | admin_state.OPERATIONS
     | admin_faults.OPERATIONS
-    | admin_journal.OPERATIONS,
+    | admin_journal.OPERATIONS
+    | admin_webhooks.OPERATIONS,
     authenticate=authenticate,
 )
