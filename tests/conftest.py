@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -8,9 +7,7 @@ from aiohttp.test_utils import TestClient
 
 from instancemock.app import create_app
 
-from support import settings
-
-MakeClient = Callable[..., Awaitable[TestClient]]
+from support import MakeClient, settings
 
 
 @pytest.fixture

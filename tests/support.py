@@ -7,16 +7,20 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import ClientResponse
+from aiohttp.test_utils import TestClient
 from werkzeug.datastructures import Headers
 
 from instancemock.apis import load_api
 from instancemock.routing import Route, Router
 from instancemock.settings import Settings
 from instancemock.validation import check_response
+
+MakeClient = Callable[..., Awaitable[TestClient]]  # make_client(**settings overrides)
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 KIANDA = "kianda"

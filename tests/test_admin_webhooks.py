@@ -11,8 +11,7 @@ from aiohttp.test_utils import TestServer
 from instancemock.context import STATE
 from instancemock.handlers.kianda_webhooks import services
 
-from conftest import MakeClient
-from support import ADMIN, assert_conforms
+from support import ADMIN, MakeClient, assert_conforms
 
 
 async def test_webhooks_added_at_run_time_are_called_and_listed(make_client: MakeClient) -> None:

@@ -15,8 +15,7 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
 
-from conftest import MakeClient
-from support import ALTINN_APP, ALTINN_STORAGE, BARIUM, KIANDA, assert_conforms
+from support import ALTINN_APP, ALTINN_STORAGE, BARIUM, KIANDA, MakeClient, assert_conforms
 
 # One operation of each API; forced answers never reach its handler.
 ENDPOINTS = {

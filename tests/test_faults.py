@@ -12,8 +12,7 @@ from instancemock.__main__ import main
 from instancemock.app import create_app
 from instancemock.faults import FaultRules, RuleError
 
-from conftest import MakeClient
-from support import ADMIN, BARIUM, KIANDA, assert_conforms, settings
+from support import ADMIN, BARIUM, KIANDA, MakeClient, assert_conforms, settings
 
 INSTANCES = "/barium/api/v1.1/Instances"
 UNKNOWN = "/barium/api/v1.1/Instances/no-such-id/Nothing"  # 404 from the router: no handler involved

@@ -11,7 +11,7 @@ import yaml
 
 from instancemock.fixtures import PACKAGED, FixtureError, check_fixture, load_fixture
 
-from conftest import MakeClient
+from support import MakeClient
 
 NAMES = ("kianda", "barium", "altinn")
 

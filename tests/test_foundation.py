@@ -9,8 +9,7 @@ from instancemock.app import create_app
 from instancemock.handlers import Plugin
 from instancemock.pipeline import PLUGINS
 
-from conftest import MakeClient
-from support import ADMIN, BARIUM, assert_conforms, settings
+from support import ADMIN, BARIUM, MakeClient, assert_conforms, settings
 
 
 async def test_index_lists_the_four_apis_with_their_mounts(make_client: MakeClient) -> None:

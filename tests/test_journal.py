@@ -16,8 +16,7 @@ from instancemock.handlers import Plugin
 from instancemock.journal import Filter, Journal, JournalEntry
 from instancemock.pipeline import PLUGINS
 
-from conftest import MakeClient
-from support import ADMIN, NOW, assert_conforms, settings
+from support import ADMIN, NOW, MakeClient, assert_conforms, settings
 
 UNKNOWN = "/barium/api/v1.1/Instances/no-such-id/Nothing"
 

@@ -11,8 +11,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from conftest import MakeClient
-from support import ADMIN, assert_conforms, free_port, wait_healthy
+from support import ADMIN, MakeClient, assert_conforms, free_port, wait_healthy
 
 MARKER = {"id": "imported-1", "note": "put there by a test"}
 

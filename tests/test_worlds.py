@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 
-from conftest import MakeClient
+from support import MakeClient
 
 EXPORT = """
 import hashlib, json, sys

@@ -20,8 +20,7 @@ from instancemock.altinn.world import world_for
 from instancemock.clock import iso
 from instancemock.context import STATE
 
-from conftest import MakeClient
-from support import ALTINN_STORAGE, NOW, assert_conforms, settings
+from support import ALTINN_STORAGE, NOW, MakeClient, assert_conforms, settings
 
 STORAGE = "/altinn/storage/api/v1/instances"
 TOOLS = "/altinn/testtools/api"

@@ -12,8 +12,7 @@ from aiohttp.test_utils import TestClient
 from instancemock.altinn.query import ticks
 from instancemock.context import STATE
 
-from conftest import MakeClient
-from support import ALTINN_STORAGE, assert_conforms
+from support import ALTINN_STORAGE, MakeClient, assert_conforms
 
 STORAGE = "/altinn/storage/api/v1/instances"
 TOOLS = "/altinn/testtools/api"

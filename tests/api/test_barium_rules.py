@@ -11,8 +11,7 @@ from test_barium_story import BASE, LOGIN, PURCHASE_ORDER, get, login, post
 
 from instancemock.context import STATE
 
-from conftest import MakeClient
-from support import BARIUM, assert_conforms
+from support import BARIUM, MakeClient, assert_conforms
 
 CONTRACTS = "8f7e6d5c-4b3a-4291-8f0e-9d8c7b6a5f4e"
 

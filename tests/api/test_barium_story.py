@@ -8,8 +8,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from PIL import Image
 
-from conftest import MakeClient
-from support import BARIUM, assert_conforms
+from support import BARIUM, MakeClient, assert_conforms
 
 BASE = "/barium/api/v1.1"
 APIKEY = "2f9d8c7b-6a5e-4d3c-b2a1-0f9e8d7c6b5a"

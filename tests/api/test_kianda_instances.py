@@ -8,8 +8,7 @@ from aiohttp.test_utils import TestClient
 
 from instancemock.context import STATE
 
-from conftest import MakeClient
-from support import KIANDA, assert_conforms
+from support import KIANDA, MakeClient, assert_conforms
 
 API = "/kianda/api"
 

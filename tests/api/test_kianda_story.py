@@ -11,8 +11,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from instancemock.context import STATE
 from instancemock.handlers.kianda_webhooks import add_webhook, deliveries
 
-from conftest import MakeClient
-from support import KIANDA, assert_conforms
+from support import KIANDA, MakeClient, assert_conforms
 
 TOKEN = "/kianda/Token"
 API = "/kianda/api"

@@ -6,8 +6,7 @@ from typing import Any
 
 from instancemock.context import STATE
 
-from conftest import MakeClient
-from support import KIANDA, assert_conforms
+from support import KIANDA, MakeClient, assert_conforms
 
 API = "/kianda/api"
 
