@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from urllib.parse import unquote
 
@@ -17,13 +17,12 @@ from aiohttp import web
 
 from .. import errors
 from ..altinn import query as q
+from ..altinn.changes import confirm_complete, deletion_prevented, mark_deleted, set_substatus
 from ..altinn.instances import (
     INSTANCES,
-    is_confirmed_by,
     mutable,
     next_seq,
     read_status_name,
-    touch,
 )
 from ..altinn.policy import permits
 from ..altinn.serialize import omit_nulls, platform_link, storage_view
@@ -320,27 +319,11 @@ async def delete_instance(request: web.Request) -> web.Response:
     if not _may(c, principal, "delete", doc):
         return errors.empty(403)
     now = c.now()
-    if _deletion_prevented(doc, app.prevent_deletion_days, now):
+    if deletion_prevented(doc, app.prevent_deletion_days, now):
         return errors.json_string(403, "Instance cannot be deleted yet due to application restrictions.")
-    new = mutable(doc)
-    status = new["status"]
-    status["isSoftDeleted"] = True
-    if c.args.query.get("hard"):
-        status["isHardDeleted"] = True
-        status["hardDeleted"] = iso(now)
-        status.setdefault("softDeleted", iso(now))
-    else:
-        status["softDeleted"] = iso(now)
-    touch(new, now, principal.actor)
+    new = mark_deleted(mutable(doc), bool(c.args.query.get("hard")), now, principal.actor)
     await c.store.put(INSTANCES, _guid(c), new)
     return _instance(new, c, principal, links=False)
-
-
-def _deletion_prevented(doc: Document, days: int | None, now: datetime) -> bool:
-    archived = (doc.get("status") or {}).get("archived")
-    if days is None or not archived or not doc["status"].get("isArchived"):
-        return False
-    return datetime.fromisoformat(str(archived)) + timedelta(days=days) > now
 
 
 async def complete_instance(request: web.Request) -> web.Response:
@@ -351,12 +334,9 @@ async def complete_instance(request: web.Request) -> web.Response:
         return _not_found(_guid(c))
     if principal.org is None or not _may(c, principal, "complete", doc):
         return errors.empty(403)
-    if is_confirmed_by(doc, principal.org):
-        return _instance(doc, c, principal)
     new = mutable(doc)
-    now = c.now()
-    new.setdefault("completeConfirmations", []).append({"stakeholderId": principal.org, "confirmedOn": iso(now)})
-    touch(new, now, principal.actor)
+    if not confirm_complete(new, principal.org, c.now(), principal.actor):
+        return _instance(doc, c, principal)
     await c.store.put(INSTANCES, _guid(c), new)
     return _instance(new, c, principal)
 
@@ -401,12 +381,14 @@ async def update_substatus(request: web.Request) -> web.Response:
             else "null"
         )
         return errors.json_string(400, f"Invalid sub status: {shown}. Substatus must be defined and include a label.")
-    new = mutable(doc)
-    substatus = {"label": str(body["label"])}
-    if body.get("description") is not None:
-        substatus["description"] = str(body["description"])
-    new["status"]["substatus"] = substatus
-    touch(new, c.now(), principal.org_number or principal.actor)
+    description = body.get("description")
+    new = set_substatus(
+        mutable(doc),
+        str(body["label"]),
+        str(description) if description is not None else None,
+        c.now(),
+        principal.org_number or principal.actor,
+    )
     await c.store.put(INSTANCES, _guid(c), new)
     return _instance(new, c, principal)
 
