@@ -30,6 +30,9 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--state-file", type=Path, dest="state_file", help="load state at start, save it on exit"
     )
+    serve.add_argument(
+        "--idle-timeout", type=int, dest="idle_timeout", help="seconds before an idle connection is closed (default 75)"
+    )
     serve.add_argument("--admin-token", dest="admin_token", help="token /__admin needs off loopback")
     serve.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
     return cli
@@ -65,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         access_log=logging.getLogger("instancemock.access"),
         print=lambda message: print(message, flush=True),
         shutdown_timeout=5,
+        keepalive_timeout=settings.idle_timeout,
     )
     return 0
 

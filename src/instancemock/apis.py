@@ -18,6 +18,7 @@ from jsonschema_path import SchemaPath
 from openapi_core import OpenAPI
 from openapi_core.configurations import Config
 
+from .casting import SCHEMA_CASTERS
 from .media import JSON_DESERIALIZERS
 
 SPEC_DIR = Path(__file__).resolve().parent / "openapi"
@@ -129,7 +130,7 @@ def load_api(name: str) -> Api:
     """Built once per process: openapi-core's spec objects are read-only and costly to build."""
     spec = read_spec(name)
     platform = Platform(name)
-    config = Config(extra_media_type_deserializers=JSON_DESERIALIZERS)
+    config = Config(extra_media_type_deserializers=JSON_DESERIALIZERS, schema_casters_factory=SCHEMA_CASTERS)
     openapi = OpenAPI(SchemaPath.from_dict(validation_document(spec)), config=config)
     bases = tuple(server["url"].rstrip("/") for server in spec.get("servers", [{"url": ""}]))
     return Api(name, platform, DATASETS[platform], spec, bases, operations_of(spec), openapi)

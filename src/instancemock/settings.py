@@ -26,6 +26,7 @@ class Settings:
     state_save_seconds: int = 30  # with a state file: also saved this often, not only on exit
     journal_size: int = 1000
     max_body_bytes: int = 10 * 1024 * 1024
+    idle_timeout: int = 75  # seconds an idle keep-alive connection stays open
     sandboxes: int = 32  # kept at once, least recently used evicted
     admin_token: str | None = None
     cors_origins: tuple[str, ...] = ("*",)
@@ -55,6 +56,7 @@ INTEGERS = {
     "seed",
     "journal_size",
     "max_body_bytes",
+    "idle_timeout",
     "sandboxes",
     "kianda_token_lifetime",
     "barium_ticket_minutes",

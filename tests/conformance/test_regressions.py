@@ -1,0 +1,45 @@
+"""Problems schemathesis and the hostile-input tables found, each pinned by the request that showed it."""
+
+from __future__ import annotations
+
+import pytest
+
+from support import ALTINN_STORAGE, BARIUM, MakeClient, assert_conforms
+
+BARIUM_LOGIN = {
+    "APIKey": "2f9d8c7b-6a5e-4d3c-b2a1-0f9e8d7c6b5a",
+    "Username": "anna.berg@nordvik.se",
+    "Password": "Sommar2024!",
+}
+
+
+@pytest.mark.parametrize("value", ["0", "1", "yes", "on", "t", "null"])
+async def test_a_boolean_is_true_or_false_only_as_asp_net_binds_it(make_client: MakeClient, value: str) -> None:
+    """schemathesis: `webTicket=0` was read as false (openapi-core's lenient casting) and logged in."""
+    client = await make_client()
+    response = await client.post("/barium/api/v1.1/Authenticate", data={**BARIUM_LOGIN, "webTicket": value})
+    assert response.status == 400, await response.text()
+    body = await response.json()
+    assert body["success"] is False and body["errorCode"] == 400
+    await assert_conforms(BARIUM, response)
+
+
+@pytest.mark.parametrize("value", ["true", "False", " TRUE "])
+async def test_true_and_false_bind_in_any_case(make_client: MakeClient, value: str) -> None:
+    client = await make_client()
+    response = await client.post("/barium/api/v1.1/Authenticate", data={**BARIUM_LOGIN, "webTicket": value})
+    assert response.status == 200, await response.text()
+    assert ("WebTicket" in await response.json()) is (value.strip().lower() == "true")
+
+
+async def test_an_unbindable_query_on_token_exchange_is_a_documented_problem(make_client: MakeClient) -> None:
+    """schemathesis: the 400 ProblemDetails of `?test=null` was sent but not in the spec."""
+    client = await make_client()
+    response = await client.get(
+        "/altinn/authentication/api/v1/exchange/maskinporten",
+        params={"test": "null"},
+        headers={"Authorization": "Bearer x.y.z"},
+    )
+    assert response.status == 400
+    assert response.content_type == "application/problem+json"
+    await assert_conforms(ALTINN_STORAGE, response)
