@@ -53,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"instancemock: {error}", file=sys.stderr)
         return 2
     from .app import AccessLogger, create_app
+    from .pipeline import PARSER_CEILING
 
     try:
         app = create_app(settings)
@@ -69,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
         print=lambda message: print(message, flush=True),
         shutdown_timeout=5,
         keepalive_timeout=settings.idle_timeout,
+        max_line_size=PARSER_CEILING,  # the pipeline's `limits` step refuses long URLs and headers itself
+        max_field_size=PARSER_CEILING,
     )
     return 0
 

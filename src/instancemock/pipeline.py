@@ -1,6 +1,6 @@
 """The request pipeline of DESIGN.md, one middleware per job, top to bottom.
 
-    journal -> guard -> route -> control -> miss -> authenticate -> validate -> respond -> handler
+    journal -> guard -> route -> limits -> control -> miss -> authenticate -> validate -> respond -> handler
 
 `route` runs before `control` (DESIGN.md draws them the other way round) because a forced status
 or fault must be rendered in the owning platform's error shape, and only the router knows the
@@ -73,6 +73,32 @@ async def route(request: web.Request, handler: Handler) -> web.StreamResponse:
     else:
         request[OWNER] = found.api
         request[MISS] = found
+    return await handler(request)
+
+
+MAX_URL_BYTES = 8190  # the request target; aiohttp's own limit, near Kestrel's 8 KB request line
+MAX_HEADER_BYTES = 8190  # one header line, name and value
+PARSER_CEILING = 64 * 1024  # passed to aiohttp's parser, so that `limits` sees what is over the limits
+
+
+@web.middleware
+async def limits(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Too long a URL or header, or a declared body over the limit: refused in the platform's shape.
+
+    aiohttp's parser would refuse the first two itself, with a bare text 400 no platform sends, so
+    the server runs it with `PARSER_CEILING` and the limits are applied here. A body whose
+    `Content-Length` is too large is refused before a byte of it is read.
+    """
+    platform = owner_platform(request)
+    if len(request.raw_path) > MAX_URL_BYTES:
+        return errors.error(platform, 414, f"The request URL is longer than {MAX_URL_BYTES} bytes.")
+    for name, value in request.raw_headers:
+        if len(name) + len(value) + 2 > MAX_HEADER_BYTES:
+            shown = name.decode("latin-1")[:64]
+            return errors.error(platform, 431, f"The header {shown!r} is longer than {MAX_HEADER_BYTES} bytes.")
+    limit = request.app[STATE].settings.max_body_bytes
+    if request.content_length is not None and request.content_length > limit:
+        return errors.error(platform, 413, f"The request body is larger than {limit} bytes.")
     return await handler(request)
 
 
@@ -155,9 +181,7 @@ async def respond(request: web.Request, handler: Handler) -> web.StreamResponse:
     if not problems:
         return response
     log.error("response of %s breaks the spec: %s", context.op.id, problems)
-    message = f"instancemock --strict: the response of {context.op.id} breaks its spec: " + "; ".join(
-        problems
-    )
+    message = f"instancemock --strict: the response of {context.op.id} breaks its spec: " + "; ".join(problems)
     return errors.error(context.api.platform, 500, message)
 
 
@@ -171,6 +195,6 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
     return await handler(request)
 
 
-MIDDLEWARES: list[Middleware] = [record, guard, route, control, miss, authenticate, validate, respond]
+MIDDLEWARES: list[Middleware] = [record, guard, route, limits, control, miss, authenticate, validate, respond]
 
 __all__ = ["MIDDLEWARES", "PLUGINS", "ROUTER", "Args", "dispatch"]
