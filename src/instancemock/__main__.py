@@ -33,6 +33,9 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--idle-timeout", type=int, dest="idle_timeout", help="seconds before an idle connection is closed (default 75)"
     )
+    serve.add_argument(
+        "--simulate", type=float, metavar="FACTOR", help="instances move on by themselves at this speed (0: off)"
+    )
     serve.add_argument("--admin-token", dest="admin_token", help="token /__admin needs off loopback")
     serve.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
     return cli

@@ -11,7 +11,7 @@ import hmac
 
 from aiohttp import web
 
-from . import admin_faults, admin_journal, admin_state, admin_webhooks, errors
+from . import admin_faults, admin_journal, admin_simulate, admin_state, admin_webhooks, errors
 from .apis import Platform
 from .context import STATE, Ctx, ctx
 from .handlers import Plugin
@@ -64,6 +64,7 @@ PLUGIN = Plugin(
     | admin_state.OPERATIONS
     | admin_faults.OPERATIONS
     | admin_journal.OPERATIONS
-    | admin_webhooks.OPERATIONS,
+    | admin_webhooks.OPERATIONS
+    | admin_simulate.OPERATIONS,
     authenticate=authenticate,
 )

@@ -14,7 +14,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
-from . import admin, state_io
+from . import admin, simulate, state_io
 from .apis import API_NAMES, Api, load_api
 from .clock import Clock
 from .context import STATE, origin_of
@@ -83,6 +83,10 @@ def create_app(settings: Settings | None = None) -> web.Application:
                 await plugin.startup(state)
 
     app.on_startup.append(start)
+    advancers = {api.dataset: p.simulate for name, p in plugins.items() if p.simulate and (api := apis.get(name))}
+    simulation = simulate.install(state, advancers)
+    if settings.simulate > 0:
+        app.cleanup_ctx.append(simulate.running(simulation))
     if settings.state_file is not None:
         app.cleanup_ctx.append(_keep_state_file(state, settings.state_file, settings.state_save_seconds))
     return app

@@ -35,6 +35,7 @@ class Settings:
     webhooks: tuple[str, ...] = ()
     kianda_token_lifetime: int = 299
     barium_ticket_minutes: int = 50
+    simulate: float = 0.0  # speed factor of the living processes (simulate.py); 0 = off
 
     def api_enabled(self, name: str) -> bool:
         return bool(self.apis.get(name, {}).get("enabled", True))
@@ -72,6 +73,8 @@ def _coerce(name: str, value: Any) -> Any:
         return value if isinstance(value, bool) else str(value).lower() in {"on", "true", "1", "yes"}
     if name in INTEGERS:
         return int(value)
+    if name == "simulate":
+        return float(value)
     if name in {"cors_origins", "webhooks"}:
         return tuple(value.split(",")) if isinstance(value, str) else tuple(value)
     if name == "faults":

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from ..context import Ctx, Handler
 from ..settings import Settings
+from ..simulate import Advancer
 from ..state import Seeder, State
 
 Authenticator = Callable[[web.Request, Ctx], Awaitable[web.StreamResponse | None]]
@@ -29,6 +30,7 @@ class Plugin:
     credentials: Credentials | None = None
     seeders: Mapping[str, Seeder] = field(default_factory=dict)  # dataset -> seeder
     startup: Callable[[State], Awaitable[None]] | None = None
+    simulate: Advancer | None = None  # one simulated user's action, for --simulate (simulate.py)
 
 
 def plugin_for(api_name: str) -> Plugin:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ..context import Handler
 from ..seeds.barium import seed_barium
-from . import Plugin
+from . import Plugin, barium_simulate
 from . import barium_image as image
 from . import barium_instances as instances
 from . import barium_tasks as tasks
@@ -48,4 +48,5 @@ PLUGIN = Plugin(
     authenticate=authenticate,
     credentials=credentials,
     seeders={"barium": seed_barium},
+    simulate=barium_simulate.advance,
 )

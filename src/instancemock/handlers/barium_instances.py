@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections import Counter
+from datetime import datetime
 from pathlib import PurePosixPath
 from urllib.parse import parse_qsl
 
@@ -11,7 +12,7 @@ from aiohttp import web
 
 from ..clock import iso
 from ..context import Ctx, ctx
-from ..store import Document, VersionConflict
+from ..store import Document, Store, Stored, VersionConflict
 from . import barium_process as process
 from .barium_access import (
     Refused,
@@ -27,6 +28,7 @@ from .barium_access import (
     refusals,
     users,
 )
+from .barium_catalog import Catalog, User
 from .barium_forms import MULTIPART, coerce, first, form_pairs, media_type, multipart_parts
 
 RESERVED = {"message", "template", "instance.name", "ticket", "format", "webticket"}
@@ -177,19 +179,32 @@ async def send_message(request: web.Request) -> web.Response:
             400, f"The instance {instance['Name']} is not waiting for the message '{message}'; it waits for "
             + ", ".join(awaited) + ".",
         )  # fmt: skip
-    now = c.now()
-    user = caller(c)
-    open_tasks = await docs(c, "tasks", InstanceId=instance["Id"], Status="ready")
-    moved, opened = process.enter(app, instance, int(instance["Step"]) + 1, now, new_id, users(c))
     try:
-        await c.store.put("instances", instance["Id"], moved, expect=stored.version)
+        await receive_message(c.store, app, stored, caller(c), c.now(), new_id, users(c))
     except VersionConflict as error:
         raise Refused(409, f"The instance {instance['Name']} changed meanwhile; try again.") from error
-    for task in open_tasks:  # APPROVE on a user task: the boundary message completes it
-        await c.store.put("tasks", task["Id"], process.completed(task, now, user.name, user.id))
-    if opened is not None:
-        await c.store.put("tasks", opened["Id"], opened)
     return web.json_response({"success": True})
+
+
+async def receive_message(
+    store: Store, app: Document, stored: Stored, user: User, now: datetime, make_id: process.NewId, users: Catalog
+) -> None:
+    """The instance caught an awaited message and moves on (the simulation does the same).
+
+    Raises VersionConflict, changing nothing, if the instance changed since read.
+    """
+    instance = stored.doc
+    open_tasks = [
+        s.doc
+        for s in await store.list("tasks")
+        if s.doc.get("InstanceId") == instance["Id"] and s.doc.get("Status") == "ready"
+    ]
+    moved, opened = process.enter(app, instance, int(instance["Step"]) + 1, now, make_id, users)
+    await store.put("instances", instance["Id"], moved, expect=stored.version)
+    for task in open_tasks:  # APPROVE on a user task: the boundary message completes it
+        await store.put("tasks", task["Id"], process.completed(task, now, user.name, user.id))
+    if opened is not None:
+        await store.put("tasks", opened["Id"], opened)
 
 
 @refusals

@@ -7,11 +7,13 @@ read-only once the task is done, locked, the instance finished, or the caller ma
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from aiohttp import web
 
 from ..clock import iso
 from ..context import Ctx, ctx
-from ..store import Document, VersionConflict
+from ..store import Document, Store, Stored, VersionConflict
 from . import barium_process as process
 from .barium_access import (
     Refused,
@@ -28,7 +30,7 @@ from .barium_access import (
     task_of,
     users,
 )
-from .barium_catalog import User
+from .barium_catalog import Catalog, User
 from .barium_forms import FALSE, TRUE, coerce, first, form_pairs
 
 IGNORED_NAMES = {"complete", "ticket", "format"}
@@ -163,17 +165,32 @@ async def complete_task(request: web.Request) -> web.Response:
         await c.store.put("objects", form["Id"], form)
     if not complete:
         return web.json_response({"success": True})
-    moved, opened = process.enter(app, instance, int(task["Step"]) + 1, now, new_id, users(c))
     try:
-        await c.store.put("instances", instance["Id"], moved, expect=instance_stored.version)
-        await c.store.put(
-            "tasks", task["Id"], process.completed(task, now, user.name, user.id), expect=stored_task.version
-        )
+        await complete_and_move_on(c.store, app, instance_stored, stored_task, user, now, new_id, users(c))
     except VersionConflict as error:
         raise Refused(409, f"The task {task['Name']} changed meanwhile; try again.") from error
-    if opened is not None:
-        await c.store.put("tasks", opened["Id"], opened)
     return web.json_response({"success": True})
+
+
+async def complete_and_move_on(
+    store: Store,
+    app: Document,
+    instance: Stored,
+    task: Stored,
+    user: User,
+    now: datetime,
+    make_id: process.NewId,
+    users: Catalog,
+) -> None:
+    """`user` completes the instance's current task: it moves on (the simulation does the same).
+
+    Raises VersionConflict, changing nothing, if the instance or the task changed since read.
+    """
+    moved, opened = process.enter(app, instance.doc, int(task.doc["Step"]) + 1, now, make_id, users)
+    await store.put("instances", instance.doc["Id"], moved, expect=instance.version)
+    await store.put("tasks", task.doc["Id"], process.completed(task.doc, now, user.name, user.id), expect=task.version)
+    if opened is not None:
+        await store.put("tasks", opened["Id"], opened)
 
 
 @refusals

@@ -14,6 +14,7 @@ from . import Plugin
 from .kianda_auth import authenticate, get_token
 from .kianda_designs import get_process, list_processes
 from .kianda_instances import OPERATIONS as INSTANCE_OPERATIONS
+from .kianda_simulate import advance
 from .kianda_tasks import OPERATIONS as TASK_OPERATIONS
 from .kianda_tenant import load_tenant, services
 
@@ -47,4 +48,5 @@ PLUGIN = Plugin(
     credentials=credentials,
     seeders={"kianda": seeds.seed},
     startup=startup,
+    simulate=advance,
 )

@@ -214,23 +214,8 @@ async def _change(request: web.Request, replace: bool) -> web.Response:
         if expected is not None and parse_version(expected) != parse_version(doc["Version"]):
             stale.append(doc["Version"])
             return None
-        fields = [
-            {"name": f["name"], "text": values[f["name"]][0], "value": values[f["name"]][1]}
-            if f["name"] in values
-            else {"name": f["name"], "text": "", "value": ""}
-            if replace
-            else dict(f)
-            for f in doc["fields"]
-        ]
-        return {
-            **doc,
-            "status": status or doc["status"],
-            "Version": next_version(doc["Version"]),
-            "modified": now,
-            "modifiedBy": user,
-            "fields": fields,
-            "_triggerField": designs.as_text(body.get("TriggerField")),
-        }
+        trigger = designs.as_text(body.get("TriggerField"))
+        return revised(doc, values, status, user, now, trigger, replace=replace)
 
     saved = await c.store.update(INSTANCES, key(name), apply)
     if saved is None:
@@ -239,6 +224,32 @@ async def _change(request: web.Request, replace: bool) -> web.Response:
         return conflict(stale[0])
     notify(c.state, saved.doc["id"], design["name"], "updated")
     return web.json_response(_echo(body, saved.doc, design))
+
+
+def revised(
+    doc: Document, values: designs.FieldValues, status: str | None, user: str, now: str, trigger: str, replace: bool
+) -> Document:
+    """`doc` after a successful PUT (`replace`) or PATCH by `user`: the next Version, modified now.
+
+    The simulation moves instances with it too, so its changes look like a client's.
+    """
+    fields = [
+        {"name": f["name"], "text": values[f["name"]][0], "value": values[f["name"]][1]}
+        if f["name"] in values
+        else {"name": f["name"], "text": "", "value": ""}
+        if replace
+        else dict(f)
+        for f in doc["fields"]
+    ]
+    return {
+        **doc,
+        "status": status or doc["status"],
+        "Version": next_version(doc["Version"]),
+        "modified": now,
+        "modifiedBy": user,
+        "fields": fields,
+        "_triggerField": trigger,
+    }
 
 
 def _echo(body: dict[str, Any], doc: Document, design: Document) -> Document:
