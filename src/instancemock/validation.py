@@ -138,11 +138,12 @@ def check_request(
     content_type: str,
 ) -> tuple[Args, list[Violation]]:
     body = canonical_body(api, op, body, content_type)
+    canonical = canonical_query(api, op, query)
     request = SpecRequest(
         method=op.method.lower(),
         path=op.template,
         parameters=RequestParameters(
-            query=canonical_query(api, op, query),
+            query=canonical,
             header=Headers(list(headers)),
             cookie=ImmutableMultiDict(cookies),
             path=path_params,
@@ -167,7 +168,24 @@ def check_request(
         raw_body=body,
         content_type=content_type,
     )
-    return args, violations_from(result.errors)
+    return args, repeated_query(api, op, canonical) + violations_from(result.errors)
+
+
+SCALARS = ("string", "integer", "number", "boolean")
+
+
+def repeated_query(api: Api, op: Operation, query: ImmutableMultiDict[str, str]) -> list[Violation]:
+    """`?size=1&size=2` for a parameter that takes one value: refused, rather than silently picking one."""
+    single = {
+        p["name"]
+        for p in op.parameters
+        if p.get("in") == "query" and resolve_refs(api.spec, p.get("schema", {})).get("type") in SCALARS
+    }
+    return [
+        Violation("query", name, f"the query parameter '{name}' takes one value, got {len(values)}")
+        for name, values in query.lists()
+        if name in single and len(values) > 1
+    ]
 
 
 def check_response(

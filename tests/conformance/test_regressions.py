@@ -43,3 +43,33 @@ async def test_an_unbindable_query_on_token_exchange_is_a_documented_problem(mak
     assert response.status == 400
     assert response.content_type == "application/problem+json"
     await assert_conforms(ALTINN_STORAGE, response)
+
+
+async def test_a_one_value_query_parameter_given_twice_is_refused(make_client: MakeClient) -> None:
+    """Hostile table: `?Max=1&max=2` was answered with one of them picked silently."""
+    client = await make_client()
+    login = await client.post("/barium/api/v1.1/Authenticate", data=BARIUM_LOGIN)
+    ticket = {"ticket": (await login.json())["Ticket"]}
+    response = await client.get("/barium/api/v1.1/Instances?Max=1&max=2", headers=ticket)
+    assert response.status == 400
+    assert "Max" in (await response.json())["errorMessage"]
+    single = await client.get("/barium/api/v1.1/Instances?Max=1", headers=ticket)
+    assert single.status == 200
+
+
+async def test_storage_refuses_a_party_id_no_int_can_hold(make_client: MakeClient) -> None:
+    """Hostile table: a 100,000-digit `instanceOwner.partyId` created an instance (201)."""
+    client = await make_client()
+    token = await client.get(
+        "/altinn/testtools/api/GetEnterpriseToken",
+        params={"env": "tt02", "org": "ttd", "orgNo": "991825827", "ttl": "3600",
+                "scopes": "altinn:serviceowner/instances.read,altinn:serviceowner/instances.write"},
+    )  # fmt: skip
+    headers = {"Authorization": f"Bearer {(await token.text()).strip()}"}
+    url = "/altinn/storage/api/v1/instances?appId=ttd/soknad-tilskudd"
+    for party in ("5" * 100_000, "99999999999", 2**31):
+        response = await client.post(url, json={"instanceOwner": {"partyId": party}}, headers=headers)
+        assert response.status == 400, await response.text()
+        await assert_conforms(ALTINN_STORAGE, response)
+    fine = await client.post(url, json={"instanceOwner": {"partyId": "50001001"}}, headers=headers)
+    assert fine.status == 201, await fine.text()
