@@ -18,7 +18,7 @@ from instancemock.handlers.kianda_webhooks import services
 from instancemock.settings import build, from_env
 from instancemock.simulate import step
 
-from support import ADMIN, BARIUM, KIANDA, MakeClient, assert_conforms, settings
+from support import ADMIN, ALTINN_STORAGE, BARIUM, KIANDA, MakeClient, assert_conforms, settings
 
 BARIUM_BASE = "/barium/api/v1.1"
 BARIUM_LOGIN = {
@@ -76,7 +76,7 @@ async def test_the_simulation_is_off_by_default(make_client: MakeClient) -> None
     await assert_conforms(ADMIN, response)
     body = await response.json()
     assert body["speed"] == 0 and body["running"] is False and body["recent"] == []
-    assert set(body["apis"]) >= {"barium", "kianda"}
+    assert body["apis"] == ["altinn", "barium", "kianda"]
 
 
 def test_the_speed_comes_from_flag_environment_or_config() -> None:
@@ -188,6 +188,37 @@ async def test_kianda_instances_move_to_their_next_form_and_webhooks_hear_it(mak
         assert await simulate_step(client, api="kianda") == []
 
 
+# --- Altinn: processes move on and end archived --------------------------------------------------
+
+
+async def test_altinn_instances_move_through_their_tasks_and_get_archived(make_client: MakeClient) -> None:
+    client = await make_client(auth=False)
+    first = (await simulate_step(client, api="altinn-app"))[0]
+    assert first["api"] == "altinn" and first["action"] == "nextProcessStep"
+    archived: dict[str, Any] | None = None
+    for _ in range(20):
+        for action in await simulate_step(client, api="altinn-storage", actions=10):
+            if "archived" in action["detail"]:
+                archived = action
+        if archived is not None:
+            break
+    assert archived is not None, "no process reached its end"
+    response = await client.get(f"/altinn/storage/api/v1/instances/{archived['id']}")
+    assert response.status == 200, await response.text()
+    await assert_conforms(ALTINN_STORAGE, response)
+    instance = await response.json()
+    assert instance["status"]["isArchived"] is True
+    assert instance["process"]["ended"] == instance["status"]["archived"]
+    assert instance.get("process", {}).get("currentTask") is None
+    assert instance["lastChanged"] == instance["status"]["archived"]
+
+    org, app = instance["appId"].split("/")
+    history = await client.get(f"/altinn/{org}/{app}/instances/{archived['id']}/process/history")
+    assert history.status == 200
+    kinds = [item["eventType"] for item in (await history.json())["processHistory"]]
+    assert kinds[0] == "process_StartEvent" and kinds[-2:] == ["process_EndTask", "process_EndEvent"]
+
+
 # --- repeatable ----------------------------------------------------------------------------------
 
 
@@ -208,7 +239,11 @@ async def test_the_same_seed_and_steps_give_the_same_world(make_client: MakeClie
     one = [await simulate_step(first, actions=10) for _ in range(3)]
     two = [await simulate_step(second, actions=10) for _ in range(3)]
     assert masked(one) == masked(two)
-    assert sum(len(batch) for batch in one) == 30 and {a["api"] for batch in one for a in batch} >= {"barium", "kianda"}
+    assert sum(len(batch) for batch in one) == 30 and {a["api"] for batch in one for a in batch} == {
+        "altinn",
+        "barium",
+        "kianda",
+    }
 
     state_one = await (await first.get("/__admin/state")).json()
     state_two = await (await second.get("/__admin/state")).json()

@@ -18,8 +18,9 @@ Decisions, and why:
   same instances, in the same order, at the same time after start-up, on every run.
 - An action is stamped with the server's clock when it is applied, like a client's request; the
   clock runs in real time even with `--now`, so stamps differ by milliseconds between two runs.
-- `step()` (and `POST /__admin/simulate/step`) applies the next scheduled actions at once: the clock
-  jumps forward to each one's scheduled moment, as if the time had passed. It works with the
+- `step()` (and `POST /__admin/simulate/step`) applies the next scheduled actions at once, in
+  schedule order: the clock jumps forward to each one's scheduled moment, as if the time had
+  passed (a schedule that is behind the clock catches up without moving it). It works with the
   simulation off too (then the actions are spaced as at speed 60), which makes tests and demos
   repeatable without waiting.
 - A world that is reset or replaced (`POST /__admin/reset`, `PUT /__admin/state`) starts its
@@ -121,12 +122,15 @@ class Simulation:
             return NEVER
         return timedelta(seconds=rng.expovariate(ACTIONS_PER_MINUTE * speed / 60.0))
 
-    def _world(self, sandbox: str, dataset: str, step: bool = False) -> _World:
-        """The world's simulation; started over when the world itself was reset or replaced."""
+    def _world(self, sandbox: str, dataset: str, restart_at: datetime, step: bool = False) -> _World:
+        """The world's simulation; started over (at `restart_at`) when the world was reset or replaced.
+
+        Worlds restarted together share one origin, so their actions interleave as on a fresh server.
+        """
         store = self.state.store(sandbox, dataset)
         found = self._worlds.get((sandbox, dataset))
         if found is None or found.store is not store:
-            origin = self.state.clock.start if found is None else self.state.clock.now()
+            origin = self.state.clock.start if found is None else restart_at
             rng = random.Random(f"{self.state.settings.seed}:simulate:{dataset}")
             found = self._worlds[(sandbox, dataset)] = _World(dataset, store, rng, origin + self._gap(rng, step))
             living = set(self.state.sandboxes())
@@ -159,15 +163,14 @@ class Simulation:
         """The next `actions` actions, at once, in schedule order; fewer if nothing more can move."""
         done: list[dict[str, Any]] = []
         async with self._lock:
-            worlds = [self._world(sandbox, d, step=True) for d in self.datasets() if dataset in (None, d)]
+            now = self.state.clock.now()
+            worlds = [self._world(sandbox, d, now, step=True) for d in self.datasets() if dataset in (None, d)]
             idle: set[str] = set()
             while len(done) < actions and len(idle) < len(worlds):
                 world = min((w for w in worlds if w.dataset not in idle), key=lambda w: (w.next_at, w.dataset))
                 now = self.state.clock.now()
-                if world.next_at > now:
+                if world.next_at > now:  # the order comes from the schedule alone, never from real time
                     self.state.clock.advance((world.next_at - now).total_seconds())
-                else:  # the schedule fell behind (the simulation was off): it goes on from now
-                    world.next_at = now
                 record = await self._act(world, sandbox)
                 world.next_at += self._gap(world.rng, step=True)
                 if record is None:
@@ -180,8 +183,9 @@ class Simulation:
         """Every action of the default sandbox that has come due; how many were applied."""
         applied = 0
         async with self._lock:
+            now = self.state.clock.now()
             for dataset in self.datasets():
-                world = self._world(DEFAULT_SANDBOX, dataset)
+                world = self._world(DEFAULT_SANDBOX, dataset, now)
                 for _ in range(MAX_CATCH_UP):
                     if world.next_at > self.state.clock.now():
                         break

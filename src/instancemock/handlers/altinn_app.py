@@ -37,6 +37,7 @@ from .altinn_app_common import (
 from .altinn_app_create import create_instance, create_simplified
 from .altinn_app_process import get_process_history, get_process_state, next_process_step
 from .altinn_auth import principal_of
+from .altinn_simulate import advance
 
 
 async def authenticate(request: web.Request, c: Ctx) -> web.StreamResponse | None:
@@ -223,4 +224,5 @@ PLUGIN = Plugin(
     },
     authenticate=authenticate,
     credentials=credentials,
+    simulate=advance,  # --simulate: owners move their instances on (altinn_simulate.py)
 )
