@@ -83,6 +83,8 @@ def test_the_speed_comes_from_flag_environment_or_config() -> None:
     assert settings_from(parser().parse_args(["serve", "--simulate", "60"])).simulate == 60.0
     assert build(from_env({"INSTANCEMOCK_SIMULATE": "2.5"})).simulate == 2.5
     assert build({"simulate": 1}).simulate == 1.0
+    with pytest.raises(ValueError, match="speed factor"):
+        build({"simulate": "fast"})
     with pytest.raises(ValueError, match="simulate"):
         create_app(settings(simulate=-1.0))
     with pytest.raises(ValueError, match="simulate"):

@@ -74,7 +74,10 @@ def _coerce(name: str, value: Any) -> Any:
     if name in INTEGERS:
         return int(value)
     if name == "simulate":
-        return float(value)
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"simulate must be a speed factor (a number, 0 = off), not {value!r}") from None
     if name in {"cors_origins", "webhooks"}:
         return tuple(value.split(",")) if isinstance(value, str) else tuple(value)
     if name == "faults":
