@@ -111,11 +111,17 @@ def _answer(c: Ctx, key: tuple[str, ...], user: User | None, web_ticket: bool, r
     return web.json_response(body)
 
 
+def _wants_web_ticket(c: Ctx) -> bool:
+    """`webTicket=true` counts in the form body or, like `format=json`, in the query string."""
+    form = c.args.body or {}
+    return bool(form.get("webTicket", False)) or bool(c.args.query.get("webTicket", False))
+
+
 async def login(request: web.Request) -> web.Response:
     c = ctx(request)
     form = c.args.body or {}
     apikey, username, password = str(form["APIKey"]), str(form["Username"]), str(form["Password"])
-    web_ticket = bool(form.get("webTicket", False))
+    web_ticket = _wants_web_ticket(c)
     user = catalog(c.state.settings).login(apikey, username, password)
     key = ("login", apikey.lower(), username.lower(), password, str(web_ticket))
     return _answer(c, key, user, web_ticket, "Invalid API key, user name or password.")
@@ -125,7 +131,7 @@ async def sso_login(request: web.Request) -> web.Response:
     c = ctx(request)
     form = c.args.body or {}
     apikey, uid = str(form["APIKey"]), str(form["uid"])
-    web_ticket = bool(form.get("webTicket", False))
+    web_ticket = _wants_web_ticket(c)
     user = catalog(c.state.settings).sso_login(apikey, uid)
     key = ("sso", apikey.lower(), uid.lower(), str(web_ticket))
     return _answer(c, key, user, web_ticket, "Invalid API key or user id.")

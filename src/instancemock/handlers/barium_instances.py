@@ -312,10 +312,7 @@ async def _new_form(c: Ctx, instance: Document, pairs: list[tuple[str, str]], na
         raise bad_field("TemplateId", "'TemplateId' is required for a form.")
     app = (await app_of(c, instance["ApplicationId"])).doc
     known = app["Fields"] if template.lower() == app["Template"].lower() else []
-    try:
-        posted = parse_qsl(first(pairs, "Fields") or "", keep_blank_values=True, strict_parsing=False)
-    except ValueError as error:
-        raise bad_field("Fields", f"'Fields' must be url-encoded name=value pairs: {error}") from error
+    posted = _posted_fields(pairs)
     values, definitions = _start_values({**app, "Fields": known}, posted)
     return process.new_object(
         instance,
@@ -325,6 +322,22 @@ async def _new_form(c: Ctx, instance: Document, pairs: list[tuple[str, str]], na
         fields=process.form_fields(definitions, values, new_id),
         **common,
     )
+
+
+def _posted_fields(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The form values of an object post, in order, however the client shaped `Fields`.
+
+    The docs call `Fields` an array: clients send one url-encoded `a=1&b=2` string, repeat
+    `Fields=a=1&Fields=b=2`, or bind it like an ASP.NET dictionary, `Fields[a]=1`.
+    """
+    posted: list[tuple[str, str]] = []
+    for key, value in pairs:
+        name = key.lower()
+        if name == "fields":
+            posted.extend(parse_qsl(value, keep_blank_values=True))
+        elif name.startswith("fields[") and name.endswith("]") and len(name) > len("fields[]"):
+            posted.append((key[len("fields[") : -1], value))
+    return posted
 
 
 @refusals

@@ -98,9 +98,10 @@ class _World:
             goal = rng.randrange(len(app["Steps"]))
         at = start
         while int(instance["Step"]) < goal:
-            at = at + timedelta(minutes=rng.randint(20, 60 * 72))
-            if at >= self.now:
+            next_at = at + timedelta(minutes=rng.randint(20, 60 * 72))
+            if next_at >= self.now:
                 break
+            at = next_at
             step = app["Steps"][int(instance["Step"])]
             if task is not None:
                 by, by_id = self.person()
