@@ -73,3 +73,27 @@ async def test_storage_refuses_a_party_id_no_int_can_hold(make_client: MakeClien
         await assert_conforms(ALTINN_STORAGE, response)
     fine = await client.post(url, json={"instanceOwner": {"partyId": "50001001"}}, headers=headers)
     assert fine.status == 201, await fine.text()
+
+
+async def test_storage_refuses_an_owner_it_could_not_answer_with(make_client: MakeClient) -> None:
+    """schemathesis: a template with personNumber '\\x1d...' was stored, then its 201 broke the spec (500)."""
+    client = await make_client()
+    token = await client.get(
+        "/altinn/testtools/api/GetEnterpriseToken",
+        params={"env": "tt02", "org": "ttd", "orgNo": "991825827", "ttl": "3600",
+                "scopes": "altinn:serviceowner/instances.read,altinn:serviceowner/instances.write"},
+    )  # fmt: skip
+    headers = {"Authorization": f"Bearer {(await token.text()).strip()}"}
+    url = "/altinn/storage/api/v1/instances?appId=ttd/melding"
+    owner = {"partyId": "691", "personNumber": "\U0008e009P"}
+    response = await client.post(url, json={"instanceOwner": owner}, headers=headers)
+    assert response.status == 400, await response.text()
+    await assert_conforms(ALTINN_STORAGE, response)
+
+
+async def test_a_guid_that_is_no_guid_is_a_documented_404(make_client: MakeClient) -> None:
+    client = await make_client()
+    response = await client.get("/altinn/storage/api/v1/instances/null%2Cnull", headers={"Authorization": "Bearer x"})
+    assert response.status in (401, 404)
+    if response.status == 404:
+        await assert_conforms(ALTINN_STORAGE, response)

@@ -28,7 +28,7 @@ CHECKS = ",".join(
     ]
 )
 SEED = 20260101
-EXAMPLES = 15  # per operation and phase: the whole default run stays near two minutes on two cores
+EXAMPLES = 10  # per operation and phase: the whole default run stays near two minutes on two cores
 SOAK_EXAMPLES = 300
 ADMIN_TOKEN = "conformance-admin-token"  # the admin spec declares its token, so the run enforces it
 
@@ -49,7 +49,7 @@ def schemathesis(
         "--seed",
         str(SEED),
         "--workers",
-        "2",
+        "1",  # hypothesis' lambda descriptions are not thread-safe: two workers now and then crash it
         "--request-timeout",
         "20",
         "--no-color",
