@@ -1,6 +1,6 @@
 """The request pipeline of DESIGN.md, one middleware per job, top to bottom.
 
-    journal -> guard -> route -> limits -> control -> miss -> authenticate -> validate -> respond -> handler
+    journal -> guard -> cors -> route -> limits -> control -> miss -> authenticate -> validate -> respond -> handler
 
 `route` runs before `control` (DESIGN.md draws them the other way round) because a forced status
 or fault must be rendered in the owning platform's error shape, and only the router knows the
@@ -20,6 +20,7 @@ from . import errors
 from .apis import Platform
 from .context import CTX, STATE, Args, Ctx, Handler, ctx, origin_of
 from .control import control
+from .cors import cors
 from .examples import answer_from_examples
 from .journal import record
 from .routing import Miss, Route, Router
@@ -195,6 +196,6 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
     return await handler(request)
 
 
-MIDDLEWARES: list[Middleware] = [record, guard, route, limits, control, miss, authenticate, validate, respond]
+MIDDLEWARES: list[Middleware] = [record, guard, cors, route, limits, control, miss, authenticate, validate, respond]
 
 __all__ = ["MIDDLEWARES", "PLUGINS", "ROUTER", "Args", "dispatch"]
