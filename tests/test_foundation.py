@@ -105,9 +105,7 @@ async def test_malformed_json_and_wrong_content_type(make_client: MakeClient) ->
     )
     assert broken.status == 400
     assert "ModelState" in await broken.json()
-    wrong = await client.post(
-        "/kianda/api/instances/create", data="x=1", headers={"Content-Type": "text/csv"}
-    )
+    wrong = await client.post("/kianda/api/instances/create", data="x=1", headers={"Content-Type": "text/csv"})
     assert wrong.status == 415
 
 

@@ -42,10 +42,7 @@ def media_examples(spec: dict[str, Any]) -> Iterator[tuple[str, str, Any]]:
                 continue
             base = f"/paths/{_escape(path)}/{method}"
             bodies = [("request", op.get("requestBody", {}), f"{base}/requestBody")]
-            bodies += [
-                (f"response {code}", resp, f"{base}/responses/{code}")
-                for code, resp in op["responses"].items()
-            ]
+            bodies += [(f"response {code}", resp, f"{base}/responses/{code}") for code, resp in op["responses"].items()]
             for label, body, pointer in bodies:
                 if "$ref" in body:
                     pointer = body["$ref"].removeprefix("#")
@@ -82,9 +79,7 @@ def test_every_example_matches_its_schema(name: str) -> None:
     problems = []
     for where, pointer, example in found:
         validator = Draft202012Validator({"$ref": f"urn:spec#{pointer}"}, registry=registry)
-        problems += [
-            f"{where}: {e.message} at {list(e.absolute_path)}" for e in validator.iter_errors(example)
-        ]
+        problems += [f"{where}: {e.message} at {list(e.absolute_path)}" for e in validator.iter_errors(example)]
     assert not problems, "\n".join(problems)
 
 

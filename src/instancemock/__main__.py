@@ -24,12 +24,8 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--config", type=Path, help="YAML config file")
     serve.add_argument("--auth", choices=["on", "off"], help="enforce each platform's auth (default on)")
     serve.add_argument("--strict", action="store_true", default=None, help="validate every response too")
-    serve.add_argument(
-        "--fixtures", type=Path, help="directory of fixture files adding to or replacing fixtures/"
-    )
-    serve.add_argument(
-        "--state-file", type=Path, dest="state_file", help="load state at start, save it on exit"
-    )
+    serve.add_argument("--fixtures", type=Path, help="directory of fixture files adding to or replacing fixtures/")
+    serve.add_argument("--state-file", type=Path, dest="state_file", help="load state at start, save it on exit")
     serve.add_argument(
         "--idle-timeout", type=int, dest="idle_timeout", help="seconds before an idle connection is closed (default 75)"
     )

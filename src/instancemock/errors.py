@@ -25,9 +25,7 @@ RANK = {401: 0, 403: 1, 404: 2, 405: 3, 413: 4, 415: 5}  # who, where, how big, 
 JSON_UTF8 = "application/json"
 
 
-def _json(
-    body: Any, status: int, content_type: str = JSON_UTF8, headers: dict[str, str] | None = None
-) -> web.Response:
+def _json(body: Any, status: int, content_type: str = JSON_UTF8, headers: dict[str, str] | None = None) -> web.Response:
     return web.Response(
         body=json.dumps(body, ensure_ascii=False).encode(),
         status=status,
@@ -181,10 +179,7 @@ def _field_key(v: Violation) -> str:
 
 
 def summary(violations: Sequence[Violation]) -> str:
-    parts = [
-        f"{v.location} {v.field}: {v.message}" if v.field else f"{v.location}: {v.message}"
-        for v in violations
-    ]
+    parts = [f"{v.location} {v.field}: {v.message}" if v.field else f"{v.location}: {v.message}" for v in violations]
     return "The request is invalid: " + "; ".join(parts)
 
 

@@ -63,7 +63,5 @@ def answer_from_examples(context: Ctx) -> web.Response:
         if media_type.startswith("text/"):
             return web.Response(text=str(value), status=status, content_type=media_type, headers=headers)
         body = json.dumps(value, ensure_ascii=False).encode()
-        return web.Response(
-            body=body, status=status, content_type=media_type, charset="utf-8", headers=headers
-        )
+        return web.Response(body=body, status=status, content_type=media_type, charset="utf-8", headers=headers)
     return web.Response(status=status, headers=headers)

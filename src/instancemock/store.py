@@ -68,9 +68,7 @@ class MemoryStore:
         self._data[collection][key] = stored
         return stored
 
-    async def update(
-        self, collection: str, key: str, change: Callable[[Document], Document | None]
-    ) -> Stored | None:
+    async def update(self, collection: str, key: str, change: Callable[[Document], Document | None]) -> Stored | None:
         """Apply `change` to a copy-free view and store its result in one step; None: leave as is."""
         previous = self._data[collection].get(key)
         if previous is None:

@@ -40,9 +40,7 @@ def _op_paths(api: Api, op: Operation) -> tuple[SchemaPath, SchemaPath]:
     return path, path / op.method.lower()
 
 
-def canonical_query(
-    api: Api, op: Operation, query: Iterable[tuple[str, str]]
-) -> ImmutableMultiDict[str, str]:
+def canonical_query(api: Api, op: Operation, query: Iterable[tuple[str, str]]) -> ImmutableMultiDict[str, str]:
     """Map `processname=` onto a declared `processName`, and `Status=Active` onto an enum's `active`.
 
     ASP.NET binds query names, and enum values, case-insensitively; the spec declares one casing.
@@ -188,9 +186,7 @@ def repeated_query(api: Api, op: Operation, query: ImmutableMultiDict[str, str])
     ]
 
 
-def check_response(
-    api: Api, op: Operation, status: int, body: bytes, headers: Headers, mimetype: str
-) -> list[str]:
+def check_response(api: Api, op: Operation, status: int, body: bytes, headers: Headers, mimetype: str) -> list[str]:
     """Why a response does not conform to its operation (empty: it does)."""
     _, operation = _op_paths(api, op)
     validator = api.openapi.response_validator
@@ -201,8 +197,7 @@ def check_response(
             detail = str(error)
             if cause is not None and hasattr(cause, "schema_errors"):
                 detail += ": " + "; ".join(
-                    f"{'.'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}"
-                    for e in cause.schema_errors
+                    f"{'.'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in cause.schema_errors
                 )
             elif cause is not None:
                 detail += f": {cause}"
