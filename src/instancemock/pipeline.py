@@ -1,6 +1,9 @@
 """The request pipeline of DESIGN.md, one middleware per job, top to bottom.
 
-    journal -> guard -> cors -> route -> limits -> control -> miss -> authenticate -> validate -> respond -> handler
+    journal -> guard -> cors -> route -> limits -> control -> miss -> respond -> authenticate -> validate -> handler
+
+`respond` wraps authentication and validation too, so under `--strict` their rejections are held
+to the spec like any handler's answer.
 
 `route` runs before `control` (DESIGN.md draws them the other way round) because a forced status
 or fault must be rendered in the owning platform's error shape, and only the router knows the
@@ -196,6 +199,6 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
     return await handler(request)
 
 
-MIDDLEWARES: list[Middleware] = [record, guard, cors, route, limits, control, miss, authenticate, validate, respond]
+MIDDLEWARES: list[Middleware] = [record, guard, cors, route, limits, control, miss, respond, authenticate, validate]
 
 __all__ = ["MIDDLEWARES", "PLUGINS", "ROUTER", "Args", "dispatch"]

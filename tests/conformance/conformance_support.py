@@ -16,21 +16,7 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
-import pytest
-
 from support import free_port, wait_healthy
-
-# APIs whose owners are still building them: their conformance tests are skipped by default and
-# run with INSTANCEMOCK_CHECK_UNFINISHED=1 (or by taking the name out of this set when done).
-UNFINISHED = frozenset({"kianda", "altinn-app"})
-
-
-def unfinished(api: str) -> pytest.MarkDecorator:
-    enabled = os.environ.get("INSTANCEMOCK_CHECK_UNFINISHED", "") == "1"
-    return pytest.mark.skipif(
-        api in UNFINISHED and not enabled,
-        reason=f"{api} is still being built; run with INSTANCEMOCK_CHECK_UNFINISHED=1",
-    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from functools import cache
 from typing import Any
 
 import pytest
-from conformance_support import Server, auth_headers, unfinished
+from conformance_support import Server, auth_headers
 from rawhttp import Answer, exchange, request_bytes
 
 HUGE = "a" * 100_000
@@ -222,13 +222,11 @@ def test_hostile_altinn_storage(server: Server, case: str) -> None:
     attack(server, "altinn-storage", case)
 
 
-@unfinished("kianda")
 @pytest.mark.parametrize("case", CASES)
 def test_hostile_kianda(server: Server, case: str) -> None:
     attack(server, "kianda", case)
 
 
-@unfinished("altinn-app")
 @pytest.mark.parametrize("case", CASES)
 def test_hostile_altinn_app(server: Server, case: str) -> None:
     attack(server, "altinn-app", case)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from support import ALTINN_STORAGE, BARIUM, MakeClient, assert_conforms
+from support import ALTINN_STORAGE, BARIUM, KIANDA, MakeClient, assert_conforms
 
 BARIUM_LOGIN = {
     "APIKey": "2f9d8c7b-6a5e-4d3c-b2a1-0f9e8d7c6b5a",
@@ -97,3 +97,21 @@ async def test_a_guid_that_is_no_guid_is_a_documented_404(make_client: MakeClien
     assert response.status in (401, 404)
     if response.status == 404:
         await assert_conforms(ALTINN_STORAGE, response)
+
+
+async def test_a_schedule_beyond_the_calendar_is_refused_and_never_stored(make_client: MakeClient) -> None:
+    """schemathesis: `every` of 10^12 days overflowed date arithmetic, and the stored task broke every list."""
+    client = await make_client(auth=False)
+    task = {"name": "XC", "processName": "safety-inspection", "trigger": "", "status": "Active"}
+    huge = await client.post("/kianda/api/tasks", json={**task, "schedule": {"type": "Daily", "every": 10**12}})
+    assert huge.status == 400
+    await assert_conforms(KIANDA, huge)
+    far = await client.post(
+        "/kianda/api/tasks", json={**task, "schedule": {"type": "Monthly", "dayOfMonth": 1, "every": 1000}}
+    )
+    assert far.status == 201
+    await assert_conforms(KIANDA, far)
+    listed = await client.get("/kianda/api/tasks")
+    assert listed.status == 200
+    await assert_conforms(KIANDA, listed)
+    assert [t["name"] for t in await listed.json()].count("XC") == 1

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conformance_support import Server, auth_headers, start_server, stop_server, unfinished
+from conformance_support import Server, auth_headers, start_server, stop_server
 
 CHECKS = ",".join(
     [
@@ -70,10 +70,10 @@ def assert_conforms(server: Server, api: str, examples: int, workdir: Path) -> N
 
 
 PLATFORM_APIS = [
-    pytest.param("barium", marks=unfinished("barium")),
-    pytest.param("altinn-storage", marks=unfinished("altinn-storage")),
-    pytest.param("kianda", marks=unfinished("kianda")),
-    pytest.param("altinn-app", marks=unfinished("altinn-app")),
+    "barium",
+    "altinn-storage",
+    "kianda",
+    "altinn-app",
 ]
 
 

@@ -43,7 +43,14 @@ def _day_in_month(year: int, month: int, schedule: dict[str, Any]) -> int:
 
 
 def next_occurrence(schedule: dict[str, Any], now: datetime) -> datetime | None:
-    """The first slot strictly after `now`; None when the schedule has none."""
+    """The first slot strictly after `now`; None when the schedule has none (or none a calendar holds)."""
+    try:
+        return _next_occurrence(schedule, now)
+    except (OverflowError, ValueError):  # past year 9999: there is no next run to show
+        return None
+
+
+def _next_occurrence(schedule: dict[str, Any], now: datetime) -> datetime | None:
     kind = schedule.get("type")
     every = max(int(schedule.get("every") or 1), 1)
     hour, minute = _at(schedule)
