@@ -30,6 +30,7 @@ from .altinn_app_common import (
     authorize,
     instance_of,
     is_app_owner,
+    permitted_instance,
     plain_of,
     response_of,
     world,
@@ -63,9 +64,7 @@ async def get_instance(request: web.Request) -> web.Response:
     c = ctx(request)
     principal = principal_of(request)
     try:
-        app = app_of(c)
-        doc = await instance_of(c, app)
-        authorize(c, principal, "read", app, doc)
+        _, doc = await permitted_instance(c, principal, "read")
     except Refused as refused:
         return refused.response
     if not is_app_owner(principal, doc) and doc["status"].get("readStatus") != "Read":
@@ -79,9 +78,7 @@ async def delete_instance(request: web.Request) -> web.Response:
     c = ctx(request)
     principal = principal_of(request)
     try:
-        app = app_of(c)
-        doc = await instance_of(c, app)
-        authorize(c, principal, "delete", app, doc)
+        app, doc = await permitted_instance(c, principal, "delete")
     except Refused as refused:
         return refused.response
     now = c.now()
@@ -96,9 +93,7 @@ async def complete_instance(request: web.Request) -> web.Response:
     c = ctx(request)
     principal = principal_of(request)
     try:
-        app = app_of(c)
-        doc = await instance_of(c, app)
-        authorize(c, principal, "complete", app, doc)
+        _, doc = await permitted_instance(c, principal, "complete")
     except Refused as refused:
         return refused.response
     if principal.org is None:

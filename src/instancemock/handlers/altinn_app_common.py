@@ -62,6 +62,14 @@ def authorize(c: Ctx, principal: Principal, action: str, app: App, doc: Document
         raise Refused(errors.empty(403))
 
 
+async def permitted_instance(c: Ctx, principal: Principal, action: str) -> tuple[App, Document]:
+    """The app and instance of the path, once the caller may do `action` on it; else Refused."""
+    app = app_of(c)
+    doc = await instance_of(c, app)
+    authorize(c, principal, action, app, doc)
+    return app, doc
+
+
 def is_app_owner(principal: Principal, doc: Document) -> bool:
     return principal.org is not None and principal.org.lower() == str(doc["org"]).lower()
 

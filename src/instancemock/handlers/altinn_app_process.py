@@ -10,7 +10,7 @@ from ..altinn.process import EVENTS, ProcessConflict, advance, app_process_state
 from ..altinn.world import App, Task
 from ..context import Ctx, ctx
 from ..store import Document
-from .altinn_app_common import Refused, app_of, authorize, instance_of, may, record_events
+from .altinn_app_common import Refused, may, permitted_instance, record_events
 from .altinn_app_create import FORM_DATA, form_bytes, new_element
 from .altinn_auth import Principal, principal_of
 
@@ -25,9 +25,7 @@ async def get_process_state(request: web.Request) -> web.Response:
     c = ctx(request)
     principal = principal_of(request)
     try:
-        app = app_of(c)
-        doc = await instance_of(c, app)
-        authorize(c, principal, "read", app, doc)
+        app, doc = await permitted_instance(c, principal, "read")
     except Refused as refused:
         return refused.response
     return _state(c, principal, app, doc)
@@ -37,9 +35,7 @@ async def next_process_step(request: web.Request) -> web.Response:
     c = ctx(request)
     principal = principal_of(request)
     try:
-        app = app_of(c)
-        doc = await instance_of(c, app)
-        authorize(c, principal, "read", app, doc)
+        app, doc = await permitted_instance(c, principal, "read")
     except Refused as refused:
         return refused.response
     now = c.now()
@@ -85,9 +81,7 @@ async def get_process_history(request: web.Request) -> web.Response:
     c = ctx(request)
     principal = principal_of(request)
     try:
-        app = app_of(c)
-        doc = await instance_of(c, app)
-        authorize(c, principal, "read", app, doc)
+        app, doc = await permitted_instance(c, principal, "read")
     except Refused as refused:
         return refused.response
     recorded = await c.store.get(EVENTS, guid_of(doc))
