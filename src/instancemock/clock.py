@@ -25,5 +25,6 @@ class Clock:
 
 def iso(moment: datetime) -> str:
     """ISO 8601 in UTC with a Z, microseconds only when present (as .NET writes them)."""
-    text = moment.astimezone(UTC).isoformat()
-    return text.replace("+00:00", "Z")
+    if moment.tzinfo is UTC:  # the common case, twice as fast (seeding formats millions of these)
+        return moment.isoformat()[:-6] + "Z"
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")

@@ -10,7 +10,6 @@ ties are exercised.
 from __future__ import annotations
 
 import random
-import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,6 +18,8 @@ from ..altinn.world import App, Party, World, world_for
 from ..clock import iso
 from ..state import SeedContext
 from ..store import Document
+from .draw import Weighted, between, one_of
+from .draw import guid as draw_guid
 
 DEFAULT_COUNT = 240
 STATES = (
@@ -35,6 +36,8 @@ SUBSTATUSES = (
     ("substatus.rejected", "Avslått"),
     ("substatus.waiting", None),
 )
+STATE = Weighted([s for s, _ in STATES], [w for _, w in STATES])
+READ_STATUS = Weighted(["Read", "Unread", "UpdatedSinceLastReview"], [6, 3, 1])
 PARTY_KINDS = {"person": "person", "organisation": "organisation", "selfIdentified": "person"}
 
 
@@ -42,17 +45,44 @@ def seed_altinn(ctx: SeedContext) -> dict[str, dict[str, Document]]:
     world = world_for(ctx.settings)
     rng = ctx.random("instances")
     count = ctx.size("altinn-storage", DEFAULT_COUNT)
-    apps = sorted(world.apps.values(), key=lambda a: a.app_id)
+    apps = [_App(world, app) for app in sorted(world.apps.values(), key=lambda a: a.app_id)]
     instances: dict[str, Document] = {}
     previous: str | None = None
     for seq in range(1, count + 1):
-        app = apps[(seq - 1) % len(apps)] if seq <= len(apps) else rng.choice(apps)
-        doc = _instance(world, app, rng, ctx.now, seq)
+        app = apps[seq - 1] if seq <= len(apps) else one_of(rng, apps)
+        doc = _instance(app, rng, ctx.now, seq)
         if previous is not None and rng.random() < 0.06 and previous >= doc["created"]:
             doc["lastChanged"] = previous  # a tie on lastChanged: paging must still be exact
         previous = doc["lastChanged"]
         instances[doc["id"].split("/")[1]] = doc
     return {INSTANCES: instances, META: {SEQUENCE_KEY: {"value": count}}}
+
+
+class _App:
+    """An app with what its instances draw from, worked out once: owners, who acts for each, data types."""
+
+    def __init__(self, world: World, app: App) -> None:
+        self.app = app
+        self.owners = [(party, _actors(world, party)) for party in _owners(world, app)]
+        self.org_number = world.orgs[app.org].org_number
+        self.title = f"{app.metadata.get('title', app.name)}"
+        task_index = {task.element_id: index for index, task in enumerate(app.tasks)}
+        self.data_types = [
+            _DataType(data_type, task_index[data_type["taskId"]])
+            for data_type in app.data_types
+            if data_type.get("taskId") in task_index
+        ]
+
+
+class _DataType:
+    __slots__ = ("content_types", "id", "is_form", "max_count", "task")
+
+    def __init__(self, data_type: dict[str, Any], task: int) -> None:
+        self.id = str(data_type["id"])
+        self.task = task
+        self.is_form = bool(data_type.get("appLogic"))
+        self.max_count = min(2, int(data_type.get("maxCount") or 2))
+        self.content_types: list[str] = data_type.get("allowedContentTypes") or ["application/octet-stream"]
 
 
 def _owners(world: World, app: App) -> list[Party]:
@@ -70,13 +100,13 @@ def _owners(world: World, app: App) -> list[Party]:
     return sorted(found, key=lambda p: p.party_id)
 
 
-def _actor(world: World, party: Party, rng: random.Random) -> str:
-    """Who works on the owner's instances: the owner's user, or someone acting for the party."""
+def _actors(world: World, party: Party) -> list[str]:
+    """Who may work on the owner's instances: the owner's user, or those acting for the party."""
     own = world.user_by_party(party.party_id)
     if own is not None:
-        return str(own.user_id)
+        return [str(own.user_id)]
     delegated = sorted(u for u, parties in world.delegations.items() if party.party_id in parties)
-    return str(rng.choice(delegated)) if delegated else world.orgs[next(iter(world.orgs))].org_number
+    return [str(u) for u in delegated] or [world.orgs[next(iter(world.orgs))].org_number]
 
 
 def _later(moment: datetime, now: datetime, rng: random.Random, share: float) -> datetime:
@@ -85,36 +115,38 @@ def _later(moment: datetime, now: datetime, rng: random.Random, share: float) ->
 
 
 def _at(moment: datetime, rng: random.Random) -> datetime:
-    return moment.replace(microsecond=rng.randrange(1_000_000))
+    return moment.replace(microsecond=int(rng.random() * 1_000_000))
 
 
-def _instance(world: World, app: App, rng: random.Random, now: datetime, seq: int) -> Document:
-    guid = str(uuid.UUID(int=rng.getrandbits(128), version=4))
-    owner = rng.choice(_owners(world, app))
-    org_number = world.orgs[app.org].org_number
-    actor = _actor(world, owner, rng)
-    state = rng.choices([s for s, _ in STATES], weights=[w for _, w in STATES])[0]
+def _instance(compiled: _App, rng: random.Random, now: datetime, seq: int) -> Document:
+    app = compiled.app
+    guid = draw_guid(rng)
+    owner, actors = one_of(rng, compiled.owners)
+    org_number = compiled.org_number
+    actor = actors[0] if len(actors) == 1 else one_of(rng, actors)
+    state = STATE.draw(rng)
     created = _at(now - timedelta(days=rng.uniform(2, 420)), rng)
+    created_text = iso(created)
     t = created
     doc: Document = {
         "id": f"{owner.party_id}/{guid}",
         "instanceOwner": owner.owner(),
         "appId": app.app_id,
         "org": app.org,
-        "visibleAfter": iso(created),
+        "visibleAfter": created_text,
         "status": {
             "isArchived": False,
             "isSoftDeleted": False,
             "isHardDeleted": False,
-            "readStatus": rng.choices(["Read", "Unread", "UpdatedSinceLastReview"], weights=[6, 3, 1])[0],
+            "readStatus": READ_STATUS.draw(rng),
         },
         "data": [],
-        "created": iso(created),
+        "created": created_text,
         "createdBy": actor,
         "_seq": seq,
     }
     if rng.random() < 0.5:
-        due = (created + timedelta(days=rng.choice([14, 30, 60, 90]))).replace(
+        due = (created + timedelta(days=one_of(rng, (14, 30, 60, 90)))).replace(
             hour=21, minute=59, second=59, microsecond=0
         )
         doc["dueBefore"] = iso(due)
@@ -122,17 +154,18 @@ def _instance(world: World, app: App, rng: random.Random, now: datetime, seq: in
     if state != "unstarted":
         tasks = app.tasks
         archived = state in ("archived", "confirmed") or (state.endswith("Deleted") and rng.random() < 0.4)
-        reached = len(tasks) if archived else rng.randrange(len(tasks))
-        started = created + timedelta(milliseconds=rng.randrange(5, 400))
+        reached = len(tasks) if archived else int(rng.random() * len(tasks))
+        started = created + timedelta(milliseconds=between(rng, 5, 399))
         process: dict[str, Any] = {"started": iso(started), "startEvent": "StartEvent_1"}
         t = started
         for _ in range(reached):
             t = _later(t, now, rng, 0.3)
         if archived:
-            process["ended"] = iso(t)
+            ended = iso(t)
+            process["ended"] = ended
             process["endEvent"] = "EndEvent_1"
             doc["status"]["isArchived"] = True
-            doc["status"]["archived"] = iso(t)
+            doc["status"]["archived"] = ended
         else:
             task = tasks[reached]
             process["currentTask"] = {
@@ -144,15 +177,14 @@ def _instance(world: World, app: App, rng: random.Random, now: datetime, seq: in
                 "flowType": "CompleteCurrentMoveToNext",
             }
         doc["process"] = process
-        doc["data"] = _data_elements(app, guid, reached, created, t, actor, rng)
-        if doc["data"]:
-            t = max(t, max(datetime.fromisoformat(e["lastChanged"]) for e in doc["data"]))
+        doc["data"], last = _data_elements(compiled, guid, reached, created, t, actor, rng)
+        t = max(t, last)
     if state == "confirmed":
         t = _later(t, now, rng, 0.2)
         doc["completeConfirmations"] = [{"stakeholderId": app.org, "confirmedOn": iso(t)}]
         last_by = org_number
     if doc["status"]["isArchived"] and rng.random() < 0.5:
-        label, description = rng.choice(SUBSTATUSES)
+        label, description = one_of(rng, SUBSTATUSES)
         doc["status"]["substatus"] = {"label": label, **({"description": description} if description else {})}
         t = _later(t, now, rng, 0.1)
         last_by = org_number
@@ -166,7 +198,7 @@ def _instance(world: World, app: App, rng: random.Random, now: datetime, seq: in
             doc["status"]["isHardDeleted"] = True
             doc["status"]["hardDeleted"] = iso(t)
     if rng.random() < 0.6:
-        doc["presentationTexts"] = {"Tittel": f"{app.metadata.get('title', app.name)} {created.year}"} | (
+        doc["presentationTexts"] = {"Tittel": f"{compiled.title} {created.year}"} | (
             {"Navn": owner.name} if rng.random() < 0.7 else {}
         )
     if rng.random() < 0.4:
@@ -177,41 +209,44 @@ def _instance(world: World, app: App, rng: random.Random, now: datetime, seq: in
 
 
 def _data_elements(
-    app: App, guid: str, reached: int, created: datetime, until: datetime, actor: str, rng: random.Random
-) -> list[Document]:
-    """Form data and attachments of the tasks the instance has been through (or is at)."""
-    done = {t.element_id for t in app.tasks[: reached + 1]}
+    compiled: _App, guid: str, reached: int, created: datetime, until: datetime, actor: str, rng: random.Random
+) -> tuple[list[Document], datetime]:
+    """Form data and attachments of the tasks the instance has been through (or is at), and the latest change."""
+    app = compiled.app
     elements: list[Document] = []
-    for data_type in app.data_types:
-        if data_type.get("taskId") not in done:
+    latest = created
+    for data_type in compiled.data_types:
+        if data_type.task > reached:
             continue
-        is_form = bool(data_type.get("appLogic"))
-        count = 1 if is_form else rng.randint(0, min(2, int(data_type.get("maxCount") or 2)))
-        types = data_type.get("allowedContentTypes") or ["application/octet-stream"]
+        is_form = data_type.is_form
+        count = 1 if is_form else between(rng, 0, data_type.max_count)
+        types = data_type.content_types
         for _ in range(count):
-            element_guid = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+            element_guid = draw_guid(rng)
             moment = _at(created + (until - created) * rng.random(), rng)
-            content_type = types[0] if is_form else rng.choice(types)
+            latest = max(latest, moment)
+            stamp = iso(moment)
+            content_type = types[0] if is_form else one_of(rng, types)
             element: Document = {
                 "id": element_guid,
                 "instanceGuid": guid,
-                "dataType": data_type["id"],
+                "dataType": data_type.id,
                 "contentType": content_type,
                 "blobStoragePath": f"{app.org}/{app.name}/{guid}/data/{element_guid}",
-                "size": rng.randint(400, 250_000),
-                "locked": reached > app.tasks.index(app.task(data_type["taskId"])),  # type: ignore[arg-type]
+                "size": between(rng, 400, 250_000),
+                "locked": reached > data_type.task,
                 "isRead": True,
                 "tags": [],
                 "fileScanResult": "NotApplicable" if is_form else "Clean",
-                "created": iso(moment),
+                "created": stamp,
                 "createdBy": actor,
-                "lastChanged": iso(moment),
+                "lastChanged": stamp,
                 "lastChangedBy": actor,
             }
             if not is_form:
                 extension = content_type.rsplit("/", 1)[-1].replace("jpeg", "jpg")
-                element["filename"] = f"{data_type['id']}-{rng.randint(1, 99)}.{extension}"
+                element["filename"] = f"{data_type.id}-{between(rng, 1, 99)}.{extension}"
                 if rng.random() < 0.12:
-                    element["deleteStatus"] = {"isHardDeleted": True, "hardDeleted": iso(moment)}
+                    element["deleteStatus"] = {"isHardDeleted": True, "hardDeleted": stamp}
             elements.append(element)
-    return elements
+    return elements, latest

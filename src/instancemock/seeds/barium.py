@@ -10,8 +10,7 @@ Deterministic for (seed, --now): every draw comes from the SeedContext's private
 from __future__ import annotations
 
 import random
-import uuid
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from faker import Faker
@@ -21,6 +20,7 @@ from ..handlers import barium_process as process
 from ..handlers.barium_catalog import Catalog, catalog
 from ..state import SeedContext
 from ..store import Document
+from .draw import Weighted, between, guid, one_of
 
 DEFAULT_SIZE = 300
 PRIORITIES = (("Normal", 7), ("High", 2), ("Low", 1))
@@ -31,6 +31,19 @@ def seed_barium(ctx: SeedContext) -> dict[str, dict[str, Document]]:
     return _World(ctx, catalog(ctx.settings)).build(ctx.size("barium", DEFAULT_SIZE))
 
 
+class _App:
+    """What the walk needs of an app, worked out once instead of per instance."""
+
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+        self.steps: list[dict[str, Any]] = doc["Steps"]
+        by_name = {f["Name"]: f for f in doc["Fields"]}
+        later = {name for step in self.steps[1:] for name in step["Editable"]}
+        self.start_fields = [f for f in doc["Fields"] if f["Name"] not in later]
+        self.editable = [[by_name[name] for name in step["Editable"]] for step in self.steps]
+        self.number = int(doc["NextNumber"])
+
+
 class _World:
     def __init__(self, ctx: SeedContext, users: Catalog) -> None:
         self.rng = ctx.random("world")
@@ -38,40 +51,36 @@ class _World:
         self.pools = _Pools(self.fake)
         self.now = ctx.now
         self.users = users
-        self.apps = {str(a["id"]): process.app_doc(a, users.space) for a in users.apps}
-        self.weights = [int(a.get("weight", 1)) for a in users.apps]
+        self.apps = [_App(process.app_doc(a, users.space)) for a in users.apps]
+        self.pick_app = Weighted(self.apps, [int(a.get("weight", 1)) for a in users.apps])
+        self.priority = Weighted([p for p, _ in PRIORITIES], [w for _, w in PRIORITIES])
         self.people = [(self.fake.name(), self.guid()) for _ in range(48)]
+        self.staff = [(user.name, user.id) for user in users.users]
         self.out: dict[str, dict[str, Document]] = {"apps": {}, "instances": {}, "tasks": {}, "objects": {}}
 
     def guid(self) -> str:
-        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+        return guid(self.rng)
 
     def build(self, size: int) -> dict[str, dict[str, Document]]:
-        ages = sorted((self.rng.randint(2 * 3600, 400 * 86400) for _ in range(size)), reverse=True)
-        app_ids = list(self.apps)
+        rng = self.rng
+        ages = sorted((between(rng, 2 * 3600, 400 * 86400) for _ in range(size)), reverse=True)
         for age in ages:
-            app_id = self.rng.choices(app_ids, self.weights)[0]
-            self.instance(self.apps[app_id], self.now - timedelta(seconds=age))
-        self.out["apps"] = dict(self.apps)
+            self.instance(self.pick_app.draw(rng), self.now - timedelta(seconds=age))
+        self.out["apps"] = {app.doc["Id"]: {**app.doc, "NextNumber": app.number} for app in self.apps}
         return self.out
 
     def person(self) -> tuple[str, str]:
-        if self.rng.random() < 0.15:
-            user = self.rng.choice(self.users.users)
-            return user.name, user.id
-        return self.rng.choice(self.people)
-
-    def instance(self, app: Document, start: datetime) -> None:
         rng = self.rng
-        number = int(app["NextNumber"])
-        self.apps[app["Id"]] = app = {**app, "NextNumber": number + 1}
-        editable_later = {n for s in app["Steps"][1:] for n in s["Editable"]}
-        values = {
-            f["Name"]: _value(f, self.pools, rng, start) for f in app["Fields"] if f["Name"] not in editable_later
-        }
+        return one_of(rng, self.staff) if rng.random() < 0.15 else one_of(rng, self.people)
+
+    def instance(self, compiled: _App, start: datetime) -> None:
+        rng, pools, app, steps = self.rng, self.pools, compiled.doc, compiled.steps
+        number = compiled.number
+        compiled.number += 1
+        values = {f["Name"]: _value(f, pools, rng, start) for f in compiled.start_fields}
         starter, starter_id = self.person()
         form_id = self.guid()
-        deadline = start + timedelta(days=rng.choice((7, 14, 30))) if rng.random() < 0.5 else None
+        deadline = start + timedelta(days=one_of(rng, (7, 14, 30))) if rng.random() < 0.5 else None
         instance = process.new_instance(
             app,
             id=self.guid(),
@@ -81,51 +90,49 @@ class _World:
             started_by_id=starter_id,
             at=start,
             form_id=form_id,
-            priority=rng.choices([p for p, _ in PRIORITIES], [w for _, w in PRIORITIES])[0],
+            priority=self.priority.draw(rng),
             deadline=deadline,
         )
         if rng.random() < 0.2:
-            instance["PlannedDate"] = iso(start + timedelta(days=rng.randint(1, 10)))
+            instance["PlannedDate"] = iso(start + timedelta(days=between(rng, 1, 10)))
         instance, task = process.enter(
-            app, instance, 0, start + timedelta(seconds=rng.randint(1, 5)), self.guid, self.users
+            app, instance, 0, start + timedelta(seconds=between(rng, 1, 5)), self.guid, self.users
         )
-        objects = self.objects(app, instance, start, values)
         age_days = (self.now - start).total_seconds() / 86400
         fate = rng.random()
         stop = "cancelled" if fate < 0.05 else "aborted" if fate < 0.08 else None
-        goal = len(app["Steps"]) if rng.random() < min(0.92, age_days / 45) else rng.randrange(len(app["Steps"]))
+        goal = len(steps) if rng.random() < min(0.92, age_days / 45) else int(rng.random() * len(steps))
         if stop is not None:
-            goal = rng.randrange(len(app["Steps"]))
+            goal = int(rng.random() * len(steps))
         at = start
-        while int(instance["Step"]) < goal:
-            next_at = at + timedelta(minutes=rng.randint(20, 60 * 72))
+        tasks = self.out["tasks"]
+        while instance["Step"] < goal:
+            next_at = at + timedelta(minutes=between(rng, 20, 60 * 72))
             if next_at >= self.now:
                 break
             at = next_at
-            step = app["Steps"][int(instance["Step"])]
+            step = instance["Step"]
             if task is not None:
                 by, by_id = self.person()
-                self.out["tasks"][task["Id"]] = process.completed(task, at, by, by_id)
-            for name in step["Editable"]:
-                field = next(f for f in app["Fields"] if f["Name"] == name)
-                values[name] = _value(field, self.pools, rng, at)
-            instance, task = process.enter(app, instance, int(instance["Step"]) + 1, at, self.guid, self.users)
+                tasks[task["Id"]] = process.completed(task, at, by, by_id)
+            for field in compiled.editable[step]:
+                values[field["Name"]] = _value(field, pools, rng, at)
+            instance, task = process.enter(app, instance, step + 1, at, self.guid, self.users)
         if stop is not None and instance["Status"] != "completed":
-            instance = process.finish(instance, stop, min(at + timedelta(hours=rng.randint(1, 48)), self.now))
+            instance = process.finish(instance, stop, min(at + timedelta(hours=between(rng, 1, 48)), self.now))
         if task is not None:
             locked = instance["Status"] in process.FINISHED or rng.random() < 0.05
-            self.out["tasks"][task["Id"]] = {**task, "Locked": locked}
-        form = objects[0]
-        objects[0] = {
-            **form,
-            "Fields": [{**f, "Value": values.get(f["Name"])} for f in form["Fields"]],
-            "UpdatedDate": iso(max(at, start)),
-        }
-        for obj in objects:
-            self.out["objects"][obj["Id"]] = obj
+            task["Locked"] = locked  # a task `enter` just made: no one else holds it yet
+            tasks[task["Id"]] = task
+        objects = self.out["objects"]
+        for obj in self.objects(app, instance, start, max(at, start), values):
+            objects[obj["Id"]] = obj
         self.out["instances"][instance["Id"]] = instance
 
-    def objects(self, app: Document, instance: Document, start: datetime, values: dict[str, Any]) -> list[Document]:
+    def objects(
+        self, app: Document, instance: Document, start: datetime, saved: datetime, values: dict[str, Any]
+    ) -> list[Document]:
+        """The start form as the walk left it (saved at `saved`), and sometimes a folder and a file."""
         rng = self.rng
         form = process.new_object(
             instance,
@@ -139,6 +146,7 @@ class _World:
             template_id=app["Template"],
             fields=process.form_fields(app["Fields"], values, self.guid),
         )
+        form["UpdatedDate"] = iso(saved)
         found = [form]
         if rng.random() < 0.3:
             found.append(
@@ -153,8 +161,8 @@ class _World:
                 )
             )
         if rng.random() < 0.4:
-            title = rng.choice(ATTACHMENTS)
-            company = values.get("supplier") or values.get("counterparty") or rng.choice(self.pools.company)
+            title = one_of(rng, ATTACHMENTS)
+            company = values.get("supplier") or values.get("counterparty") or one_of(rng, self.pools.company)
             found.append(
                 process.new_object(
                     instance,
@@ -163,10 +171,10 @@ class _World:
                     kind="file",
                     name=f"{title} {company}.pdf",
                     description=f"{title} {start.date().isoformat()}",
-                    at=start + timedelta(minutes=rng.randint(1, 90)),
+                    at=start + timedelta(minutes=between(rng, 1, 90)),
                     sort_index=len(found),
                     file_type="pdf",
-                    size=rng.randint(20_000, 2_000_000),
+                    size=between(rng, 20_000, 2_000_000),
                 )
             )
         return found
@@ -195,29 +203,30 @@ def _value(field: Document, pools: _Pools, rng: random.Random, at: datetime) -> 
     if kind == "bool":
         return "true" if rng.random() < 0.85 else "false"
     if kind == "list":
-        return rng.choice(field["Options"]) if field["Options"] else None
+        return one_of(rng, field["Options"]) if field["Options"] else None
     if kind == "date":
-        day = (at + timedelta(days=rng.randint(3, 60))).date()
-        return f"{day.isoformat()}T00:00:00Z"
+        return f"{date.fromordinal(at.toordinal() + between(rng, 3, 60)).isoformat()}T00:00:00Z"
     if kind == "number":
         if hint == "days":
-            return str(rng.randint(1, 25))
-        return str(rng.choice((rng.randint(5, 500) * 100, rng.randint(1_000, 250_000))))
-    generators: dict[str, Any] = {
-        "company": lambda: rng.choice(pools.company),
-        "org_id": lambda: swedish_org_number(rng),
-        "name": lambda: rng.choice(pools.name),
-        "company_email": lambda: rng.choice(pools.company_email),
-        "bankgiro": lambda: f"{rng.randint(100, 9999)}-{rng.randint(1000, 9999)}",
-        "invoice": lambda: str(rng.randint(100_000, 999_999)),
-    }
-    if hint in generators:
-        return str(generators[hint]())
+            return str(between(rng, 1, 25))
+        return str(between(rng, 5, 500) * 100 if rng.random() < 0.5 else between(rng, 1_000, 250_000))
+    if hint == "company":
+        return one_of(rng, pools.company)
+    if hint == "org_id":
+        return swedish_org_number(rng)
+    if hint == "name":
+        return one_of(rng, pools.name)
+    if hint == "company_email":
+        return one_of(rng, pools.company_email)
+    if hint == "bankgiro":
+        return f"{between(rng, 100, 9999)}-{between(rng, 1000, 9999)}"
+    if hint == "invoice":
+        return str(between(rng, 100_000, 999_999))
     if field.get("Choices"):
-        return str(rng.choice(field["Choices"]))
+        return str(one_of(rng, field["Choices"]))
     if field["Name"].lower() in ("ordernumber", "paymentreference"):
-        return f"IO-{rng.randint(10_000, 99_999)}"
-    return rng.choice(pools.sentence)
+        return f"IO-{between(rng, 10_000, 99_999)}"
+    return one_of(rng, pools.sentence)
 
 
 def swedish_org_number(rng: random.Random) -> str:
@@ -225,8 +234,9 @@ def swedish_org_number(rng: random.Random) -> str:
 
     Faker's sv_SE `org_id` shuffles with the global `random` module, which breaks determinism.
     """
-    digits = [rng.choice((2, 5, 7, 8, 9)), rng.randrange(10), rng.randrange(2, 10)] + [
-        rng.randrange(10) for _ in range(6)
+    draw = rng.random
+    digits = [one_of(rng, (2, 5, 7, 8, 9)), int(draw() * 10), 2 + int(draw() * 8)] + [
+        int(draw() * 10) for _ in range(6)
     ]
     total = 0
     for index, digit in enumerate(digits):

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import random
 import unicodedata
-import uuid
+from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from faker import Faker
@@ -21,8 +21,10 @@ from ..fixtures import load_fixture
 from ..handlers.kianda_schedule import parse_time, previous_occurrence
 from ..state import SeedContext
 from ..store import Document
+from .draw import between, guid, one_of
 
 DEFAULT_SIZE = 300
+PHRASES = 256
 
 COURSES = (
     "Advanced Excel for Finance", "Manual Handling", "First Aid at Work", "GDPR Essentials",
@@ -80,48 +82,50 @@ class Filler:
     """Believable text/value pairs for a design field, by its type."""
 
     def __init__(self, rng: random.Random, fake: Faker, crowd: list[Person]) -> None:
-        self.rng, self.fake, self.crowd = rng, fake, crowd
+        self.rng, self.crowd = rng, crowd
+        self.phrases = [fake.catch_phrase() for _ in range(PHRASES)]  # Faker once, then picked
 
     def value(self, field: dict[str, Any], created: datetime, owner: Person) -> tuple[str, str]:
         rng = self.rng
         kind = field["type"]
         if field.get("options"):
-            option = rng.choice(field["options"])
+            option = one_of(rng, field["options"])
             return str(option["text"]), str(option["value"])
         if kind == "user":
-            person = owner if field["name"] in ("employeeName", "trainee") else rng.choice(self.crowd)
+            person = owner if field["name"] in ("employeeName", "trainee") else one_of(rng, self.crowd)
             return person.name, person.email
         if kind == "number":
-            number = rng.randint(int(field.get("min", 0)), int(field.get("max", 100)))
+            number = between(rng, int(field.get("min", 0)), int(field.get("max", 100)))
             return str(number), str(number)
         if kind in ("date", "datetime"):
-            day = created + timedelta(days=rng.randint(-20, 60))
-            moment = day.replace(hour=rng.randint(8, 17), minute=rng.choice((0, 15, 30, 45)), second=0, microsecond=0)
+            day = date.fromordinal(created.toordinal() + between(rng, -20, 60))
+            shown = f"{day.day:02d}/{day.month:02d}/{day.year:04d}"
             if kind == "date":
-                return moment.strftime("%d/%m/%Y"), moment.date().isoformat()
-            return moment.strftime("%d/%m/%Y %H:%M"), iso(moment)
+                return shown, day.isoformat()
+            hour, minute = between(rng, 8, 17), one_of(rng, (0, 15, 30, 45))
+            return f"{shown} {hour:02d}:{minute:02d}", f"{day.isoformat()}T{hour:02d}:{minute:02d}:00Z"
         if kind == "checkbox":
             yes = rng.random() < 0.8
             return ("Yes", "true") if yes else ("No", "false")
         if kind == "file":
-            name = f"receipt-{rng.randint(1000, 9999)}.pdf"
+            name = f"receipt-{between(rng, 1000, 9999)}.pdf"
             return name, name
         return self._words(field)
 
     def _words(self, field: dict[str, Any]) -> tuple[str, str]:
         hint = field.get("faker") or field["name"].lower()
         if hint == "course":
-            text = self.rng.choice(COURSES)
+            text = one_of(self.rng, COURSES)
         elif "reason" in hint or "justification" in hint:
-            text = self.rng.choice(REASONS)
+            text = one_of(self.rng, REASONS)
         elif "description" in hint or "notes" in hint:
-            text = self.rng.choice(NOTES)
+            text = one_of(self.rng, NOTES)
         elif "observation" in hint or "action" in hint:
-            text = self.rng.choice(OBSERVATIONS)
+            text = one_of(self.rng, OBSERVATIONS)
         elif "comment" in hint or field["type"] in ("textarea", "richtext"):
-            text = self.rng.choice(COMMENTS)
+            text = one_of(self.rng, COMMENTS)
         else:
-            text = self.fake.catch_phrase()
+            text = one_of(self.rng, self.phrases)
         value = f"<p>{text}</p>" if field["type"] == "richtext" else text
         return text, value
 
@@ -142,19 +146,20 @@ def seed(ctx: SeedContext) -> dict[str, dict[str, Document]]:
     instances[example["id"]] = example
     size = max(ctx.size("kianda", DEFAULT_SIZE) - 1, 0)
     weights = [int(d.get("weight", 1)) for d in designs.values()]
-    chosen = rng.choices(list(designs), weights=weights, k=size)
+    chosen = Counter(rng.choices(list(designs), weights=weights, k=size))
     for name, design in designs.items():
         number = 1 if name == example["processName"] else 0
-        moments = sorted(_office_hours(ctx.now, rng) for _ in range(chosen.count(name)))
+        moments = sorted(_office_hours(ctx.now, rng) for _ in range(chosen[name]))
+        compiled = _Design(design)
         for created in moments:
             number += 1 if rng.random() < 0.9 else 2  # the gaps are deleted instances
-            doc = _instance(design, number, created.replace(microsecond=0), ctx.now, rng, filler, crowd)
+            doc = _instance(compiled, number, created, ctx.now, rng, filler, crowd)
             instances[doc["id"]] = doc
         counters[name.lower()] = {"last": number}
 
     tasks = {}
     for entry in fixture.get("tasks") or []:
-        task_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        task_id = guid(rng)
         last_run = previous_occurrence(entry["schedule"], ctx.now) if entry.get("status") == "Active" else None
         tasks[task_id] = {
             "id": task_id,
@@ -167,10 +172,15 @@ def seed(ctx: SeedContext) -> dict[str, dict[str, Document]]:
 
 def _office_hours(now: datetime, rng: random.Random) -> datetime:
     """A moment in the last 400 days, on a working day between 08:00 and 18:00, before `now`."""
+    latest = now - timedelta(minutes=5)
     while True:
-        day = now - timedelta(days=rng.randint(0, 400))
-        moment = day.replace(hour=rng.randint(8, 17), minute=rng.randint(0, 59), second=rng.randint(0, 59))
-        if moment.weekday() < 5 and moment < now - timedelta(minutes=5):
+        day = now - timedelta(days=between(rng, 0, 400))
+        if day.weekday() >= 5:
+            continue
+        moment = day.replace(
+            hour=between(rng, 8, 17), minute=between(rng, 0, 59), second=between(rng, 0, 59), microsecond=0
+        )
+        if moment < latest:
             return moment
 
 
@@ -208,8 +218,20 @@ def _example(entry: dict[str, Any], designs: dict[str, Any], now: datetime) -> D
     }
 
 
+class _Design:
+    """A design with each field's form position worked out once."""
+
+    def __init__(self, design: dict[str, Any]) -> None:
+        self.design = design
+        self.forms = list(design["forms"])
+        self.fields = [
+            (field, self.forms.index(field["form"]), bool(field.get("required"))) for field in design["fields"]
+        ]
+        self.version = str(design["version"])
+
+
 def _instance(
-    design: dict[str, Any],
+    compiled: _Design,
     number: int,
     created: datetime,
     now: datetime,
@@ -217,34 +239,35 @@ def _instance(
     filler: Filler,
     crowd: list[Person],
 ) -> Document:
-    forms = list(design["forms"])
-    stage = rng.randint(0, len(forms))  # index of the current form; len(forms) = Completed
-    owner, approver = rng.choice(crowd), rng.choice(crowd)
+    design, forms = compiled.design, compiled.forms
+    stage = between(rng, 0, len(forms))  # index of the current form; len(forms) = Completed
+    owner, approver = one_of(rng, crowd), one_of(rng, crowd)
     fields = []
-    for field in design["fields"]:
-        form_index = forms.index(field["form"])
-        filled = form_index < stage or (form_index == stage and (stage == 0 or rng.random() < 0.4))
-        if filled and (field.get("required") or rng.random() < 0.85):
+    draw = rng.random
+    for field, form_index, required in compiled.fields:
+        filled = form_index < stage or (form_index == stage and (stage == 0 or draw() < 0.4))
+        if filled and (required or draw() < 0.85):
             text, value = filler.value(field, created, owner)
         else:
             text, value = "", ""
         fields.append({"name": field["name"], "text": text, "value": value})
-    saves = stage + rng.randint(0, 2)
+    saves = stage + between(rng, 0, 2)
     room = min(max(int((now - created).total_seconds()) - 60, 0), 45 * 86400)  # decided within weeks
-    modified = created + timedelta(seconds=rng.randint(60, max(room, 60)) if saves else 0)
+    modified = created + timedelta(seconds=between(rng, 60, max(room, 60)) if saves else 0)
     modified = min(modified, now).replace(microsecond=0)
     editor = owner if stage == 0 else approver
+    created_text = iso(created)
     return {
         "id": f"{design['name']}-{number}",
         "uniqueId": f"{rng.getrandbits(128):032x}",
         "processName": design["name"],
         "processTitle": design["title"],
-        "processVersion": str(design["version"]),
+        "processVersion": compiled.version,
         "status": forms[stage] if stage < len(forms) else "Completed",
         "Version": f"{saves + 1}.0",
-        "created": iso(created),
+        "created": created_text,
         "createdBy": owner.email,
-        "modified": iso(modified),
+        "modified": iso(modified) if modified != created else created_text,
         "modifiedBy": editor.email if saves else owner.email,
         "assignTo": None if stage == len(forms) else (owner.email if stage == 0 else approver.email),
         "fields": fields,
