@@ -74,8 +74,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     # A corrupt state file, or a bad fixture while seeding, stops start-up here with its path and reason.
     loaded = settings.state_file is not None and state_io.load_file(state, settings.state_file)
     if not loaded:
-        for dataset in state.datasets():  # seed now: a bad fixture stops start-up, not the first request
-            state.store(DEFAULT_SANDBOX, dataset)
+        state.seed_all(DEFAULT_SANDBOX)  # seed now: a bad fixture stops start-up, not the first request
 
     async def start(app: web.Application) -> None:
         for plugin in plugins.values():

@@ -7,12 +7,18 @@ fixtures, and evicted least-recently-used past `settings.sandboxes`.
 
 from __future__ import annotations
 
-import copy
+import contextlib
+import gc
+import marshal
+import multiprocessing
+import os
 import random
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from typing import Any
 
 from faker import Faker
@@ -24,10 +30,15 @@ from .store import Document, MemoryStore, Store
 
 DEFAULT_SANDBOX = "default"
 
-# Seeded worlds by their inputs: sandboxes, resets and test servers reuse them instead of
-# running Faker again (generation is the slow part of start-up).
-CACHE_DOCUMENTS = 20_000  # larger worlds (benchmarks, big demos) are not worth twice the memory
-_SEEDED: OrderedDict[tuple[object, ...], dict[str, dict[str, Document]]] = OrderedDict()
+# Seeded worlds by their inputs, kept marshalled: sandboxes, resets and test servers reuse them
+# instead of generating again, and `marshal.loads` rebuilds a world several times faster than
+# `copy.deepcopy` copies it (worlds are JSON-compatible, which marshal covers).
+CACHE_DOCUMENTS = 20_000  # larger worlds (benchmarks, big demos) are not worth the memory
+_SEEDED: OrderedDict[tuple[object, ...], bytes] = OrderedDict()
+
+# From this many instances of an API, start-up seeds the datasets in forked processes side by side
+# (a world of 100,000 instances takes seconds to generate; marshalling it back costs a fraction).
+PARALLEL_INSTANCES = 20_000
 
 Seeder = Callable[["SeedContext"], dict[str, dict[str, Document]]]
 
@@ -76,18 +87,83 @@ class State:
         seeder = self.seeders.get(dataset)
         if seeder is None:
             return MemoryStore()
-        key = (dataset, self.settings.seed, self.clock.start, str(self.settings.fixtures), repr(self.settings.apis))
-        cached = _SEEDED.get(key)
+        cached = _SEEDED.get(self._seed_key(dataset))
         if cached is not None:
-            return MemoryStore(copy.deepcopy(cached))  # a sandbox must never see another's writes
-        data = seeder(SeedContext(self.settings, self.clock, dataset))
-        if sum(len(items) for items in data.values()) <= CACHE_DOCUMENTS:
-            _SEEDED[key] = copy.deepcopy(data)
-            while len(_SEEDED) > 16:
-                _SEEDED.popitem(last=False)
-        return MemoryStore(data)
+            return MemoryStore(marshal.loads(cached))  # a copy: a sandbox must never see another's writes
+        with _collector_paused() as paused:
+            data = seeder(self._seed_context(dataset))
+            self._remember(dataset, data)
+            store = MemoryStore(data)
+            paused.freeze = sum(len(items) for items in data.values()) > CACHE_DOCUMENTS
+        return store
+
+    def seed_all(self, sandbox: str = DEFAULT_SANDBOX) -> None:
+        """Seed every dataset of a sandbox now; large worlds in parallel processes where the OS can fork.
+
+        The costliest dataset is seeded here (it needs no marshalling back); the others are shared
+        out among one forked process per further CPU, each seeding its share one after another.
+        """
+        datasets = [d for d in self.datasets() if d not in self._worlds.get(sandbox, {})]
+        costs = {d: self._cost(d) for d in datasets}
+        forked = [d for d in datasets if d in self.seeders and _SEEDED.get(self._seed_key(d)) is None]
+        large = max((self._instances(d) for d in datasets), default=0) >= PARALLEL_INSTANCES
+        with _collector_paused() as paused:
+            paused.freeze = large
+            if not large or len(forked) < 2 or _spare_cpus() < 1:
+                for dataset in datasets:
+                    self.store(sandbox, dataset)
+                return
+            forked.sort(key=lambda d: -costs[d])
+            own, shares = forked[0], [[] for _ in range(min(_spare_cpus(), len(forked) - 1))]
+            for dataset in forked[1:]:  # longest first, each to the least loaded process
+                min(shares, key=lambda share: sum(costs[d] for d in share)).append(dataset)
+            children = [_Child.start([(d, self.seeders[d], self._seed_context(d)) for d in share]) for share in shares]
+            self.store(sandbox, own)
+            received: dict[str, dict[str, dict[str, Document]] | None] = {}
+            for child in children:
+                received.update(child.results())
+            for dataset in datasets:
+                data = received.get(dataset)
+                if data is None:  # not forked, or the child failed: seed here, where errors surface
+                    self.store(sandbox, dataset)
+                    continue
+                self._remember(dataset, data)
+                self._world(sandbox)[dataset] = MemoryStore(data)
+
+    def _seed_key(self, dataset: str) -> tuple[object, ...]:
+        return (dataset, self.settings.seed, self.clock.start, str(self.settings.fixtures), repr(self.settings.apis))
+
+    def _seed_context(self, dataset: str) -> SeedContext:
+        return SeedContext(self.settings, self.clock, dataset)
+
+    def _remember(self, dataset: str, data: dict[str, dict[str, Document]]) -> None:
+        if sum(len(items) for items in data.values()) > CACHE_DOCUMENTS:
+            return
+        try:
+            _SEEDED[self._seed_key(dataset)] = marshal.dumps(data)
+        except ValueError:  # not JSON-compatible after all: generate again next time
+            return
+        while len(_SEEDED) > 16:
+            _SEEDED.popitem(last=False)
+
+    def _instances(self, dataset: str) -> int:
+        """The largest `apis.<name>.instances` among the APIs that share the dataset (0: default)."""
+        names = [name for name, api in self.apis.items() if api.dataset == dataset]
+        return max((int(self.settings.api_option(name, "instances", 0)) for name in names), default=0)
+
+    def _cost(self, dataset: str) -> float:
+        """Expected seeding time, relative: instances times the seeder's `cost` per instance (if it says)."""
+        seeder = self.seeders.get(dataset)
+        return max(self._instances(dataset), 1) * float(getattr(seeder, "cost", 1.0))
 
     def store(self, sandbox: str, dataset: str) -> Store:
+        world = self._world(sandbox)
+        if dataset not in world:
+            world[dataset] = self.seed_dataset(dataset)
+        return world[dataset]
+
+    def _world(self, sandbox: str) -> dict[str, Store]:
+        """The sandbox's stores by dataset, most recently used last; the oldest beyond the limit go."""
         world = self._worlds.get(sandbox)
         if world is None:
             world = self._worlds[sandbox] = {}
@@ -95,9 +171,7 @@ class State:
                 oldest = next(k for k in self._worlds if k != DEFAULT_SANDBOX)
                 del self._worlds[oldest]
         self._worlds.move_to_end(sandbox)
-        if dataset not in world:
-            world[dataset] = self.seed_dataset(dataset)
-        return world[dataset]
+        return world
 
     def replace_worlds(self, worlds: dict[str, dict[str, Store]]) -> None:
         self._worlds = OrderedDict(worlds)
@@ -117,3 +191,76 @@ class State:
 
     def datasets(self) -> list[str]:
         return sorted({api.dataset for api in self.apis.values() if api.dataset != "admin"})
+
+
+@dataclass
+class _Pause:
+    freeze: bool = False
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[_Pause]:
+    """No cyclic garbage collection while seeding and loading: worlds are millions of acyclic
+    containers, and each collection would walk all those made so far. Set `freeze` for a large
+    world: everything alive then is moved out of the collector's sight for good, so no later
+    collection walks the world either (unfrozen, the first ones after seeding would)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    pause = _Pause()
+    try:
+        yield pause
+    finally:
+        if pause.freeze:
+            gc.freeze()
+        if enabled:
+            gc.enable()
+
+
+def _spare_cpus() -> int:
+    """CPUs beyond this process's own that forked seeders could use (0 where there is no fork)."""
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 0
+    return len(os.sched_getaffinity(0)) - 1
+
+
+@dataclass
+class _Child:
+    """A forked process that seeds its datasets one after another and sends each world back marshalled."""
+
+    process: BaseProcess
+    reader: Connection
+    datasets: list[str]
+
+    @classmethod
+    def start(cls, jobs: list[tuple[str, Seeder, SeedContext]]) -> _Child:
+        fork = multiprocessing.get_context("fork")
+        reader, writer = fork.Pipe(duplex=False)
+        process = fork.Process(target=_seed_and_send, args=([(s, c) for _, s, c in jobs], writer), daemon=True)
+        process.start()
+        writer.close()
+        return cls(process, reader, [d for d, _, _ in jobs])
+
+    def results(self) -> dict[str, dict[str, dict[str, Document]] | None]:
+        """Each dataset's world, or None where the child failed (the caller then seeds in-process)."""
+        found: dict[str, dict[str, dict[str, Document]] | None] = {}
+        try:
+            for dataset in self.datasets:
+                payload = self.reader.recv_bytes()
+                found[dataset] = marshal.loads(payload) if payload else None
+        except (EOFError, OSError):
+            pass
+        finally:
+            self.reader.close()
+            self.process.join()
+        return found
+
+
+def _seed_and_send(jobs: list[tuple[Seeder, SeedContext]], writer: Connection) -> None:
+    gc.disable()
+    for seeder, context in jobs:
+        try:
+            payload = marshal.dumps(seeder(context))
+        except Exception:  # the parent seeds again in-process and reports the error properly
+            payload = b""
+        writer.send_bytes(payload)
+    writer.close()

@@ -24,7 +24,7 @@ _SET = (0x4000 << 64) | (0x8000 << 48)
 def guid(rng: random.Random) -> str:
     """A version-4 GUID in canonical text form; the same as `str(uuid.UUID(int=rng.getrandbits(128), version=4))`."""
     text = "%032x" % (rng.getrandbits(128) & _KEEP | _SET)
-    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+    return "-".join((text[:8], text[8:12], text[12:16], text[16:20], text[20:]))
 
 
 def between(rng: random.Random, low: int, high: int) -> int:
