@@ -38,7 +38,7 @@ _SEEDED: OrderedDict[tuple[object, ...], bytes] = OrderedDict()
 
 # From this many instances of an API, start-up seeds the datasets in forked processes side by side
 # (a world of 100,000 instances takes seconds to generate; marshalling it back costs a fraction).
-PARALLEL_INSTANCES = 20_000
+PARALLEL_INSTANCES = 10_000
 
 Seeder = Callable[["SeedContext"], dict[str, dict[str, Document]]]
 
@@ -114,7 +114,8 @@ class State:
                     self.store(sandbox, dataset)
                 return
             forked.sort(key=lambda d: -costs[d])
-            own, shares = forked[0], [[] for _ in range(min(_spare_cpus(), len(forked) - 1))]
+            own = forked[0]
+            shares: list[list[str]] = [[] for _ in range(min(_spare_cpus(), len(forked) - 1))]
             for dataset in forked[1:]:  # longest first, each to the least loaded process
                 min(shares, key=lambda share: sum(costs[d] for d in share)).append(dataset)
             children = [_Child.start([(d, self.seeders[d], self._seed_context(d)) for d in share]) for share in shares]
