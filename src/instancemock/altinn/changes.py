@@ -6,7 +6,9 @@ instance the same way; each function takes a copy (`instances.mutable`) and chan
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
+from typing import Any
 
 from ..clock import iso
 from ..store import Document
@@ -42,6 +44,28 @@ def confirm_complete(doc: Document, stakeholder: str, now: datetime, by: str) ->
     doc.setdefault("completeConfirmations", []).append({"stakeholderId": stakeholder, "confirmedOn": iso(now)})
     touch(doc, now, by)
     return True
+
+
+def substatus_problem(body: object) -> str | None:
+    """Storage's and app-lib's 400 message for a substatus without a label; None when it has one."""
+    if isinstance(body, dict) and body.get("label"):
+        return None
+    shown = (
+        json.dumps(
+            {"label": body.get("label"), "description": body.get("description")},
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+        if isinstance(body, dict)
+        else "null"
+    )
+    return f"Invalid sub status: {shown}. Substatus must be defined and include a label."
+
+
+def apply_substatus(doc: Document, body: dict[str, Any], now: datetime, by: str) -> Document:
+    """The body's label and description as the instance's whole new substatus."""
+    description = body.get("description")
+    return set_substatus(doc, str(body["label"]), str(description) if description is not None else None, now, by)
 
 
 def set_substatus(doc: Document, label: str, description: str | None, now: datetime, by: str) -> Document:

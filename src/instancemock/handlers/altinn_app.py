@@ -8,7 +8,6 @@ Instantiation is in `altinn_app_create.py`, the process routes in `altinn_app_pr
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aiohttp import web
@@ -17,7 +16,7 @@ from .. import errors
 from ..altinn import query as q
 from ..altinn import scopes
 from ..altinn.app_view import simple_instance
-from ..altinn.changes import confirm_complete, deletion_prevented, mark_deleted, set_substatus
+from ..altinn.changes import apply_substatus, confirm_complete, deletion_prevented, mark_deleted, substatus_problem
 from ..altinn.instances import INSTANCES, guid_of, mutable
 from ..altinn.world import App, World, world_for
 from ..context import Ctx, ctx
@@ -109,18 +108,10 @@ async def update_substatus(request: web.Request) -> web.Response:
     """The label is checked before anything else, as app-lib's controller does."""
     c = ctx(request)
     principal = principal_of(request)
-    body = c.args.body if isinstance(c.args.body, dict) else None
-    if body is None or not body.get("label"):
-        shown = (
-            json.dumps(
-                {"label": body.get("label"), "description": body.get("description")},
-                ensure_ascii=False,
-                separators=(",", ":"),
-            )
-            if body is not None
-            else "null"
-        )
-        return errors.json_string(400, f"Invalid sub status: {shown}. Substatus must be defined and include a label.")
+    body = c.args.body
+    problem = substatus_problem(body)
+    if problem is not None:
+        return errors.json_string(400, problem)
     try:
         app = app_of(c)
         doc = await instance_of(c, app)
@@ -128,14 +119,7 @@ async def update_substatus(request: web.Request) -> web.Response:
         return refused.response
     if not is_app_owner(principal, doc):
         return errors.empty(403)
-    description = body.get("description")
-    new = set_substatus(
-        mutable(doc),
-        str(body["label"]),
-        str(description) if description is not None else None,
-        c.now(),
-        principal.org_number or principal.actor,
-    )
+    new = apply_substatus(mutable(doc), body, c.now(), principal.org_number or principal.actor)
     await c.store.put(INSTANCES, guid_of(new), new)
     return plain_of(c, new, principal)
 

@@ -17,7 +17,7 @@ from aiohttp import web
 
 from .. import errors
 from ..altinn import query as q
-from ..altinn.changes import confirm_complete, deletion_prevented, mark_deleted, set_substatus
+from ..altinn.changes import apply_substatus, confirm_complete, deletion_prevented, mark_deleted, substatus_problem
 from ..altinn.instances import (
     INSTANCES,
     mutable,
@@ -369,26 +369,11 @@ async def update_substatus(request: web.Request) -> web.Response:
         return _not_found(_guid(c))
     if principal.org != doc["org"]:
         return errors.empty(403)
-    body = c.args.body if isinstance(c.args.body, dict) else None
-    if body is None or not body.get("label"):
-        shown = (
-            json.dumps(
-                {"label": body.get("label"), "description": body.get("description")},
-                ensure_ascii=False,
-                separators=(",", ":"),
-            )
-            if body is not None
-            else "null"
-        )
-        return errors.json_string(400, f"Invalid sub status: {shown}. Substatus must be defined and include a label.")
-    description = body.get("description")
-    new = set_substatus(
-        mutable(doc),
-        str(body["label"]),
-        str(description) if description is not None else None,
-        c.now(),
-        principal.org_number or principal.actor,
-    )
+    body = c.args.body
+    problem = substatus_problem(body)
+    if problem is not None:
+        return errors.json_string(400, problem)
+    new = apply_substatus(mutable(doc), body, c.now(), principal.org_number or principal.actor)
     await c.store.put(INSTANCES, _guid(c), new)
     return _instance(new, c, principal)
 
