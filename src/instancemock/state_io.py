@@ -116,10 +116,6 @@ def write_atomically(path: Path, data: bytes) -> None:
         raise
 
 
-def save_file(state: State, path: Path) -> None:
-    write_atomically(path, json.dumps(export_state(state), ensure_ascii=False).encode())
-
-
 async def save_file_async(state: State, path: Path) -> None:
     """Snapshot on the event loop (documents are never mutated in place), write in a thread."""
     document = export_state(state)
