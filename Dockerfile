@@ -11,7 +11,6 @@ RUN groupadd --system --gid 10001 mock && useradd --system --uid 10001 --gid moc
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY openapi ./openapi
-COPY fixtures ./fixtures
 COPY src ./src
 RUN pip install --no-cache-dir . && rm -rf /app/src /app/build
 

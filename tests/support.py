@@ -15,10 +15,10 @@ from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 from werkzeug.datastructures import Headers
 
-from instancemock.apis import load_api
-from instancemock.routing import Route, Router
+from instancemock.core.routing import Route, Router
+from instancemock.core.spec import load_api
+from instancemock.core.validation import check_response
 from instancemock.settings import Settings
-from instancemock.validation import check_response
 
 MakeClient = Callable[..., Awaitable[TestClient]]  # make_client(**settings overrides)
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from instancemock.app import create_app, is_loopback
-from instancemock.context import STATE
+from instancemock.core.context import STATE
 
 from support import ADMIN, assert_conforms, settings
 

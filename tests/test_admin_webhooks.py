@@ -8,8 +8,8 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from instancemock.context import STATE
-from instancemock.handlers.kianda_webhooks import services
+from instancemock.core.context import STATE
+from instancemock.platforms.kianda.webhooks import services
 
 from support import ADMIN, MakeClient, assert_conforms
 

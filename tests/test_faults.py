@@ -10,7 +10,7 @@ from aiohttp.test_utils import TestClient
 
 from instancemock.__main__ import main
 from instancemock.app import create_app
-from instancemock.faults import FaultRules, RuleError
+from instancemock.core.faults import FaultRules, RuleError
 
 from support import ADMIN, BARIUM, KIANDA, MakeClient, assert_conforms, settings
 

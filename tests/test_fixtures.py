@@ -9,20 +9,21 @@ from pathlib import Path
 import pytest
 import yaml
 
-from instancemock.fixtures import PACKAGED, FixtureError, check_fixture, load_fixture
+from instancemock.platforms.altinn.domain.world import FIXTURE as ALTINN
+from instancemock.platforms.barium.catalog import FIXTURE as BARIUM
+from instancemock.platforms.kianda.tenant import FIXTURE as KIANDA
+from instancemock.world.fixtures import FixtureError, FixtureFile
 
 from support import MakeClient
 
-NAMES = ("kianda", "barium", "altinn")
 
-
-@pytest.mark.parametrize("name", NAMES)
-def test_packaged_fixtures_match_their_schemas(name: str) -> None:
-    assert check_fixture(name, load_fixture(name)) == []
+@pytest.mark.parametrize("fixture", [KIANDA, BARIUM, ALTINN], ids=lambda f: f.name)
+def test_packaged_fixtures_match_their_schemas(fixture: FixtureFile) -> None:
+    assert fixture.check(fixture.load()) == []
 
 
 def broken_kianda(tmp_path: Path) -> Path:
-    data = yaml.safe_load((PACKAGED / "kianda.yaml").read_text(encoding="utf-8"))
+    data = yaml.safe_load(KIANDA.packaged.read_text(encoding="utf-8"))
     data["processes"][1]["fields"][0]["type"] = "telepathy"
     (tmp_path / "kianda.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return tmp_path / "kianda.yaml"
@@ -31,7 +32,7 @@ def broken_kianda(tmp_path: Path) -> Path:
 def test_a_bad_fixture_names_the_file_the_path_inside_it_and_the_reason(tmp_path: Path) -> None:
     path = broken_kianda(tmp_path)
     with pytest.raises(FixtureError) as raised:
-        load_fixture("kianda", tmp_path)
+        KIANDA.load(tmp_path)
     message = str(raised.value)
     assert str(path) in message
     assert "processes/1/fields/0/type" in message
@@ -51,7 +52,7 @@ def test_a_bad_fixture_stops_start_up(tmp_path: Path) -> None:
 
 
 async def test_a_users_fixture_replaces_the_packaged_one(make_client: MakeClient, tmp_path: Path) -> None:
-    data = yaml.safe_load((PACKAGED / "kianda.yaml").read_text(encoding="utf-8"))
+    data = yaml.safe_load(KIANDA.packaged.read_text(encoding="utf-8"))
     design = dict(data["processes"][0], name="site-visit-report", title="Site visit report")
     data["processes"].append(design)
     (tmp_path / "kianda.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")

@@ -6,8 +6,8 @@ import pytest
 from aiohttp import web
 
 from instancemock.app import create_app
-from instancemock.handlers import Plugin
-from instancemock.pipeline import PLUGINS
+from instancemock.core.pipeline import PLUGINS
+from instancemock.core.plugin import Plugin
 
 from support import ADMIN, BARIUM, MakeClient, assert_conforms, settings
 

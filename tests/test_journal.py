@@ -11,10 +11,10 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from instancemock.app import create_app
-from instancemock.context import STATE
-from instancemock.handlers import Plugin
-from instancemock.journal import Filter, Journal, JournalEntry
-from instancemock.pipeline import PLUGINS
+from instancemock.core.context import STATE
+from instancemock.core.journal import Filter, Journal, JournalEntry
+from instancemock.core.pipeline import PLUGINS
+from instancemock.core.plugin import Plugin
 
 from support import ADMIN, NOW, MakeClient, assert_conforms, settings
 

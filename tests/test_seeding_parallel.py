@@ -11,16 +11,16 @@ import sys
 
 import pytest
 
-from instancemock.state import _spare_cpus
+from instancemock.world.state import _spare_cpus
 
 EXPORT = """
 import hashlib, json, sys
 from datetime import datetime
-from instancemock import state
+from instancemock.world import state
 from instancemock.app import create_app
-from instancemock.context import STATE
+from instancemock.core.context import STATE
 from instancemock.settings import Settings
-from instancemock.state_io import export_state
+from instancemock.world.snapshot import export_state
 state.PARALLEL_INSTANCES = int(sys.argv[1])
 sizes = {name: {"instances": 150} for name in ("kianda", "barium", "altinn-storage")}
 app = create_app(Settings(seed=3, now=datetime.fromisoformat("2026-01-01T00:00:00+00:00"), apis=sizes))

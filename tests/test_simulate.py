@@ -13,10 +13,10 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from instancemock.__main__ import parser, settings_from
 from instancemock.app import create_app
-from instancemock.context import STATE
-from instancemock.handlers.kianda_webhooks import services
+from instancemock.core.context import STATE
+from instancemock.platforms.kianda.webhooks import services
 from instancemock.settings import build, from_env
-from instancemock.simulate import step
+from instancemock.world.simulate import step
 
 from support import ADMIN, ALTINN_STORAGE, BARIUM, KIANDA, MakeClient, assert_conforms, settings
 

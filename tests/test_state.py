@@ -112,7 +112,7 @@ def test_kill_9_while_saving_never_leaves_a_torn_file(tmp_path: Path) -> None:
         f"""
         import json, sys
         from pathlib import Path
-        from instancemock.state_io import write_atomically
+        from instancemock.world.snapshot import write_atomically
         path = Path({str(state_file)!r})
         n = 0
         while True:

@@ -18,9 +18,9 @@ EXPORT = """
 import hashlib, json, sys
 from datetime import datetime
 from instancemock.app import create_app
-from instancemock.context import STATE
+from instancemock.core.context import STATE
 from instancemock.settings import Settings
-from instancemock.state_io import export_state
+from instancemock.world.snapshot import export_state
 app = create_app(Settings(seed=int(sys.argv[1]), now=datetime.fromisoformat("2026-01-01T00:00:00+00:00")))
 document = export_state(app[STATE])
 print(hashlib.sha256(json.dumps(document, ensure_ascii=False).encode()).hexdigest())

@@ -10,7 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
-from .settings import Settings, build, from_env, load_config
+from instancemock.settings import Settings, build, from_env, load_config
 
 
 def parser() -> argparse.ArgumentParser:
@@ -51,8 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError) as error:
         print(f"instancemock: {error}", file=sys.stderr)
         return 2
-    from .app import AccessLogger, create_app
-    from .pipeline import PARSER_CEILING
+    from instancemock.app import AccessLogger, create_app
+    from instancemock.core.pipeline import PARSER_CEILING
 
     try:
         app = create_app(settings)

@@ -14,17 +14,19 @@ from typing import Any
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
-from . import admin, simulate, state_io
-from .apis import API_NAMES, Api, load_api
-from .clock import Clock
-from .context import STATE, origin_of
-from .faults import FAULT_RULES, FaultRules
-from .handlers import Plugin, plugin_for
-from .journal import JOURNAL, Journal
-from .pipeline import MIDDLEWARES, PLUGINS, ROUTER, dispatch
-from .routing import Router
-from .settings import Settings
-from .state import DEFAULT_SANDBOX, State
+from instancemock import admin
+from instancemock.core.context import STATE, origin_of
+from instancemock.core.faults import FAULT_RULES, FaultRules
+from instancemock.core.journal import JOURNAL, Journal
+from instancemock.core.pipeline import MIDDLEWARES, PLUGINS, ROUTER, dispatch
+from instancemock.core.plugin import Plugin, plugin_for
+from instancemock.core.routing import Router
+from instancemock.core.spec import API_NAMES, Api, load_api
+from instancemock.settings import Settings
+from instancemock.world import simulate
+from instancemock.world import snapshot as state_io
+from instancemock.world.clock import Clock
+from instancemock.world.state import DEFAULT_SANDBOX, State
 
 log = logging.getLogger("instancemock")
 

@@ -10,7 +10,7 @@ from aiohttp import FormData
 from aiohttp.test_utils import TestClient
 from test_altinn_app_upstream import DIFFERENT_400, assert_upstream, upstream_problems
 
-from instancemock.context import STATE
+from instancemock.core.context import STATE
 
 from support import ALTINN_APP, ALTINN_STORAGE, MakeClient, assert_conforms
 

@@ -10,15 +10,15 @@ import jwt
 import pytest
 from aiohttp.test_utils import TestClient
 
-from instancemock.altinn.ids import (
+from instancemock.core.context import STATE
+from instancemock.platforms.altinn.domain.ids import (
     is_organisation_number,
     is_person_number,
     organisation_check_digit,
     person_check_digits,
 )
-from instancemock.altinn.world import world_for
-from instancemock.clock import iso
-from instancemock.context import STATE
+from instancemock.platforms.altinn.domain.world import world_for
+from instancemock.world.clock import iso
 
 from support import ALTINN_STORAGE, NOW, MakeClient, assert_conforms, settings
 

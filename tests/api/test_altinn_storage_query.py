@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 import pytest
 from aiohttp.test_utils import TestClient
 
-from instancemock.altinn.query import ticks
-from instancemock.context import STATE
+from instancemock.core.context import STATE
+from instancemock.platforms.altinn.domain.query import ticks
 
 from support import ALTINN_STORAGE, MakeClient, assert_conforms
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from instancemock.context import STATE
+from instancemock.core.context import STATE
 
 from support import BARIUM, NOW, MakeClient, assert_conforms
 

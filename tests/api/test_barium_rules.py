@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 from test_barium_story import BASE, LOGIN, PURCHASE_ORDER, get, login, post
 
-from instancemock.context import STATE
+from instancemock.core.context import STATE
 
 from support import BARIUM, MakeClient, assert_conforms
 

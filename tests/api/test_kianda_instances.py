@@ -6,7 +6,7 @@ import asyncio
 
 from aiohttp.test_utils import TestClient
 
-from instancemock.context import STATE
+from instancemock.core.context import STATE
 
 from support import KIANDA, MakeClient, assert_conforms
 

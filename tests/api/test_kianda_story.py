@@ -8,8 +8,8 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from instancemock.context import STATE
-from instancemock.handlers.kianda_webhooks import add_webhook, deliveries
+from instancemock.core.context import STATE
+from instancemock.platforms.kianda.webhooks import add_webhook, deliveries
 
 from support import KIANDA, MakeClient, assert_conforms
 

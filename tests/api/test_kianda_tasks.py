@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from instancemock.context import STATE
+from instancemock.core.context import STATE
 
 from support import KIANDA, MakeClient, assert_conforms
 

@@ -1,0 +1,47 @@
+"""/__admin/faults: list, add and remove fault rules (the rules themselves live in faults.py)."""
+
+from __future__ import annotations
+
+import json
+
+from aiohttp import web
+
+from instancemock.core import errors
+from instancemock.core.context import Handler, ctx
+from instancemock.core.faults import FAULT_RULES, DuplicateRule, RuleError
+from instancemock.core.spec import Platform
+
+
+async def list_faults(request: web.Request) -> web.Response:
+    """In precedence order: the first rule that matches and fires wins."""
+    rules = request.app[FAULT_RULES]
+    return web.json_response({"rules": [rule.as_json() for rule in rules]})
+
+
+async def add_fault(request: web.Request) -> web.Response:
+    rules = request.app[FAULT_RULES]
+    try:
+        rule = rules.add(json.loads(ctx(request).args.raw_body))  # the JSON as sent, not unmarshalled
+    except RuleError as error:
+        status = 409 if isinstance(error, DuplicateRule) else 400
+        return errors.error(Platform.ADMIN, status, f"The fault rule was not added: {error}")
+    return web.json_response(rule.as_json(), status=201)
+
+
+async def clear_faults(request: web.Request) -> web.Response:
+    return web.json_response({"deleted": request.app[FAULT_RULES].clear()})
+
+
+async def delete_fault(request: web.Request) -> web.Response:
+    rule_id = ctx(request).args.path["id"]
+    if not request.app[FAULT_RULES].remove(rule_id):
+        return errors.error(Platform.ADMIN, 404, f"No fault rule with id {rule_id!r}.")
+    return web.json_response({"deleted": 1})
+
+
+OPERATIONS: dict[str, Handler] = {
+    "listFaults": list_faults,
+    "addFault": add_fault,
+    "clearFaults": clear_faults,
+    "deleteFault": delete_fault,
+}

@@ -1,0 +1,40 @@
+"""/__admin/simulate: what the simulated users did lately, and `step` to make them act now."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from instancemock.core import errors
+from instancemock.core.context import ctx
+from instancemock.core.spec import Platform
+from instancemock.world.simulate import simulation_of
+from instancemock.world.state import DEFAULT_SANDBOX
+
+
+async def get_simulation(request: web.Request) -> web.Response:
+    simulation = simulation_of(ctx(request).state)
+    return web.json_response(
+        {
+            "speed": simulation.speed,
+            "running": simulation.speed > 0,
+            "apis": simulation.datasets(),
+            "recent": list(simulation.recent),
+        }
+    )
+
+
+async def step_simulation(request: web.Request) -> web.Response:
+    context = ctx(request)
+    simulation = simulation_of(context.state)
+    dataset = None
+    if (api_name := context.args.query.get("api")) is not None:
+        api = context.state.apis.get(api_name)
+        if api is None or api.dataset not in simulation.datasets():
+            return errors.error(Platform.ADMIN, 400, f"The API {api_name!r} is not simulated here.")
+        dataset = api.dataset
+    sandbox = context.args.query.get("sandbox") or DEFAULT_SANDBOX
+    done = await simulation.step(sandbox, int(context.args.query.get("actions", 1)), dataset)
+    return web.json_response({"sandbox": sandbox, "applied": len(done), "actions": done})
+
+
+OPERATIONS = {"getSimulation": get_simulation, "stepSimulation": step_simulation}

@@ -1,0 +1,26 @@
+"""GET/PUT /__admin/state: the whole state as one document, for snapshots and CI fixtures."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from instancemock.core import errors
+from instancemock.core.context import ctx
+from instancemock.core.spec import Platform
+from instancemock.world.snapshot import StateError, export_state, import_state
+
+
+async def get_state(request: web.Request) -> web.Response:
+    return web.json_response(export_state(ctx(request).state))
+
+
+async def put_state(request: web.Request) -> web.Response:
+    context = ctx(request)
+    try:
+        import_state(context.state, context.args.body)
+    except StateError as error:
+        return errors.error(Platform.ADMIN, 400, f"The state document was not loaded, nothing changed: {error}")
+    return web.json_response({"loaded": True, "sandboxes": context.state.sandboxes()})
+
+
+OPERATIONS = {"getState": get_state, "putState": put_state}

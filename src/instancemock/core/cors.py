@@ -1,0 +1,41 @@
+"""CORS, so a front end served from another origin can call the mock straight from the browser.
+
+Preflights are answered here, before auth and validation (browsers send them without
+credentials). An allowed origin is echoed rather than answered with `*`, so requests that carry
+cookies (Altinn's AltinnStudioRuntime) or Authorization headers work too.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from instancemock.core.context import STATE, Handler
+
+EXPOSED = "Location, Total-Items, Retry-After, WWW-Authenticate, X-Mock-Source, Allow"
+METHODS = "GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS"
+
+
+def _allowed(origin: str, allowed: tuple[str, ...]) -> bool:
+    return "*" in allowed or origin in allowed
+
+
+@web.middleware
+async def cors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    origin = request.headers.get("Origin")
+    allowed = request.app[STATE].settings.cors_origins
+    if origin is None or not _allowed(origin, allowed):
+        return await handler(request)
+    if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
+        response: web.StreamResponse = web.Response(status=204)
+        response.headers["Access-Control-Allow-Methods"] = METHODS
+        requested = request.headers.get("Access-Control-Request-Headers")
+        if requested:
+            response.headers["Access-Control-Allow-Headers"] = requested
+        response.headers["Access-Control-Max-Age"] = "600"
+    else:
+        response = await handler(request)
+        response.headers["Access-Control-Expose-Headers"] = EXPOSED
+    response.headers["Access-Control-Allow-Origin"] = origin
+    response.headers["Access-Control-Allow-Credentials"] = "true"
+    response.headers.add("Vary", "Origin")
+    return response

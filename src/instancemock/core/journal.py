@@ -1,0 +1,215 @@
+"""The request journal: what clients sent and what they got, bounded so memory stays flat.
+
+`record` is the outermost middleware, so it sees the final status, including the 500s `guard`
+makes and the faults `control` applies (a reset, empty or timed-out request has no status).
+Credentials never reach the journal: `Authorization`, `Ticket`, cookies and the admin token are
+redacted from headers, and `ticket` (and other credential names) from the query.
+
+Admin calls go to a separate, smaller journal, so a CI job polling `/__admin/requests/count`
+never pushes the requests it is counting out of the bounded one; `?api=admin` lists them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from fnmatch import fnmatchcase
+from typing import Any
+
+from aiohttp import web
+
+from instancemock.core.context import STATE, Handler
+from instancemock.core.spec import Platform
+from instancemock.world.clock import iso
+from instancemock.world.state import DEFAULT_SANDBOX
+
+REDACTED = "[redacted]"
+SECRET_HEADERS = {"authorization", "proxy-authorization", "ticket", "cookie", "set-cookie", "x-admin-token"}
+SECRET_QUERY = {"ticket", "access_token", "token", "password", "apikey", "api_key"}
+ADMIN_JOURNAL_SIZE = 100
+
+JOURNAL_NOTE = web.RequestKey("journal_note", dict)  # what `control` applied, for the entry
+
+
+@dataclass(slots=True)
+class JournalEntry:
+    id: int
+    time: datetime
+    api: str | None
+    sandbox: str
+    method: str
+    path: str  # as sent
+    api_path: str  # after the API's mount base: what fault rules match on
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body_size: int
+    status: int | None = None  # None: the connection was reset, closed or left hanging
+    duration_ms: float = 0.0
+    fault: dict[str, Any] | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "time": iso(self.time),
+            "api": self.api,
+            "sandbox": self.sandbox,
+            "method": self.method,
+            "path": self.path,
+            "apiPath": self.api_path,
+            "query": self.query,
+            "headers": self.headers,
+            "bodySize": self.body_size,
+            "status": self.status,
+            "durationMs": self.duration_ms,
+            "fault": self.fault,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Filter:
+    """Every given criterion must hold; `path` is a case-insensitive glob on either path form."""
+
+    api: str | None = None
+    method: str | None = None
+    path: str | None = None
+    status: str | None = None  # "503", or a class such as "5xx"
+    sandbox: str | None = None
+    since: datetime | None = None
+
+    def __call__(self, entry: JournalEntry) -> bool:
+        if self.api is not None and entry.api != self.api:
+            return False
+        if self.method is not None and entry.method != self.method.upper():
+            return False
+        if self.sandbox is not None and entry.sandbox != self.sandbox:
+            return False
+        if self.since is not None and entry.time < self.since:
+            return False
+        if self.status is not None and not _status_matches(self.status, entry.status):
+            return False
+        if self.path is not None:
+            glob = self.path.lower()
+            return fnmatchcase(entry.path.lower(), glob) or fnmatchcase(entry.api_path.lower(), glob)
+        return True
+
+
+def _status_matches(wanted: str, status: int | None) -> bool:
+    if status is None:
+        return wanted.lower() == "none"
+    if wanted.lower().endswith("xx"):
+        return str(status)[0] == wanted[0]
+    return str(status) == wanted
+
+
+@dataclass
+class Journal:
+    """Newest last; `deque(maxlen)` drops the oldest entry as each new one arrives past the bound."""
+
+    size: int = 1000
+    admin_size: int = ADMIN_JOURNAL_SIZE
+    _entries: deque[JournalEntry] = field(init=False)
+    _admin: deque[JournalEntry] = field(init=False)
+    _ids: Iterator[int] = field(init=False, default_factory=lambda: itertools.count(1))
+
+    def __post_init__(self) -> None:
+        if self.size < 0:
+            raise ValueError(f"journal_size must be 0 or more, got {self.size}")
+        self._entries = deque(maxlen=self.size)
+        self._admin = deque(maxlen=self.admin_size)
+
+    def next_id(self) -> int:
+        return next(self._ids)
+
+    def add(self, entry: JournalEntry) -> None:
+        (self._admin if entry.api == Platform.ADMIN else self._entries).append(entry)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def find(self, where: Filter) -> list[JournalEntry]:
+        """Matching entries, newest first (as WireMock lists them)."""
+        pool = self._admin if where.api == Platform.ADMIN else self._entries
+        return [entry for entry in reversed(pool) if where(entry)]
+
+    def clear(self) -> int:
+        count = len(self._entries) + len(self._admin)
+        self._entries.clear()
+        self._admin.clear()
+        return count
+
+
+JOURNAL = web.AppKey("journal", Journal)
+
+
+def redacted_headers(request: web.Request) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for name, value in request.headers.items():
+        shown = REDACTED if name.lower() in SECRET_HEADERS else value
+        headers[name] = f"{headers[name]}, {shown}" if name in headers else shown
+    return headers
+
+
+def redacted_query(request: web.Request) -> dict[str, list[str]]:
+    query: dict[str, list[str]] = {}
+    for name, value in request.rel_url.query.items():
+        query.setdefault(name, []).append(REDACTED if name.lower() in SECRET_QUERY else value)
+    return query
+
+
+def api_path(request: web.Request, api: Any) -> str:
+    """The path after the owning API's mount base (the path as sent if no API owns it)."""
+    path = request.path
+    for base in api.bases if api is not None else ():
+        if path.lower().startswith(base.lower() + "/") or path.lower() == base.lower():
+            return path[len(base) :] or "/"
+    return path
+
+
+def owner_of(request: web.Request) -> Any:
+    """The Api `route` found (None: no API owns the path); imported late, pipeline imports us."""
+    from instancemock.core.pipeline import OWNER
+
+    return request.get(OWNER)
+
+
+def sandbox_header(request: web.Request) -> str:
+    return request.headers.get("X-Mock-Sandbox", "").strip() or DEFAULT_SANDBOX
+
+
+@web.middleware
+async def record(request: web.Request, handler: Handler) -> web.StreamResponse:
+    journal = request.app[JOURNAL]
+    state = request.app[STATE]
+    started = time.monotonic()
+    entry = JournalEntry(
+        id=journal.next_id(),
+        time=state.clock.now(),
+        api=None,
+        sandbox=sandbox_header(request),
+        method=request.method,
+        path=request.path,
+        api_path=request.path,
+        query=redacted_query(request),
+        headers=redacted_headers(request),
+        body_size=request.content_length or 0,
+    )
+    response: web.StreamResponse | None = None
+    try:
+        response = await handler(request)
+        return response
+    finally:
+        owner = owner_of(request)
+        entry.api = owner.name if owner is not None else None
+        entry.api_path = api_path(request, owner)
+        entry.fault = request.get(JOURNAL_NOTE)
+        transport = request.transport
+        answered = response is not None and transport is not None and not transport.is_closing()
+        if answered and request.content_length is None and request.body_exists:
+            entry.body_size = len(await request.read())  # chunked: read() returns what was read
+        entry.status = response.status if answered and response is not None else None
+        entry.duration_ms = round((time.monotonic() - started) * 1000, 1)
+        journal.add(entry)

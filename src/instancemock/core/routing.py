@@ -1,0 +1,121 @@
+"""Case-insensitive routing from the specs' paths, the way ASP.NET matches routes.
+
+aiohttp's router is case-sensitive and resolves before middlewares run, so the server registers
+one catch-all route and this router does the matching on lowered literal segments. Both Altinn
+APIs share the `/altinn` base, which aiohttp sub-applications could not do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import unquote
+
+from instancemock.core.spec import Api, Operation
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    api: Api
+    op: Operation
+    base: str  # the mount base the request came through, as declared (e.g. /barium/api/v1.1)
+    params: dict[str, str]  # path parameters by their spec name, percent-decoded
+
+
+@dataclass(frozen=True, slots=True)
+class Miss:
+    api: Api | None  # the API that owns the path's prefix, for the error shape; None: no API
+    allowed: tuple[str, ...] = ()  # non-empty: the path exists, the method does not (405)
+
+
+@dataclass(slots=True)
+class _Entry:
+    api: Api
+    op: Operation
+    base: str
+    segments: tuple[str | None, ...]  # lowered literal, or None for a {parameter}
+    names: tuple[str | None, ...]
+    rank: tuple[int, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        # More literal segments first, and literals earlier in the path first: /instances/create
+        # beats /instances/{name}.
+        self.rank = tuple(0 if s is not None else 1 for s in self.segments)
+
+
+def split(path: str) -> list[str]:
+    return [unquote(part) for part in path.strip("/").split("/")] if path.strip("/") else []
+
+
+class Router:
+    def __init__(self, apis: list[Api]) -> None:
+        self._entries: list[_Entry] = []
+        self._bases: list[tuple[tuple[str, ...], Api, str]] = []
+        for api in apis:
+            for base in api.bases:
+                base_parts = tuple(p.lower() for p in split(base))
+                self._bases.append((base_parts, api, base))
+                for op in api.operations:
+                    parts = split(op.template)
+                    segments = tuple(None if _is_param(p) else p.lower() for p in parts)
+                    names = tuple(p[1:-1] if _is_param(p) else None for p in parts)
+                    self._entries.append(_Entry(api, op, base, segments, names))
+        self._entries.sort(key=lambda e: e.rank)
+        self._bases.sort(key=lambda b: -len(b[0]))
+
+    def resolve(self, method: str, raw_path: str) -> Route | Miss:
+        parts = split(raw_path)
+        lowered = [p.lower() for p in parts]
+        allowed: list[str] = []
+        owners = self._owners(lowered)
+        for entry in self._entries:
+            if entry.api not in owners or not self._base_matches(entry.base, lowered):
+                continue
+            rest = parts[len(split(entry.base)) :]
+            if not _matches(entry.segments, [p.lower() for p in rest]):
+                continue
+            if entry.op.method != method.upper():
+                if entry.op.method not in allowed:
+                    allowed.append(entry.op.method)
+                continue
+            params = {n: v for n, v in zip(entry.names, rest, strict=True) if n is not None}
+            if any(v == "" for v in params.values()):
+                continue
+            return Route(entry.api, entry.op, entry.base, params)
+        return Miss(self._owner(lowered, owners), tuple(allowed))
+
+    def _owners(self, lowered: list[str]) -> list[Api]:
+        """Every API mounted at the longest base that prefixes the path."""
+        for base_parts, _, _ in self._bases:
+            if tuple(lowered[: len(base_parts)]) == base_parts:
+                return [api for parts, api, _ in self._bases if parts == base_parts]
+        return []
+
+    def _base_matches(self, base: str, lowered: list[str]) -> bool:
+        base_parts = [p.lower() for p in split(base)]
+        return lowered[: len(base_parts)] == base_parts
+
+    def _owner(self, lowered: list[str], owners: list[Api]) -> Api | None:
+        """Of the APIs sharing a base, the one whose paths share the longest literal lead."""
+        best: tuple[int, Api | None] = (-1, owners[0] if owners else None)
+        for entry in self._entries:
+            if entry.api not in owners or not self._base_matches(entry.base, lowered):
+                continue
+            rest = lowered[len(split(entry.base)) :]
+            lead = 0
+            for want, got in zip(entry.segments, rest, strict=False):
+                if want is None or want != got:
+                    break
+                lead += 1
+            if lead > best[0]:
+                best = (lead, entry.api)
+        return best[1]
+
+
+def _is_param(part: str) -> bool:
+    return part.startswith("{") and part.endswith("}")
+
+
+def _matches(segments: tuple[str | None, ...], parts: list[str]) -> bool:
+    if len(segments) != len(parts):
+        return False
+    return all(want is None or want == got for want, got in zip(segments, parts, strict=True))

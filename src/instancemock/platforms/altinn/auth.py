@@ -1,0 +1,447 @@
+"""Altinn tokens: the test token generator, the exchange, the JWKS, and checking a caller's token.
+
+One RSA key signs every token the mock issues; it lives in `state.services` so a token obtained
+in one sandbox works in all (and in both Altinn APIs). It is generated at start-up unless
+`apis.altinn-storage.signing_key` names a PEM file. Tokens are verified with PyJWT against that
+key; times are checked against the server's clock (`state.clock`), not the wall clock, so tests
+can expire a token with `clock.advance()`.
+
+Used by `altinn_storage.py` (which serves the token operations) and `altinn_app.py` (which only
+authenticates with `authenticate` and reads `Principal`).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jwt
+from aiohttp import web
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from instancemock.core import errors
+from instancemock.core.context import Ctx, ctx
+from instancemock.platforms.altinn.domain.world import world_for
+from instancemock.settings import Settings
+from instancemock.world.state import State
+
+SERVICE = "altinn.signing"
+ISSUER_PATH = "/altinn/authentication/api/v1/openid/"
+JWKS_PATH = "/altinn/authentication/api/v1/openid/.well-known/openid-configuration/jwks"
+COOKIE = "AltinnStudioRuntime"
+SERVICEOWNER_READ = "altinn:serviceowner/instances.read"
+SERVICEOWNER_WRITE = "altinn:serviceowner/instances.write"
+SYNC_ADAPTER = "altinn:storage/instances.syncadapter"
+TEST_CONSUMER_ORG = "991825827"  # what the upstream generator puts in a personal token's consumer
+
+
+# --- the key --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SigningKey:
+    private: rsa.RSAPrivateKey = field(repr=False)
+    kid: str
+
+    @property
+    def public(self) -> rsa.RSAPublicKey:
+        return self.private.public_key()
+
+    def jwk(self) -> dict[str, str]:
+        numbers = self.public.public_numbers()
+        return {
+            "kty": "RSA",
+            "use": "sig",
+            "kid": self.kid,
+            "alg": "RS256",
+            "n": _b64(numbers.n),
+            "e": _b64(numbers.e),
+        }
+
+
+def _b64(number: int) -> str:
+    raw = number.to_bytes((number.bit_length() + 7) // 8, "big")
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _make_key(settings: Settings) -> SigningKey:
+    configured = settings.api_option("altinn-storage", "signing_key", None)
+    if configured:
+        loaded = serialization.load_pem_private_key(Path(configured).read_bytes(), password=None)
+        if not isinstance(loaded, rsa.RSAPrivateKey):
+            raise ValueError(f"{configured}: the Altinn signing key must be an RSA private key")
+        private = loaded
+    else:
+        private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    modulus = private.public_key().public_numbers().n
+    kid = "instancemock-" + hashlib.sha256(str(modulus).encode()).hexdigest()[:12]
+    return SigningKey(private, kid)
+
+
+async def startup(state: State) -> None:
+    signing_key(state)
+
+
+def signing_key(state: State) -> SigningKey:
+    """The one key (created on first use if start-up did not); both Altinn plugins may ask."""
+    key = state.services.get(SERVICE)
+    if key is None:
+        key = state.services[SERVICE] = _make_key(state.settings)
+    return key  # type: ignore[no-any-return]
+
+
+def issuer(origin: str) -> str:
+    return origin + ISSUER_PATH
+
+
+def issue(state: State, origin: str, claims: dict[str, Any], ttl: int) -> str:
+    key = signing_key(state)
+    now = int(state.clock.now().timestamp())
+    payload = {**claims, "iat": now, "nbf": now, "exp": now + ttl, "iss": issuer(origin)}
+    payload.setdefault("actual_iss", "altinn-test-tools")
+    return jwt.encode(payload, key.private, algorithm="RS256", headers={"kid": key.kid})
+
+
+# --- who is calling -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """What Altinn components read from a token (reference §4.1)."""
+
+    claims: dict[str, Any] = field(repr=False)
+    org: str | None = None  # urn:altinn:org: set for service owners
+    org_number: str | None = None
+    user_id: int | None = None
+    party_id: int | None = None
+    auth_level: int = 0
+    scope: str = ""  # the raw, space-separated scope claim
+
+    @classmethod
+    def from_claims(cls, claims: dict[str, Any]) -> Principal:
+        return cls(
+            claims=claims,
+            org=_text(claims.get("urn:altinn:org")),
+            org_number=_text(claims.get("urn:altinn:orgNumber")),
+            user_id=_int(claims.get("urn:altinn:userid")),
+            party_id=_int(claims.get("urn:altinn:partyid")),
+            auth_level=_int(claims.get("urn:altinn:authlevel")) or 0,
+            scope=str(claims.get("scope") or claims.get("urn:altinn:scope") or ""),
+        )
+
+    @property
+    def scopes(self) -> list[str]:
+        return self.scope.split()
+
+    def has_scope(self, wanted: str) -> bool:
+        """Storage's check: a case-insensitive substring match on the scope claim."""
+        return wanted.lower() in self.scope.lower()
+
+    @property
+    def is_service_owner(self) -> bool:
+        return self.org is not None
+
+    @property
+    def is_user(self) -> bool:
+        return self.user_id is not None
+
+    @property
+    def is_sync_adapter(self) -> bool:
+        return self.has_scope(SYNC_ADAPTER)
+
+    @property
+    def acts_as_service_owner(self) -> bool:
+        """Storage's visibility rule: any `altinn:serviceowner` scope, or the sync adapter."""
+        return self.has_scope("altinn:serviceowner") or self.is_sync_adapter
+
+    @property
+    def actor(self) -> str:
+        """What Storage writes in `createdBy`/`lastChangedBy`: the user id, else the org number."""
+        if self.user_id is not None:
+            return str(self.user_id)
+        return self.org_number or self.org or ""
+
+
+def _text(value: Any) -> str | None:
+    return None if value in (None, "") else str(value)
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def verify(state: State, token: str) -> Principal | None:
+    """The caller of a token this server signed and that has not expired; None otherwise."""
+    claims = verified_claims(state, token)
+    return Principal.from_claims(claims) if claims is not None else None
+
+
+def verified_claims(state: State, token: str) -> dict[str, Any] | None:
+    try:
+        claims = jwt.decode(
+            token,
+            signing_key(state).public,
+            algorithms=["RS256"],
+            options={"verify_exp": False, "verify_nbf": False, "verify_iat": False, "verify_aud": False},
+        )
+    except jwt.PyJWTError:
+        return None
+    return claims if not _expired(state, claims) else None
+
+
+def _expired(state: State, claims: dict[str, Any]) -> bool:
+    exp = claims.get("exp")
+    return isinstance(exp, int | float) and state.clock.now().timestamp() >= exp
+
+
+def bearer_token(request: web.Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return request.cookies.get(COOKIE) or None
+
+
+def default_principal(state: State) -> Principal:
+    """`--auth off` without a token: the first service owner with read and write scopes."""
+    org = next(iter(world_for(state.settings).orgs.values()))
+    return Principal.from_claims(
+        {
+            "urn:altinn:org": org.org,
+            "urn:altinn:orgNumber": org.org_number,
+            "urn:altinn:authlevel": 3,
+            "scope": f"{SERVICEOWNER_READ} {SERVICEOWNER_WRITE}",
+        }
+    )
+
+
+def _needs_altinn_token(c: Ctx) -> bool:
+    declared = c.op.spec.get("security")
+    if declared is None:
+        return True  # the document-level default: the Altinn bearer token or cookie
+    return any("altinnBearer" in requirement or "altinnCookie" in requirement for requirement in declared)
+
+
+_INT = re.compile(r"^[+-]?[0-9]+$")
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+INT32 = range(-(2**31), 2**31)
+
+
+def _route_matches(c: Ctx) -> bool:
+    """ASP.NET's route constraints `{instanceOwnerPartyId:int}` and `{instanceGuid:guid}`.
+
+    A segment that fails them means no route matched at all, so the platform answers 404 before
+    authentication or model binding, not a 400 about the parameter. [I] The 404 has the body this
+    server gives every unknown Altinn path; only the hyphenated GUID form matches (.NET would also
+    take the `N`/`B`/`P` forms), and clients send what Altinn returned.
+    """
+    party = c.route.params.get("instanceOwnerPartyId")
+    if party is not None and not (_INT.match(party) and int(party) in INT32):
+        return False
+    guid = c.route.params.get("instanceGuid")
+    return guid is None or _GUID.match(guid) is not None
+
+
+async def authenticate(request: web.Request, c: Ctx) -> web.StreamResponse | None:
+    """Sets `c.principal` to a `Principal`; 401 (the platform's shape) without a valid token."""
+    if not _route_matches(c):
+        return errors.error(c.api.platform, 404, f"No route matches {request.method} {request.path}.")
+    if not _needs_altinn_token(c):
+        return None
+    token = bearer_token(request)
+    if not c.state.settings.auth:
+        unverified = _unverified(token) if token else None
+        c.principal = Principal.from_claims(unverified) if unverified else default_principal(c.state)
+        return None
+    principal = verify(c.state, token) if token else None
+    if principal is None:
+        return errors.error(c.api.platform, 401)
+    c.principal = principal
+    return None
+
+
+def _unverified(token: str) -> dict[str, Any] | None:
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return None
+    return claims if isinstance(claims, dict) else None
+
+
+def principal_of(request: web.Request) -> Principal:
+    principal = ctx(request).principal
+    assert isinstance(principal, Principal), "authenticate() runs before every Altinn handler"
+    return principal
+
+
+# --- the test token generator ---------------------------------------------------------------
+
+
+def split_scopes(text: str) -> str:
+    return " ".join(s for s in re.split(r"[,\s]+", text) if s)
+
+
+def enterprise_claims(org: str | None, org_number: str, scopes: str) -> dict[str, Any]:
+    claims: dict[str, Any] = {
+        "scope": split_scopes(scopes),
+        "token_type": "Bearer",
+        "client_id": str(uuid.uuid4()),
+        "jti": str(uuid.uuid4()),
+        "consumer": {"authority": "iso6523-actorid-upis", "ID": f"0192:{org_number}"},
+        "urn:altinn:orgNumber": org_number,
+        "urn:altinn:authenticatemethod": "maskinporten",
+        "urn:altinn:authlevel": 3,
+    }
+    if org:
+        claims["urn:altinn:org"] = org
+    return claims
+
+
+def personal_claims(user_id: int, party_id: int, pid: str, scopes: str, auth_level: int) -> dict[str, Any]:
+    acr = {3: "idporten-loa-substantial", 4: "idporten-loa-high"}.get(auth_level, "idporten-loa-low")
+    claims: dict[str, Any] = {
+        "urn:altinn:authenticatemethod": "NotDefined",
+        "urn:altinn:authlevel": auth_level,
+        "client_amr": "virksomhetssertifikat",
+        "pid": pid,
+        "token_type": "Bearer",
+        "client_id": str(uuid.uuid4()),
+        "acr": acr,
+        "scope": split_scopes(scopes),
+        "client_orgno": TEST_CONSUMER_ORG,
+        "consumer": {"authority": "iso6523-actorid-upis", "ID": f"0192:{TEST_CONSUMER_ORG}"},
+    }
+    if user_id:
+        claims["nameid"] = user_id
+        claims["urn:altinn:userid"] = user_id
+    if party_id:
+        claims["urn:altinn:partyid"] = party_id
+    return claims
+
+
+def _token_response(token: str) -> web.Response:
+    return web.Response(text=token, content_type="text/plain", charset="utf-8")
+
+
+async def get_enterprise_token(request: web.Request) -> web.Response:
+    c = ctx(request)
+    q = c.args.query
+    claims = enterprise_claims(q.get("org"), str(q["orgNo"]), str(q["scopes"]))
+    return _token_response(issue(c.state, c.origin, claims, int(q.get("ttl", 1800))))
+
+
+async def get_personal_token(request: web.Request) -> web.Response:
+    c = ctx(request)
+    q = c.args.query
+    claims = personal_claims(
+        int(q["userId"]), int(q["partyId"]), str(q["pid"]), str(q["scopes"]), int(q.get("authLvl", 3))
+    )
+    return _token_response(issue(c.state, c.origin, claims, int(q.get("ttl", 1800))))
+
+
+# --- OpenID metadata and the exchange -------------------------------------------------------
+
+
+async def get_openid_configuration(request: web.Request) -> web.Response:
+    c = ctx(request)
+    return web.json_response(
+        {
+            "issuer": issuer(c.origin),
+            "jwks_uri": c.origin + JWKS_PATH,
+            "response_types_supported": ["token"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "scopes_supported": [
+                "altinn:instances.read",
+                "altinn:instances.write",
+                SERVICEOWNER_READ,
+                SERVICEOWNER_WRITE,
+            ],
+            "claims_supported": [
+                "urn:altinn:userid",
+                "urn:altinn:partyid",
+                "urn:altinn:authlevel",
+                "urn:altinn:org",
+                "urn:altinn:orgNumber",
+                "pid",
+                "scope",
+            ],
+        }
+    )
+
+
+async def get_jwks(request: web.Request) -> web.Response:
+    return web.json_response({"keys": [signing_key(ctx(request).state).jwk()]})
+
+
+EXCHANGE_TTL = 1800
+AUTH_LEVELS = {"idporten-loa-high": 4, "level4": 4, "idporten-loa-substantial": 3, "level3": 3}
+
+
+async def exchange_token(request: web.Request) -> web.Response:
+    """Maskinporten / ID-porten token in, Altinn token out (see the spec's description)."""
+    c = ctx(request)
+    token = bearer_token(request)
+    own = verified_claims(c.state, token) if token else None
+    incoming = own or (_unverified(token) if token and token.count(".") == 2 else None)
+    if incoming is None or _expired(c.state, incoming):
+        response = errors.json_string(401, "The token is expired or not valid.")
+        response.headers["WWW-Authenticate"] = "Bearer"
+        return response
+    if own is not None:
+        claims = {k: v for k, v in own.items() if k not in ("iat", "nbf", "exp", "iss")}
+        return _token_response(issue(c.state, c.origin, claims, EXCHANGE_TTL))
+    world = world_for(c.state.settings)
+    scopes = str(incoming.get("scope") or "")
+    if c.args.path["tokenProvider"] == "maskinporten":
+        consumer = incoming.get("consumer") if isinstance(incoming.get("consumer"), dict) else {}
+        org_number = str(consumer.get("ID") or "").rpartition(":")[2]
+        if not org_number.isdigit():
+            return errors.json_string(400, "Unable to exchange token: the token has no consumer organisation.")
+        known = world.org_by_number(org_number)
+        org = "ttd" if c.args.query.get("test") else known.org if known else None
+        claims = enterprise_claims(org, org_number, scopes)
+    else:
+        pid = str(incoming.get("pid") or "")
+        user = world.user_by_person_number(pid)
+        if user is None:
+            return errors.json_string(400, f"Unable to exchange token: no user found for pid {pid}.")
+        level = AUTH_LEVELS.get(str(incoming.get("acr") or "").lower(), 3)
+        claims = personal_claims(user.user_id, user.party_id, pid, scopes, level)
+        claims["urn:altinn:authenticatemethod"] = "IdportenTestId"
+    claims["actual_iss"] = "altinn-platform"
+    return _token_response(issue(c.state, c.origin, claims, EXCHANGE_TTL))
+
+
+# --- the index ------------------------------------------------------------------------------
+
+
+def credentials(settings: Settings, origin: str) -> dict[str, Any]:
+    """How to get a token, for `GET /`: a service-owner URL and one for a person who owns instances."""
+    world = world_for(settings)
+    org = next(iter(world.orgs.values()))
+    user = next(u for u in world.users.values() if world.parties[u.party_id].type == "person")
+    person = world.parties[user.party_id]
+    base = origin + "/altinn/testtools/api"
+    return {
+        "scheme": "Authorization: Bearer <token> (or cookie AltinnStudioRuntime)",
+        "service_owner_token_url": (
+            f"{base}/GetEnterpriseToken?env=tt02&org={org.org}&orgNo={org.org_number}"
+            f"&scopes={SERVICEOWNER_READ},{SERVICEOWNER_WRITE}&ttl=3600"
+        ),
+        "person_token_url": (
+            f"{base}/GetPersonalToken?env=tt02&userId={user.user_id}&partyId={person.party_id}"
+            f"&pid={person.person_number}&scopes=altinn:instances.read,altinn:instances.write&authLvl=3&ttl=3600"
+        ),
+        "person": {"name": person.name, "userId": user.user_id, "partyId": person.party_id},
+        "jwks": origin + JWKS_PATH,
+    }

@@ -1,0 +1,51 @@
+"""Barium Live: tickets, apps, instances, tasks, objects, messages and the process image.
+
+The handlers live in `barium_*.py` by resource; the process engine they share is
+`barium_process.py`, the fixtures' users and apps `barium_catalog.py`.
+"""
+
+from __future__ import annotations
+
+from instancemock.core.context import Handler
+from instancemock.core.plugin import Plugin
+from instancemock.platforms.barium import image, instances, tasks
+from instancemock.platforms.barium import simulate as barium_simulate
+from instancemock.platforms.barium.auth import authenticate, credentials, login, sso_login
+from instancemock.platforms.barium.seed import seed_barium
+
+OPERATIONS: dict[str, Handler] = {
+    "authenticate": login,
+    "ssoAuthenticate": sso_login,
+    "listApps": instances.list_apps,
+    "getApp": instances.get_app,
+    "startApp": instances.start_app,
+    "listAppInstances": instances.list_app_instances,
+    "listInstances": instances.list_instances,
+    "getInstance": instances.get_instance,
+    "sendInstanceMessage": instances.send_message,
+    "deleteInstance": instances.delete_instance,
+    "listInstanceObjects": instances.list_instance_objects,
+    "createInstanceObject": instances.create_instance_object,
+    "getInstanceObject": instances.get_instance_object,
+    "listInstanceTasks": instances.list_instance_tasks,
+    "getInstanceTask": instances.get_instance_task,
+    "getInstanceImage": image.get_instance_image,
+    "listTasks": tasks.list_tasks,
+    "getTask": tasks.get_task,
+    "completeTask": tasks.complete_task,
+    "listTaskObjects": tasks.list_task_objects,
+    "getTaskObject": tasks.get_task_object,
+    "getTaskObjectFields": tasks.get_task_object_fields,
+    "updateTaskObjectFields": tasks.update_task_object_fields,
+    "getObject": tasks.get_object,
+    "getObjectFields": tasks.get_object_fields,
+    "updateObjectFields": tasks.update_object_fields,
+}
+
+PLUGIN = Plugin(
+    operations=OPERATIONS,
+    authenticate=authenticate,
+    credentials=credentials,
+    seeders={"barium": seed_barium},
+    simulate=barium_simulate.advance,
+)

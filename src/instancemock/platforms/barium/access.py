@@ -1,0 +1,101 @@
+"""What every Barium handler needs: the caller, lookups that answer 404, paging, and refusals.
+
+A handler raises `Refused` anywhere below it and `refusals` turns that into the error envelope,
+so a lookup helper can stop a request without every caller checking for None.
+"""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+from aiohttp import web
+
+from instancemock.core import errors
+from instancemock.core.context import Ctx
+from instancemock.core.violations import Violation
+from instancemock.platforms.barium.catalog import Catalog, User, catalog
+from instancemock.world.store import Document, Stored
+
+MAX_CAP = 1000
+MAX_DEFAULT = 100
+
+
+class Refused(Exception):
+    def __init__(self, status: int, message: str, violations: tuple[Violation, ...] = ()) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.violations = violations
+
+
+def bad_field(field: str, message: str) -> Refused:
+    return Refused(400, message, (Violation("body", field, message),))
+
+
+def refusals(handler: Callable[[web.Request], Awaitable[web.Response]]) -> Callable[..., Any]:
+    @functools.wraps(handler)
+    async def wrapped(request: web.Request) -> web.Response:
+        try:
+            return await handler(request)
+        except Refused as refusal:
+            return errors.barium_error(refusal.status, refusal.message, refusal.violations)
+
+    return wrapped
+
+
+def caller(c: Ctx) -> User:
+    user = c.principal
+    return user if isinstance(user, User) else catalog(c.state.settings).default_user
+
+
+def users(c: Ctx) -> Catalog:
+    return catalog(c.state.settings)
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+async def found(c: Ctx, collection: str, key: str, what: str) -> Stored:
+    stored = await c.store.get(collection, key.strip().lower())
+    if stored is None:
+        raise Refused(404, f"{what} not found")
+    return stored
+
+
+async def app_of(c: Ctx, key: str) -> Stored:
+    return await found(c, "apps", key, "App")
+
+
+async def instance_of(c: Ctx, key: str) -> Stored:
+    return await found(c, "instances", key, "Instance")
+
+
+async def task_of(c: Ctx, key: str) -> Stored:
+    return await found(c, "tasks", key, "Task")
+
+
+async def object_of(c: Ctx, key: str) -> Stored:
+    return await found(c, "objects", key, "Object")
+
+
+async def docs(c: Ctx, collection: str, **equal: Any) -> list[Document]:
+    """The documents whose fields equal the given values, in store order."""
+    return [
+        s.doc for s in await c.store.list(collection) if all(s.doc.get(key) == value for key, value in equal.items())
+    ]
+
+
+def page(c: Ctx, items: Iterable[Any]) -> dict[str, Any]:
+    """`{TotalCount, Data}`: `Start` is a 0-based offset; `Max` defaults to 100, clamped to 1000."""
+    everything = list(items)
+    start = int(c.args.query.get("Start", 0))
+    limit = min(int(c.args.query.get("Max", MAX_DEFAULT)), MAX_CAP)
+    return {"TotalCount": len(everything), "Data": everything[start : start + limit]}
+
+
+def newest_first(items: Iterable[Document], key: str) -> list[Document]:
+    return sorted(items, key=lambda d: (d.get(key) or "", d["Id"]), reverse=True)

@@ -1,0 +1,149 @@
+"""Barium tickets: `POST /Authenticate` issues them, every other call sends one.
+
+Tickets are shared by all sandboxes (`state.services`), live `settings.barium_ticket_minutes`
+(50 by default) and slide: each use renews them. Like the real endpoint, an identical login within
+15 seconds gets the cached answer, i.e. the same ticket.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+
+from instancemock.core import errors
+from instancemock.core.context import Ctx, ctx
+from instancemock.core.spec import Platform
+from instancemock.platforms.barium.catalog import User, catalog
+from instancemock.settings import Settings
+from instancemock.world.state import State
+
+CACHE_SECONDS = 15
+EXPIRED = "Ticket is missing or has expired."
+
+
+@dataclass(slots=True)
+class Ticket:
+    user_id: str
+    expires: datetime
+
+
+@dataclass(slots=True)
+class TicketBook:
+    tickets: dict[str, Ticket] = field(default_factory=dict)
+    recent: dict[tuple[str, ...], tuple[datetime, dict[str, Any]]] = field(default_factory=dict)
+
+    def issue(self, user: User, now: datetime, lifetime: timedelta) -> str:
+        ticket = str(uuid.uuid4())
+        self.tickets[ticket] = Ticket(user.id, now + lifetime)
+        return ticket
+
+    def use(self, ticket: str, now: datetime, lifetime: timedelta) -> str | None:
+        """The ticket's user id, renewing the ticket; None when unknown or expired."""
+        found = self.tickets.get(ticket.strip().lower())
+        if found is None:
+            return None
+        if found.expires <= now:
+            del self.tickets[ticket.strip().lower()]
+            return None
+        found.expires = now + lifetime
+        return found.user_id
+
+    def forget_expired(self, now: datetime) -> None:
+        for key in [k for k, t in self.tickets.items() if t.expires <= now]:
+            del self.tickets[key]
+        for key in [k for k, (at, _) in self.recent.items() if (now - at).total_seconds() >= CACHE_SECONDS]:
+            del self.recent[key]
+
+
+def book(state: State) -> TicketBook:
+    found = state.services.get("barium")
+    if not isinstance(found, TicketBook):
+        found = state.services["barium"] = TicketBook()
+    return found
+
+
+def lifetime(settings: Settings) -> timedelta:
+    return timedelta(minutes=settings.barium_ticket_minutes)
+
+
+def _sent_ticket(request: web.Request) -> str:
+    header = request.headers.get("ticket", "").strip()
+    if header:
+        return header
+    return next((v.strip() for k, v in request.rel_url.query.items() if k.lower() == "ticket"), "")
+
+
+async def authenticate(request: web.Request, c: Ctx) -> web.StreamResponse | None:
+    """Sets `c.principal` to the ticket's User; login operations need no ticket."""
+    users = catalog(c.state.settings)
+    if c.op.spec.get("security") == []:
+        c.principal = users.default_user
+        return None
+    if not c.state.settings.auth:
+        c.principal = users.default_user
+        return None
+    sent = _sent_ticket(request)
+    user_id = book(c.state).use(sent, c.now(), lifetime(c.state.settings)) if sent else None
+    user = users.user(user_id) if user_id else None
+    if user is None:
+        return errors.error(Platform.BARIUM, 401, EXPIRED)
+    c.principal = user
+    return None
+
+
+def _answer(c: Ctx, key: tuple[str, ...], user: User | None, web_ticket: bool, refusal: str) -> web.Response:
+    if user is None:
+        return errors.error(Platform.BARIUM, 401, refusal)
+    tickets = book(c.state)
+    now = c.now()
+    tickets.forget_expired(now)
+    cached = tickets.recent.get(key)
+    if cached is not None and tickets.use(cached[1]["Ticket"], now, lifetime(c.state.settings)):
+        return web.json_response(cached[1])
+    body: dict[str, Any] = {"success": True, "Ticket": tickets.issue(user, now, lifetime(c.state.settings))}
+    if web_ticket:
+        body["WebTicket"] = tickets.issue(user, now, lifetime(c.state.settings))
+    tickets.recent[key] = (now, body)
+    return web.json_response(body)
+
+
+def _wants_web_ticket(c: Ctx) -> bool:
+    """`webTicket=true` counts in the form body or, like `format=json`, in the query string."""
+    form = c.args.body or {}
+    return bool(form.get("webTicket", False)) or bool(c.args.query.get("webTicket", False))
+
+
+async def login(request: web.Request) -> web.Response:
+    c = ctx(request)
+    form = c.args.body or {}
+    apikey, username, password = str(form["APIKey"]), str(form["Username"]), str(form["Password"])
+    web_ticket = _wants_web_ticket(c)
+    user = catalog(c.state.settings).login(apikey, username, password)
+    key = ("login", apikey.lower(), username.lower(), password, str(web_ticket))
+    return _answer(c, key, user, web_ticket, "Invalid API key, user name or password.")
+
+
+async def sso_login(request: web.Request) -> web.Response:
+    c = ctx(request)
+    form = c.args.body or {}
+    apikey, uid = str(form["APIKey"]), str(form["uid"])
+    web_ticket = _wants_web_ticket(c)
+    user = catalog(c.state.settings).sso_login(apikey, uid)
+    key = ("sso", apikey.lower(), uid.lower(), str(web_ticket))
+    return _answer(c, key, user, web_ticket, "Invalid API key or user id.")
+
+
+def credentials(settings: Settings, origin: str) -> dict[str, Any]:
+    users = catalog(settings)
+    user = users.default_user
+    return {
+        "apikey": users.apikey,
+        "username": user.username,
+        "password": user.password,
+        "authenticate": f"{origin}/barium/api/v1.1/Authenticate",
+        "header": "ticket",
+    }

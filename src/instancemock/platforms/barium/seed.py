@@ -1,0 +1,251 @@
+"""The seeded Barium world: the fixtures' apps, and instances at every point of their process.
+
+Instances start over the past ~13 months; each walks its app's model step by step with believable
+pauses (hours to days per task) and stops where the clock (the seed instant) catches it, so older
+instances are mostly completed and recent ones still running. A few are cancelled or aborted on
+the way; their open task stays locked. People are Swedish (Faker sv_SE), values fit their fields.
+Deterministic for (seed, --now): every draw comes from the SeedContext's private generators.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from faker import Faker
+
+from instancemock.platforms.barium import process
+from instancemock.platforms.barium.catalog import Catalog, catalog
+from instancemock.world.clock import iso
+from instancemock.world.draw import Weighted, between, guid, one_of
+from instancemock.world.state import SeedContext
+from instancemock.world.store import Document
+
+DEFAULT_SIZE = 300
+PRIORITIES = (("Normal", 7), ("High", 2), ("Low", 1))
+ATTACHMENTS = ("Offert", "Underlag", "Avtalsutkast", "Kvitto", "Beslut")
+
+
+def seed_barium(ctx: SeedContext) -> dict[str, dict[str, Document]]:
+    return _World(ctx, catalog(ctx.settings)).build(ctx.size("barium", DEFAULT_SIZE))
+
+
+seed_barium.cost = 2.5  # type: ignore[attr-defined]  # time per instance against the other seeders: start-up seeds it first
+
+
+class _App:
+    """What the walk needs of an app, worked out once instead of per instance."""
+
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+        self.steps: list[dict[str, Any]] = doc["Steps"]
+        by_name = {f["Name"]: f for f in doc["Fields"]}
+        later = {name for step in self.steps[1:] for name in step["Editable"]}
+        self.start_fields = [f for f in doc["Fields"] if f["Name"] not in later]
+        self.editable = [[by_name[name] for name in step["Editable"]] for step in self.steps]
+        self.number = int(doc["NextNumber"])
+
+
+class _World:
+    def __init__(self, ctx: SeedContext, users: Catalog) -> None:
+        self.rng = ctx.random("world")
+        self.fake = ctx.faker("sv_SE", "people")
+        self.pools = _Pools(self.fake, self.rng)
+        self.now = ctx.now
+        self.users = users
+        self.apps = [_App(process.app_doc(a, users.space)) for a in users.apps]
+        self.pick_app = Weighted(self.apps, [int(a.get("weight", 1)) for a in users.apps])
+        self.priority = Weighted([p for p, _ in PRIORITIES], [w for _, w in PRIORITIES])
+        self.people = [(self.fake.name(), self.guid()) for _ in range(48)]
+        self.staff = [(user.name, user.id) for user in users.users]
+        self.out: dict[str, dict[str, Document]] = {"apps": {}, "instances": {}, "tasks": {}, "objects": {}}
+
+    def guid(self) -> str:
+        return guid(self.rng)
+
+    def build(self, size: int) -> dict[str, dict[str, Document]]:
+        rng = self.rng
+        ages = sorted((between(rng, 2 * 3600, 400 * 86400) for _ in range(size)), reverse=True)
+        for age in ages:
+            self.instance(self.pick_app.draw(rng), self.now - timedelta(seconds=age))
+        self.out["apps"] = {app.doc["Id"]: {**app.doc, "NextNumber": app.number} for app in self.apps}
+        return self.out
+
+    def person(self) -> tuple[str, str]:
+        rng = self.rng
+        return one_of(rng, self.staff) if rng.random() < 0.15 else one_of(rng, self.people)
+
+    def instance(self, compiled: _App, start: datetime) -> None:
+        rng, pools, app, steps = self.rng, self.pools, compiled.doc, compiled.steps
+        number = compiled.number
+        compiled.number += 1
+        values = {f["Name"]: _value(f, pools, rng, start) for f in compiled.start_fields}
+        starter, starter_id = self.person()
+        form_id = self.guid()
+        deadline = start + timedelta(days=one_of(rng, (7, 14, 30))) if rng.random() < 0.5 else None
+        instance = process.new_instance(
+            app,
+            id=self.guid(),
+            name=process.instance_name(app, number, start),
+            description=process.describe(app, values),
+            started_by=starter,
+            started_by_id=starter_id,
+            at=start,
+            form_id=form_id,
+            priority=self.priority.draw(rng),
+            deadline=deadline,
+        )
+        if rng.random() < 0.2:
+            instance["PlannedDate"] = iso(start + timedelta(days=between(rng, 1, 10)))
+        age_days = (self.now - start).total_seconds() / 86400
+        fate = rng.random()
+        stop = "cancelled" if fate < 0.05 else "aborted" if fate < 0.08 else None
+        goal = len(steps) if rng.random() < min(0.92, age_days / 45) else int(rng.random() * len(steps))
+        if stop is not None:
+            goal = int(rng.random() * len(steps))
+        # Walk the model: each passed task step leaves a completed task; the instance document is
+        # made once, entering the step where the walk stops (as `enter` would have left it).
+        step, entered, at = 0, start + timedelta(seconds=between(rng, 1, 5)), start
+        tasks = self.out["tasks"]
+        while step < goal:
+            next_at = at + timedelta(minutes=between(rng, 20, 60 * 72))
+            if next_at >= self.now:
+                break
+            at = next_at
+            if steps[step]["Kind"] == process.TASK:
+                by, by_id = self.person()
+                opened = process.new_task(app, instance, step, entered, self.guid(), self.users)
+                tasks[opened["Id"]] = process.completed(opened, at, by, by_id)
+            for field in compiled.editable[step]:
+                values[field["Name"]] = _value(field, pools, rng, at)
+            step, entered = step + 1, at
+        instance, task = process.enter(app, instance, step, entered, self.guid, self.users)
+        if stop is not None and instance["Status"] != "completed":
+            instance = process.finish(instance, stop, min(at + timedelta(hours=between(rng, 1, 48)), self.now))
+        if task is not None:
+            locked = instance["Status"] in process.FINISHED or rng.random() < 0.05
+            task["Locked"] = locked  # a task `enter` just made: no one else holds it yet
+            tasks[task["Id"]] = task
+        objects = self.out["objects"]
+        for obj in self.objects(app, instance, start, max(at, start), values):
+            objects[obj["Id"]] = obj
+        self.out["instances"][instance["Id"]] = instance
+
+    def objects(
+        self, app: Document, instance: Document, start: datetime, saved: datetime, values: dict[str, Any]
+    ) -> list[Document]:
+        """The start form as the walk left it (saved at `saved`), and sometimes a folder and a file."""
+        rng = self.rng
+        form = process.new_object(
+            instance,
+            id=instance["FormId"],
+            data_id=self.guid(),
+            kind="form",
+            name=f"{app['Name']} {instance['Name']}",
+            description="Startformulär",
+            at=start,
+            sort_index=0,
+            template_id=app["Template"],
+            fields=process.form_fields(app["Fields"], values, self.guid),
+        )
+        form["UpdatedDate"] = iso(saved)
+        found = [form]
+        if rng.random() < 0.3:
+            found.append(
+                process.new_object(
+                    instance,
+                    id=self.guid(),
+                    data_id=self.guid(),
+                    kind="folder",
+                    name="Bilagor",
+                    at=start,
+                    sort_index=len(found),
+                )
+            )
+        if rng.random() < 0.4:
+            title = one_of(rng, ATTACHMENTS)
+            company = values.get("supplier") or values.get("counterparty") or one_of(rng, self.pools.company)
+            found.append(
+                process.new_object(
+                    instance,
+                    id=self.guid(),
+                    data_id=self.guid(),
+                    kind="file",
+                    name=f"{title} {company}.pdf",
+                    description=f"{title} {start.date().isoformat()}",
+                    at=start + timedelta(minutes=between(rng, 1, 90)),
+                    sort_index=len(found),
+                    file_type="pdf",
+                    size=between(rng, 20_000, 2_000_000),
+                )
+            )
+        return found
+
+
+class _Pools:
+    """Faker values (and organisation numbers) drawn once, then picked by the seeded generator.
+
+    Faker costs about a millisecond a value; picking from pools keeps 100,000 instances to
+    seconds while the data stays just as believable (and as deterministic).
+    """
+
+    SIZE = 256
+
+    def __init__(self, fake: Faker, rng: random.Random) -> None:
+        self.org_id = [swedish_org_number(rng) for _ in range(self.SIZE)]
+        self.company = [fake.company() for _ in range(self.SIZE)]
+        self.name = [fake.name() for _ in range(self.SIZE)]
+        self.company_email = [fake.company_email() for _ in range(self.SIZE)]
+        self.sentence = [fake.sentence(nb_words=6).rstrip(".") for _ in range(self.SIZE)]
+
+
+def _value(field: Document, pools: _Pools, rng: random.Random, at: datetime) -> str | None:
+    """A believable stored value for a field, by its fixture `fake` hint or its type."""
+    kind = field["Type"]
+    hint = field.get("Fake")
+    if kind == "bool":
+        return "true" if rng.random() < 0.85 else "false"
+    if kind == "list":
+        return one_of(rng, field["Options"]) if field["Options"] else None
+    if kind == "date":
+        return f"{date.fromordinal(at.toordinal() + between(rng, 3, 60)).isoformat()}T00:00:00Z"
+    if kind == "number":
+        if hint == "days":
+            return str(between(rng, 1, 25))
+        return str(between(rng, 5, 500) * 100 if rng.random() < 0.5 else between(rng, 1_000, 250_000))
+    if hint == "company":
+        return one_of(rng, pools.company)
+    if hint == "org_id":
+        return one_of(rng, pools.org_id)
+    if hint == "name":
+        return one_of(rng, pools.name)
+    if hint == "company_email":
+        return one_of(rng, pools.company_email)
+    if hint == "bankgiro":
+        return f"{between(rng, 100, 9999)}-{between(rng, 1000, 9999)}"
+    if hint == "invoice":
+        return str(between(rng, 100_000, 999_999))
+    if field.get("Choices"):
+        return str(one_of(rng, field["Choices"]))
+    if field["Name"].lower() in ("ordernumber", "paymentreference"):
+        return f"IO-{between(rng, 10_000, 99_999)}"
+    return one_of(rng, pools.sentence)
+
+
+def swedish_org_number(rng: random.Random) -> str:
+    """NNNNNN-NNNC with a Luhn check digit, drawn from the seeded generator.
+
+    Faker's sv_SE `org_id` shuffles with the global `random` module, which breaks determinism.
+    """
+    draw = rng.random
+    digits = [one_of(rng, (2, 5, 7, 8, 9)), int(draw() * 10), 2 + int(draw() * 8)] + [
+        int(draw() * 10) for _ in range(6)
+    ]
+    total = 0
+    for index, digit in enumerate(digits):
+        value = digit * 2 if index % 2 == 0 else digit
+        total += value - 9 if value > 9 else value
+    check = (10 - total % 10) % 10
+    text = "".join(map(str, digits)) + str(check)
+    return f"{text[:6]}-{text[6:]}"

@@ -1,0 +1,95 @@
+"""Kianda's OAuth 2.0 password grant (`POST /Token`) and the bearer check on every `/api` route.
+
+The real tenant runs OWIN OAuth: refusals at the token endpoint use the OAuth error shape, and
+Web API answers an unauthenticated `/api` call with 401 and its `{"Message"}` body.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+from email.utils import format_datetime
+
+from aiohttp import web
+
+from instancemock.core import errors
+from instancemock.core.context import Ctx, ctx
+from instancemock.platforms.kianda.tenant import Token, User, services
+
+DENIED = "Authorization has been denied for this request."
+NOT_ADMIN = f"{DENIED} The Administrator role is required."
+REQUIRED_FORM_FIELDS = ("username", "password", "scope")
+
+
+def rfc1123(moment: datetime) -> str:
+    return format_datetime(moment, usegmt=True)
+
+
+async def get_token(request: web.Request) -> web.Response:
+    c = ctx(request)
+    form = c.args.body or {}
+    if form.get("grant_type") != "password":  # OWIN compares ordinally; absent is unsupported too
+        return errors.kianda_oauth_error("unsupported_grant_type")
+    for name in REQUIRED_FORM_FIELDS:
+        if not form.get(name):
+            return errors.kianda_oauth_error("invalid_request", f"The {name} field is required.")
+    shared = services(c.state)
+    user = shared.tenant.user(str(form["username"]))
+    if user is None or user.password != form["password"]:
+        return errors.kianda_oauth_error("invalid_grant", "The user name or password is incorrect.")
+    if str(form["scope"]).strip().lower() != shared.tenant.subscription_id.lower():
+        return errors.kianda_oauth_error("invalid_grant", "The subscription id is not valid for this user.")
+
+    issued = c.now().replace(microsecond=0)
+    lifetime = c.state.settings.kianda_token_lifetime
+    token = Token(secrets.token_urlsafe(96), user, issued, issued + timedelta(seconds=lifetime))
+    _forget_expired(c)
+    shared.tokens[token.value] = token
+    body = {
+        "access_token": token.value,
+        "token_type": "bearer",
+        "expires_in": lifetime,
+        "userName": user.username,
+        "userId": user.user_id,
+        "subscriptionId": shared.tenant.subscription_id,
+        "securityStamp": user.security_stamp,
+        "hostURL": c.base_url,
+        ".issued": rfc1123(token.issued),
+        ".expires": rfc1123(token.expires),
+    }
+    return web.json_response(body, headers=errors.KIANDA_NO_CACHE)
+
+
+def _forget_expired(c: Ctx) -> None:
+    tokens = services(c.state).tokens
+    now = c.now()
+    for value in [v for v, t in tokens.items() if t.expires <= now]:
+        del tokens[value]
+
+
+def bearer(request: web.Request) -> str:
+    scheme, _, value = request.headers.get("Authorization", "").strip().partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else ""
+
+
+async def authenticate(request: web.Request, c: Ctx) -> web.StreamResponse | None:
+    """Every operation but the token endpoint needs a live token of an Administrator."""
+    if c.op.spec.get("security") == []:
+        return None
+    shared = services(c.state)
+    token = shared.tokens.get(bearer(request))
+    live = token is not None and token.expires > c.now()
+    if not c.state.settings.auth:  # anything goes; a live token still says who is calling
+        c.principal = token.user if token is not None and live else shared.tenant.admin
+        return None
+    if token is None or not live:
+        return errors.kianda_message(401, DENIED)
+    if not token.user.is_admin:
+        return errors.kianda_message(403, NOT_ADMIN)
+    c.principal = token.user
+    return None
+
+
+def principal(c: Ctx) -> User:
+    user = c.principal
+    return user if isinstance(user, User) else services(c.state).tenant.admin

@@ -1,0 +1,92 @@
+"""Process designs: the Processes API, and the rules a design sets for its instances' data.
+
+A design's fields decide which `FieldsMappings` a create, PUT or PATCH may name, and its forms
+which `Status` an instance may take (a form title, or `Completed`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from aiohttp import web
+
+from instancemock.core import errors
+from instancemock.core.context import ctx
+from instancemock.core.violations import Violation
+from instancemock.world.store import Document, Store
+
+PROCESSES = "processes"
+COMPLETED = "Completed"
+PUBLIC_FIELD_KEYS = ("name", "type", "form", "title", "required")
+
+FieldValues = dict[str, tuple[str, str]]  # design field name -> (text, value)
+
+
+async def find_design(store: Store, name: str) -> Document | None:
+    found = await store.get(PROCESSES, name.strip().lower())
+    return found.doc if found else None
+
+
+def summary(design: Document) -> Document:
+    return {key: design[key] for key in ("name", "title", "version", "forms")}
+
+
+def public(design: Document) -> Document:
+    fields = [{k: f[k] for k in PUBLIC_FIELD_KEYS if k in f} for f in design["fields"]]
+    return {**summary(design), "fields": fields}
+
+
+def as_text(value: Any) -> str:
+    """What Json.NET stores in a string property: true -> "true", 450 -> "450", null -> ""."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def resolve_mappings(design: Document, mappings: Sequence[Any] | None) -> tuple[FieldValues, list[Violation]]:
+    """Mappings by the design's spelling of each field; unknown names are violations."""
+    by_lower = {f["name"].lower(): f["name"] for f in design["fields"]}
+    values: FieldValues = {}
+    problems: list[Violation] = []
+    for index, mapping in enumerate(mappings or []):
+        sent = str(mapping.get("fieldname", ""))
+        name = by_lower.get(sent.strip().lower())
+        if name is None:
+            message = f"Field '{sent}' does not exist in process '{design['name']}'."
+            problems.append(Violation("body", f"FieldsMappings[{index}].fieldname", message))
+            continue
+        text = mapping.get("text", mapping.get("value"))
+        value = mapping.get("value", mapping.get("text"))
+        values[name] = (as_text(text), as_text(value))
+    return values, problems
+
+
+def resolve_status(design: Document, status: Any) -> tuple[str | None, list[Violation]]:
+    """None: keep (or start at the first form); otherwise the design's spelling of the status."""
+    if status is None or str(status).strip() == "":
+        return None, []
+    allowed = [*design["forms"], COMPLETED]
+    for candidate in allowed:
+        if candidate.lower() == str(status).strip().lower():
+            return candidate, []
+    message = f"Status '{status}' is not a form of process '{design['name']}' (use one of: {', '.join(allowed)})."
+    return None, [Violation("body", "Status", message)]
+
+
+def not_found(name: str) -> web.Response:
+    return errors.kianda_message(404, f"Process '{name}' not found.")
+
+
+async def list_processes(request: web.Request) -> web.Response:
+    designs = sorted((s.doc for s in await ctx(request).store.list(PROCESSES)), key=lambda d: d["name"])
+    return web.json_response([summary(d) for d in designs], headers={"Total-Items": str(len(designs))})
+
+
+async def get_process(request: web.Request) -> web.Response:
+    c = ctx(request)
+    name = str(c.args.path["name"])
+    design = await find_design(c.store, name)
+    return web.json_response(public(design)) if design else not_found(name)

@@ -1,1 +1,0 @@
-"""Deterministic seeders, one module per dataset."""

@@ -1,0 +1,237 @@
+"""Living processes: simulated users who move active instances on by themselves, as real users would.
+
+Off by default. `--simulate FACTOR` (config `simulate`, env `INSTANCEMOCK_SIMULATE`) starts a
+background task that lets each API's users act in the default sandbox: Barium tasks get completed,
+Kianda instances move to their next form; Altinn joins once its advancer is plugged in. Each API
+does this through its own process rules (`Plugin.simulate`, an "advancer"), so timestamps, counts,
+new tasks and webhooks follow exactly as they do for a client's request.
+
+Decisions, and why:
+
+- The factor scales how often users act, not how fast the clock runs. At speed 1 each API sees one
+  action a minute on average, at 60 one a second (a dashboard changes visibly every few seconds).
+  Tokens and tickets keep their real lifetimes, so a client is never logged out by the simulation.
+- Per world (sandbox x dataset) the actions come as a Poisson process: the gaps between them, and
+  every choice (which instance, which user), are drawn from one private
+  `random.Random(f"{seed}:simulate:{dataset}")`, always from candidates sorted by id. The schedule
+  is anchored at the clock's start (`--now`), so a seed and speed give the same actions, on the
+  same instances, in the same order, at the same time after start-up, on every run.
+- An action is stamped with the server's clock when it is applied, like a client's request; the
+  clock runs in real time even with `--now`, so stamps differ by milliseconds between two runs.
+- `step()` (and `POST /__admin/simulate/step`) applies the next scheduled actions at once, in
+  schedule order: the clock jumps forward to each one's scheduled moment, as if the time had
+  passed (a schedule that is behind the clock catches up without moving it). It works with the
+  simulation off too (then the actions are spaced as at speed 60), which makes tests and demos
+  repeatable without waiting.
+- A world that is reset or replaced (`POST /__admin/reset`, `PUT /__admin/state`) starts its
+  simulation over: the same sequence of actions again, from that moment.
+- The background task moves the default sandbox only; a sandbox is someone's private copy, and
+  moves only when `step` names it.
+- When no instance of an API can move (all completed), its users skip their turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import random
+import uuid
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+
+from instancemock.world.clock import iso
+from instancemock.world.state import DEFAULT_SANDBOX, State
+from instancemock.world.store import Store, VersionConflict
+
+log = logging.getLogger("instancemock.simulate")
+
+SERVICE = "simulation"  # key in state.services
+ACTIONS_PER_MINUTE = 1.0  # per API, at speed 1
+STEP_SPEED = 60.0  # how `step` spaces actions when the simulation is off
+MAX_CATCH_UP = 200  # actions per world and tick; beyond that a late schedule restarts from now
+RECENT = 100  # actions kept for GET /__admin/simulate
+NEVER = timedelta(days=36500)
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """What a simulated user did: `kind` names the API operation it stands for."""
+
+    kind: str
+    id: str  # the instance acted on
+    detail: str  # for people: who did what
+
+
+@dataclass(slots=True)
+class SimulationContext:
+    """What an advancer gets: the world to act in, its private random source and the moment."""
+
+    state: State
+    sandbox: str
+    dataset: str
+    store: Store
+    rng: random.Random
+    now: datetime
+
+    def new_id(self) -> str:
+        """A GUID from the simulation's own random source, so a repeated run makes the same ids."""
+        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+
+
+Advancer = Callable[[SimulationContext], Awaitable[Action | None]]  # None: nothing could move
+
+
+@dataclass(slots=True)
+class _World:
+    dataset: str
+    store: Store
+    rng: random.Random
+    next_at: datetime
+
+
+class Simulation:
+    def __init__(self, state: State, advancers: Mapping[str, Advancer], speed: float) -> None:
+        if not math.isfinite(speed) or speed < 0:
+            raise ValueError(f"simulate must be a speed factor of 0 (off) or more, not {speed!r}")
+        self.state = state
+        self.advancers = dict(sorted(advancers.items()))  # dataset -> advancer, in a fixed order
+        self.speed = speed
+        self.recent: deque[dict[str, Any]] = deque(maxlen=RECENT)
+        self._worlds: dict[tuple[str, str], _World] = {}
+        self._lock = asyncio.Lock()  # a tick and a step never interleave
+
+    @property
+    def tick_seconds(self) -> float:
+        """Once a second, or as often as an action is due at high speeds (so they don't come in bursts)."""
+        return min(1.0, max(0.05, 60.0 / (ACTIONS_PER_MINUTE * self.speed))) if self.speed else 1.0
+
+    def datasets(self) -> list[str]:
+        enabled = set(self.state.datasets())
+        return [dataset for dataset in self.advancers if dataset in enabled]
+
+    def _gap(self, rng: random.Random, step: bool = False) -> timedelta:
+        speed = self.speed or (STEP_SPEED if step else 0.0)
+        if not speed:
+            return NEVER
+        return timedelta(seconds=rng.expovariate(ACTIONS_PER_MINUTE * speed / 60.0))
+
+    def _world(self, sandbox: str, dataset: str, restart_at: datetime, step: bool = False) -> _World:
+        """The world's simulation; started over (at `restart_at`) when the world was reset or replaced.
+
+        Worlds restarted together share one origin, so their actions interleave as on a fresh server.
+        """
+        store = self.state.store(sandbox, dataset)
+        found = self._worlds.get((sandbox, dataset))
+        if found is None or found.store is not store:
+            origin = self.state.clock.start if found is None else restart_at
+            rng = random.Random(f"{self.state.settings.seed}:simulate:{dataset}")
+            found = self._worlds[(sandbox, dataset)] = _World(dataset, store, rng, origin + self._gap(rng, step))
+            living = set(self.state.sandboxes())
+            for key in [k for k in self._worlds if k[0] not in living]:  # evicted sandboxes
+                del self._worlds[key]
+        return found
+
+    async def _act(self, world: _World, sandbox: str) -> dict[str, Any] | None:
+        now = self.state.clock.now()
+        turn = SimulationContext(self.state, sandbox, world.dataset, world.store, world.rng, now)
+        try:
+            action = await self.advancers[world.dataset](turn)
+        except VersionConflict:  # a client changed the same thing meanwhile: theirs stands
+            action = None
+        if action is None:
+            return None
+        record = {
+            "at": iso(now),
+            "api": world.dataset,
+            "sandbox": sandbox,
+            "action": action.kind,
+            "id": action.id,
+            "detail": action.detail,
+        }
+        self.recent.append(record)
+        log.debug("simulated %s %s: %s", world.dataset, action.kind, action.detail)
+        return record
+
+    async def step(self, sandbox: str = DEFAULT_SANDBOX, actions: int = 1, dataset: str | None = None) -> list[dict]:
+        """The next `actions` actions, at once, in schedule order; fewer if nothing more can move."""
+        done: list[dict[str, Any]] = []
+        async with self._lock:
+            now = self.state.clock.now()
+            worlds = [self._world(sandbox, d, now, step=True) for d in self.datasets() if dataset in (None, d)]
+            idle: set[str] = set()
+            while len(done) < actions and len(idle) < len(worlds):
+                world = min((w for w in worlds if w.dataset not in idle), key=lambda w: (w.next_at, w.dataset))
+                now = self.state.clock.now()
+                if world.next_at > now:  # the order comes from the schedule alone, never from real time
+                    self.state.clock.advance((world.next_at - now).total_seconds())
+                record = await self._act(world, sandbox)
+                world.next_at += self._gap(world.rng, step=True)
+                if record is None:
+                    idle.add(world.dataset)
+                else:
+                    done.append(record)
+        return done
+
+    async def tick(self) -> int:
+        """Every action of the default sandbox that has come due; how many were applied."""
+        applied = 0
+        async with self._lock:
+            now = self.state.clock.now()
+            for dataset in self.datasets():
+                world = self._world(DEFAULT_SANDBOX, dataset, now)
+                for _ in range(MAX_CATCH_UP):
+                    if world.next_at > self.state.clock.now():
+                        break
+                    applied += await self._act(world, DEFAULT_SANDBOX) is not None
+                    world.next_at += self._gap(world.rng)
+                else:
+                    world.next_at = self.state.clock.now() + self._gap(world.rng)
+        return applied
+
+    async def run(self) -> None:
+        """Tick until cancelled; a failing action is logged, and the users go on."""
+        while True:
+            await asyncio.sleep(self.tick_seconds)
+            try:
+                await self.tick()
+            except Exception:
+                log.exception("a simulated action failed; the simulation goes on")
+
+
+def install(state: State, advancers: Mapping[str, Advancer]) -> Simulation:
+    """The server's simulation (always there, so `step` works with `--simulate` off)."""
+    simulation = Simulation(state, advancers, state.settings.simulate)
+    state.services[SERVICE] = simulation
+    return simulation
+
+
+def simulation_of(state: State) -> Simulation:
+    found = state.services.get(SERVICE)
+    return found if isinstance(found, Simulation) else install(state, {})
+
+
+def running(simulation: Simulation) -> Callable[[web.Application], AsyncIterator[None]]:
+    """For `app.cleanup_ctx`: the background task lives exactly as long as the server."""
+
+    async def run(app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(simulation.run(), name="instancemock-simulate")
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    return run
+
+
+async def step(
+    state: State, sandbox: str = DEFAULT_SANDBOX, actions: int = 1, dataset: str | None = None
+) -> list[dict[str, Any]]:
+    """Apply the next `actions` simulated actions now, without waiting (for tests and the admin API)."""
+    return await simulation_of(state).step(sandbox, actions, dataset)

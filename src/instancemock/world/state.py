@@ -1,0 +1,267 @@
+"""Everything the server holds: the world of each sandbox, and what is shared across sandboxes.
+
+Tokens and tickets live in `services` (shared), so a token obtained in one sandbox works in all;
+instance data lives in per-sandbox stores, seeded on first use from the seed, `--now` and the
+fixtures, and evicted least-recently-used past `settings.sandboxes`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import marshal
+import multiprocessing
+import os
+import random
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from typing import Any
+
+from faker import Faker
+
+from instancemock.core.spec import Api
+from instancemock.settings import Settings
+from instancemock.world.clock import Clock
+from instancemock.world.store import Document, MemoryStore, Store
+
+DEFAULT_SANDBOX = "default"
+
+# Seeded worlds by their inputs, kept marshalled: sandboxes, resets and test servers reuse them
+# instead of generating again, and `marshal.loads` rebuilds a world several times faster than
+# `copy.deepcopy` copies it (worlds are JSON-compatible, which marshal covers).
+CACHE_DOCUMENTS = 20_000  # larger worlds (benchmarks, big demos) are not worth the memory
+_SEEDED: OrderedDict[tuple[object, ...], bytes] = OrderedDict()
+
+# From this many instances of an API, start-up seeds the datasets in forked processes side by side
+# (a world of 100,000 instances takes seconds to generate; marshalling it back costs a fraction).
+PARALLEL_INSTANCES = 10_000
+
+Seeder = Callable[["SeedContext"], dict[str, dict[str, Document]]]
+
+
+@dataclass(frozen=True, slots=True)
+class SeedContext:
+    settings: Settings
+    clock: Clock
+    dataset: str
+
+    @property
+    def seed(self) -> int:
+        return self.settings.seed
+
+    def random(self, salt: str = "") -> random.Random:
+        """A private generator per dataset (and purpose), never the global one."""
+        return random.Random(f"{self.settings.seed}:{self.dataset}:{salt}")
+
+    def faker(self, locale: str | list[str], salt: str = "") -> Faker:
+        """A private Faker seeded from the server seed, never `Faker.seed()` (that one is global)."""
+        fake = Faker(locale)
+        fake.seed_instance(f"{self.settings.seed}:{self.dataset}:{salt}")
+        return fake
+
+    @property
+    def now(self) -> datetime:
+        """The instant the world is seeded at: `--now`, or the start-up time."""
+        return self.clock.start
+
+    def size(self, api_name: str, default: int) -> int:
+        """`apis.<name>.instances` from the config file."""
+        return int(self.settings.api_option(api_name, "instances", default))
+
+
+@dataclass
+class State:
+    settings: Settings
+    clock: Clock
+    apis: dict[str, Api]
+    seeders: dict[str, Seeder]
+    services: dict[str, Any] = field(default_factory=dict)  # per platform, shared by all sandboxes
+    _worlds: OrderedDict[str, dict[str, Store]] = field(default_factory=OrderedDict)
+
+    def seed_dataset(self, dataset: str) -> Store:
+        """A fresh store holding the seeded world; equal inputs give an equal world, so it is cached."""
+        seeder = self.seeders.get(dataset)
+        if seeder is None:
+            return MemoryStore()
+        cached = _SEEDED.get(self._seed_key(dataset))
+        if cached is not None:
+            return MemoryStore(marshal.loads(cached))  # a copy: a sandbox must never see another's writes
+        with _collector_paused() as paused:
+            data = seeder(self._seed_context(dataset))
+            self._remember(dataset, data)
+            store = MemoryStore(data)
+            paused.freeze = sum(len(items) for items in data.values()) > CACHE_DOCUMENTS
+        return store
+
+    def seed_all(self, sandbox: str = DEFAULT_SANDBOX) -> None:
+        """Seed every dataset of a sandbox now; large worlds in parallel processes where the OS can fork.
+
+        The costliest dataset is seeded here (it needs no marshalling back); the others are shared
+        out among one forked process per further CPU, each seeding its share one after another.
+        """
+        datasets = [d for d in self.datasets() if d not in self._worlds.get(sandbox, {})]
+        costs = {d: self._cost(d) for d in datasets}
+        forked = [d for d in datasets if d in self.seeders and _SEEDED.get(self._seed_key(d)) is None]
+        large = max((self._instances(d) for d in datasets), default=0) >= PARALLEL_INSTANCES
+        with _collector_paused() as paused:
+            paused.freeze = large
+            if not large or len(forked) < 2 or _spare_cpus() < 1:
+                for dataset in datasets:
+                    self.store(sandbox, dataset)
+                return
+            forked.sort(key=lambda d: -costs[d])
+            own = forked[0]
+            shares: list[list[str]] = [[] for _ in range(min(_spare_cpus(), len(forked) - 1))]
+            for dataset in forked[1:]:  # longest first, each to the least loaded process
+                min(shares, key=lambda share: sum(costs[d] for d in share)).append(dataset)
+            children = [_Child.start([(d, self.seeders[d], self._seed_context(d)) for d in share]) for share in shares]
+            self.store(sandbox, own)
+            received: dict[str, dict[str, dict[str, Document]] | None] = {}
+            for child in children:
+                received.update(child.results())
+            for dataset in datasets:
+                data = received.get(dataset)
+                if data is None:  # not forked, or the child failed: seed here, where errors surface
+                    self.store(sandbox, dataset)
+                    continue
+                self._remember(dataset, data)
+                self._world(sandbox)[dataset] = MemoryStore(data)
+
+    def _seed_key(self, dataset: str) -> tuple[object, ...]:
+        return (dataset, self.settings.seed, self.clock.start, str(self.settings.fixtures), repr(self.settings.apis))
+
+    def _seed_context(self, dataset: str) -> SeedContext:
+        return SeedContext(self.settings, self.clock, dataset)
+
+    def _remember(self, dataset: str, data: dict[str, dict[str, Document]]) -> None:
+        if sum(len(items) for items in data.values()) > CACHE_DOCUMENTS:
+            return
+        try:
+            _SEEDED[self._seed_key(dataset)] = marshal.dumps(data)
+        except ValueError:  # not JSON-compatible after all: generate again next time
+            return
+        while len(_SEEDED) > 16:
+            _SEEDED.popitem(last=False)
+
+    def _instances(self, dataset: str) -> int:
+        """The largest `apis.<name>.instances` among the APIs that share the dataset (0: default)."""
+        names = [name for name, api in self.apis.items() if api.dataset == dataset]
+        return max((int(self.settings.api_option(name, "instances", 0)) for name in names), default=0)
+
+    def _cost(self, dataset: str) -> float:
+        """Expected seeding time, relative: instances times the seeder's `cost` per instance (if it says)."""
+        seeder = self.seeders.get(dataset)
+        return max(self._instances(dataset), 1) * float(getattr(seeder, "cost", 1.0))
+
+    def store(self, sandbox: str, dataset: str) -> Store:
+        world = self._world(sandbox)
+        if dataset not in world:
+            world[dataset] = self.seed_dataset(dataset)
+        return world[dataset]
+
+    def _world(self, sandbox: str) -> dict[str, Store]:
+        """The sandbox's stores by dataset, most recently used last; the oldest beyond the limit go."""
+        world = self._worlds.get(sandbox)
+        if world is None:
+            world = self._worlds[sandbox] = {}
+            while len(self._worlds) > max(self.settings.sandboxes, 1) + 1:
+                oldest = next(k for k in self._worlds if k != DEFAULT_SANDBOX)
+                del self._worlds[oldest]
+        self._worlds.move_to_end(sandbox)
+        return world
+
+    def replace_worlds(self, worlds: dict[str, dict[str, Store]]) -> None:
+        self._worlds = OrderedDict(worlds)
+
+    def sandboxes(self) -> list[str]:
+        """The default sandbox always exists; the others once used."""
+        return [DEFAULT_SANDBOX] + [name for name in self._worlds if name != DEFAULT_SANDBOX]
+
+    def reset(self, sandbox: str | None = None, dataset: str | None = None) -> None:
+        """Forget the chosen worlds; they are seeded again, identically, on next use."""
+        for name in [sandbox] if sandbox else list(self._worlds):
+            world = self._worlds.get(name)
+            if world is None:
+                continue
+            for key in [dataset] if dataset else list(world):
+                world.pop(key, None)
+
+    def datasets(self) -> list[str]:
+        return sorted({api.dataset for api in self.apis.values() if api.dataset != "admin"})
+
+
+@dataclass
+class _Pause:
+    freeze: bool = False
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[_Pause]:
+    """No cyclic garbage collection while seeding and loading: worlds are millions of acyclic
+    containers, and each collection would walk all those made so far. Set `freeze` for a large
+    world: everything alive then is moved out of the collector's sight for good, so no later
+    collection walks the world either (unfrozen, the first ones after seeding would)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    pause = _Pause()
+    try:
+        yield pause
+    finally:
+        if pause.freeze:
+            gc.freeze()
+        if enabled:
+            gc.enable()
+
+
+def _spare_cpus() -> int:
+    """CPUs beyond this process's own that forked seeders could use (0 where there is no fork)."""
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 0
+    return len(os.sched_getaffinity(0)) - 1
+
+
+@dataclass
+class _Child:
+    """A forked process that seeds its datasets one after another and sends each world back marshalled."""
+
+    process: BaseProcess
+    reader: Connection
+    datasets: list[str]
+
+    @classmethod
+    def start(cls, jobs: list[tuple[str, Seeder, SeedContext]]) -> _Child:
+        fork = multiprocessing.get_context("fork")
+        reader, writer = fork.Pipe(duplex=False)
+        process = fork.Process(target=_seed_and_send, args=([(s, c) for _, s, c in jobs], writer), daemon=True)
+        process.start()
+        writer.close()
+        return cls(process, reader, [d for d, _, _ in jobs])
+
+    def results(self) -> dict[str, dict[str, dict[str, Document]] | None]:
+        """Each dataset's world, or None where the child failed (the caller then seeds in-process)."""
+        found: dict[str, dict[str, dict[str, Document]] | None] = {}
+        try:
+            for dataset in self.datasets:
+                payload = self.reader.recv_bytes()
+                found[dataset] = marshal.loads(payload) if payload else None
+        except (EOFError, OSError):
+            pass
+        finally:
+            self.reader.close()
+            self.process.join()
+        return found
+
+
+def _seed_and_send(jobs: list[tuple[Seeder, SeedContext]], writer: Connection) -> None:
+    gc.disable()
+    for seeder, context in jobs:
+        try:
+            payload = marshal.dumps(seeder(context))
+        except Exception:  # the parent seeds again in-process and reports the error properly
+            payload = b""
+        writer.send_bytes(payload)
+    writer.close()
