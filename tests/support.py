@@ -15,8 +15,9 @@ from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 from werkzeug.datastructures import Headers
 
+from instancemock import admin, registry
+from instancemock.app import mount
 from instancemock.core.routing import Route, Router
-from instancemock.core.spec import load_api
 from instancemock.core.validation import check_response
 from instancemock.settings import Settings
 
@@ -30,15 +31,23 @@ ALTINN_APP = "altinn-app"
 ADMIN = "admin"
 
 
+PLATFORMS = registry.discover()
+OWN_FIELDS = set(Settings.__dataclass_fields__)
+
+
 def settings(**overrides: Any) -> Settings:
-    """What the suite runs with: a fixed seed and clock, strict response checks on."""
+    """What the suite runs with: a fixed seed and clock, strict response checks on.
+
+    Keys a platform declares (`kianda_token_lifetime=5`) go to `Settings.options`.
+    """
     base: dict[str, Any] = {"seed": 7, "now": NOW, "strict": True}
+    options = {k: overrides.pop(k) for k in list(overrides) if k not in OWN_FIELDS}
     base.update(overrides)
-    return Settings(**base)
+    return Settings(**base, options=options)
 
 
-_APIS = {name: load_api(name) for name in (KIANDA, BARIUM, ALTINN_STORAGE, ALTINN_APP, ADMIN)}
-_ROUTER = Router(list(_APIS.values()))
+APIS, _ = mount([*PLATFORMS, admin.plugin(PLATFORMS)], Settings())
+_ROUTER = Router(list(APIS.values()))
 
 
 async def assert_conforms(api_name: str, response: ClientResponse) -> None:

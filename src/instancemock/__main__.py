@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from instancemock.settings import Settings, build, from_env, load_config
+from instancemock import registry
+from instancemock.settings import ENV_PREFIX, Settings, build, check_keys, coerce, from_env, load_config
 
 
 def parser() -> argparse.ArgumentParser:
@@ -32,15 +34,22 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--simulate", type=float, metavar="FACTOR", help="instances move on by themselves at this speed (0: off)"
     )
+    serve.add_argument(
+        "--platform", action="append", dest="platforms", metavar="MODULE", help="load a further platform's module"
+    )
     serve.add_argument("--admin-token", dest="admin_token", help="token /__admin needs off loopback")
     serve.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
     return cli
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
+    """Config file, then environment, then flags; the platforms say which further keys they read."""
     file_layer: dict[str, Any] = load_config(args.config) if args.config else {}
     flags = {k: v for k, v in vars(args).items() if k not in {"command", "config", "log_level"}}
-    return build(file_layer, from_env(), flags)
+    modules = flags.get("platforms") or os.environ.get(ENV_PREFIX + "PLATFORMS") or file_layer.get("platforms") or ()
+    declared = registry.declared_settings(registry.discover(coerce("platforms", modules)))
+    check_keys(file_layer, str(args.config), declared)
+    return build(file_layer, from_env(declared=declared), flags, declared=declared)
 
 
 def main(argv: list[str] | None = None) -> int:

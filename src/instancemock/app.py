@@ -1,4 +1,4 @@
-"""create_app(): mounts, /__admin and GET /; wiring only."""
+"""create_app(): the platforms' plugins mounted on one aiohttp application; wiring only."""
 
 from __future__ import annotations
 
@@ -7,28 +7,31 @@ import contextlib
 import ipaddress
 import logging
 import secrets
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
-from instancemock import admin
-from instancemock.core.context import STATE, origin_of
+from instancemock import admin, registry
+from instancemock.core.context import APIS, STATE, origin_of
 from instancemock.core.faults import FAULT_RULES, FaultRules
 from instancemock.core.journal import JOURNAL, Journal
-from instancemock.core.pipeline import MIDDLEWARES, PLUGINS, ROUTER, dispatch
-from instancemock.core.plugin import Plugin, plugin_for
+from instancemock.core.pipeline import API_PLUGINS, MIDDLEWARES, ROUTER, dispatch
+from instancemock.core.plugin import ApiPlugin, Plugin
 from instancemock.core.routing import Router
-from instancemock.core.spec import API_NAMES, Api, load_api
-from instancemock.settings import Settings
-from instancemock.world import simulate
-from instancemock.world import snapshot as state_io
+from instancemock.core.spec import ADMIN, Api, load_api
+from instancemock.settings import Settings, with_options
+from instancemock.world import simulate, snapshot
 from instancemock.world.clock import Clock
+from instancemock.world.simulate import Simulation
 from instancemock.world.state import DEFAULT_SANDBOX, State
 
 log = logging.getLogger("instancemock")
+
+PLATFORMS = web.AppKey("platforms", list[Plugin])
 
 
 class AccessLogger(AbstractAccessLogger):
@@ -47,70 +50,100 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def build_state(settings: Settings, apis: dict[str, Api], plugins: dict[str, Plugin]) -> State:
-    seeders = {}
-    for plugin in plugins.values():
-        seeders.update(plugin.seeders)
-    return State(settings=settings, clock=Clock(settings.now), apis=apis, seeders=seeders)
+def mount(platforms: Sequence[Plugin], settings: Settings) -> tuple[dict[str, Api], dict[str, ApiPlugin]]:
+    """The APIs to serve: every enabled API, and of a disabled one only what its siblings need."""
+    apis: dict[str, Api] = {}
+    plugins: dict[str, ApiPlugin] = {}
+    for platform in platforms:
+        enabled = [api for api in platform.apis if settings.api_enabled(api.name)]
+        for api in platform.apis:
+            only = None
+            if api not in enabled:
+                if not enabled or not api.shared_operations:
+                    continue
+                only = api.shared_operations
+            apis[api.name] = load_api(api.name, platform.name, api.spec, api.errors, only)
+            plugins[api.name] = api
+    return apis, plugins
 
 
-def create_app(settings: Settings | None = None) -> web.Application:
+def create_app(settings: Settings | None = None, platforms: Sequence[Plugin] | None = None) -> web.Application:
+    """The server; `platforms` defaults to every discovered platform (registry.py)."""
     settings = settings or Settings()
-    names = [name for name in API_NAMES if settings.api_enabled(name)] + ["admin"]
-    apis = {name: load_api(name) for name in names}
-    plugins = {name: plugin_for(name) for name in names if name != "admin"} | {"admin": admin.PLUGIN}
+    found = list(platforms) if platforms is not None else registry.discover(settings.platforms)
+    settings = with_options(settings, {}, registry.declared_settings(found))
+    every = [*found, admin.plugin(found)]
+    apis, api_plugins = mount(every, settings)
+    serving = [p for p in found if any(api.name in apis for api in p.apis)]
     if settings.admin_token is None and not is_loopback(settings.host):
         settings = _with_admin_token(settings)
-    state = build_state(settings, apis, plugins)
+    state = State(
+        settings=settings,
+        clock=Clock(settings.now),
+        platform_apis={p.name: tuple(a.name for a in p.apis if a.name in apis) for p in serving},
+        seeders={p.name: p.seeder for p in serving if p.seeder is not None},
+    )
 
     app = web.Application(middlewares=MIDDLEWARES, client_max_size=settings.max_body_bytes)
     app[STATE] = state
+    app[APIS] = apis
     app[ROUTER] = Router(list(apis.values()))
-    app[PLUGINS] = plugins
+    app[API_PLUGINS] = api_plugins
+    app[PLATFORMS] = serving
     app[JOURNAL] = Journal(settings.journal_size)
-    app[FAULT_RULES] = FaultRules(settings.seed)
+    app[FAULT_RULES] = FaultRules(settings.seed, [name for name in apis if name != ADMIN])
     app[FAULT_RULES].add_all(settings.faults)  # a bad rule stops start-up, naming its index
     app.router.add_get("/", index, name="index")
     app.router.add_route("*", "/{tail:.*}", dispatch, name="dispatch")
 
     # A corrupt state file, or a bad fixture while seeding, stops start-up here with its path and reason.
-    loaded = settings.state_file is not None and state_io.load_file(state, settings.state_file)
+    loaded = settings.state_file is not None and snapshot.load_file(state, settings.state_file)
     if not loaded:
         state.seed_all(DEFAULT_SANDBOX)  # seed now: a bad fixture stops start-up, not the first request
 
     async def start(app: web.Application) -> None:
-        for plugin in plugins.values():
-            if plugin.startup is not None:
-                await plugin.startup(state)
+        for platform in serving:
+            if platform.startup is not None:
+                await platform.startup(state)
 
     app.on_startup.append(start)
-    advancers = {api.dataset: p.simulate for name, p in plugins.items() if p.simulate and (api := apis.get(name))}
-    simulation = simulate.install(state, advancers)
+    simulation = simulate.install(state, {p.name: p.simulate for p in serving if p.simulate is not None})
     if settings.simulate > 0:
-        app.cleanup_ctx.append(simulate.running(simulation))
+        app.cleanup_ctx.append(_simulating(simulation))
     if settings.state_file is not None:
         app.cleanup_ctx.append(_keep_state_file(state, settings.state_file, settings.state_save_seconds))
     return app
+
+
+def _simulating(simulation: Simulation) -> Callable[[web.Application], AsyncIterator[None]]:
+    """For `app.cleanup_ctx`: the simulation's background task lives exactly as long as the server."""
+
+    async def run(app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(simulation.run(), name="instancemock-simulate")
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    return run
 
 
 def _keep_state_file(state: State, path: Path, every: int) -> Callable[[web.Application], AsyncIterator[None]]:
     """Save every `every` seconds while serving, and once more on a clean shutdown."""
 
     async def keep(app: web.Application) -> AsyncIterator[None]:
-        task = asyncio.create_task(state_io.save_periodically(state, path, every)) if every > 0 else None
+        task = asyncio.create_task(snapshot.save_periodically(state, path, every)) if every > 0 else None
         yield
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        await state_io.save_file_async(state, path)
+        await snapshot.save_file_async(state, path)
 
     return keep
 
 
 def _with_admin_token(settings: Settings) -> Settings:
-    from dataclasses import replace
-
     token = secrets.token_urlsafe(24)
     log.warning("listening beyond loopback: /__admin needs 'Authorization: Bearer %s'", token)
     print(f"instancemock: admin token (for /__admin): {token}", flush=True)
@@ -120,21 +153,22 @@ def _with_admin_token(settings: Settings) -> Settings:
 async def index(request: web.Request) -> web.Response:
     """GET /: what is mounted where, and how to log in to each API."""
     state = request.app[STATE]
-    plugins = request.app[PLUGINS]
+    apis = request.app[APIS]
     origin = origin_of(request)
     entries: list[dict[str, Any]] = []
-    for name, api in state.apis.items():
-        if name == "admin":
-            continue
-        plugin = plugins.get(name)
-        credentials = plugin.credentials(state.settings, origin) if plugin and plugin.credentials else {}
-        entries.append(
-            {
-                "name": name,
-                "title": api.title,
-                "base_url": origin + api.bases[0],
-                "spec_url": f"{origin}/__admin/specs/{name}",
-                "credentials": credentials,
-            }
-        )
+    for platform in request.app[PLATFORMS]:
+        for plugin in platform.apis:
+            api = apis.get(plugin.name)
+            if api is None or not state.settings.api_enabled(plugin.name):
+                continue
+            credentials = plugin.credentials(state.settings, origin) if plugin.credentials else {}
+            entries.append(
+                {
+                    "name": api.name,
+                    "title": api.title,
+                    "base_url": origin + api.bases[0],
+                    "spec_url": f"{origin}/__admin/specs/{api.name}",
+                    "credentials": credentials,
+                }
+            )
     return web.json_response({"apis": entries, "admin": f"{origin}/__admin", "seed": state.settings.seed})

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import copy
 import hmac
+from collections.abc import Iterable
+from typing import Any
 
 from aiohttp import web
 
@@ -15,11 +17,10 @@ from instancemock.admin import faults as admin_faults
 from instancemock.admin import journal as admin_journal
 from instancemock.admin import simulate as admin_simulate
 from instancemock.admin import state as admin_state
-from instancemock.admin import webhooks as admin_webhooks
-from instancemock.core import errors
-from instancemock.core.context import STATE, Ctx, ctx
-from instancemock.core.plugin import Plugin
-from instancemock.core.spec import Platform
+from instancemock.core.context import APIS, STATE, Ctx, Handler, ctx
+from instancemock.core.errors import PLAIN, Refusal
+from instancemock.core.plugin import ApiPlugin, Plugin
+from instancemock.core.spec import ADMIN, SPEC_DIR, read_spec
 
 
 async def authenticate(request: web.Request, context: Ctx) -> web.StreamResponse | None:
@@ -30,7 +31,7 @@ async def authenticate(request: web.Request, context: Ctx) -> web.StreamResponse
     sent = sent or request.headers.get("X-Admin-Token", "")
     if hmac.compare_digest(sent.encode(), token.encode()):
         return None
-    return errors.error(Platform.ADMIN, 401, "The admin API needs 'Authorization: Bearer <admin token>'.")
+    raise Refusal(401, "The admin API needs 'Authorization: Bearer <admin token>'.")
 
 
 async def health(request: web.Request) -> web.Response:
@@ -41,9 +42,10 @@ async def get_spec(request: web.Request) -> web.Response:
     """The spec as written, with `servers` pointing at this server so tools can call it directly."""
     context = ctx(request)
     name = context.args.path["api"]
-    api = context.state.apis.get(name)
+    apis = request.app[APIS]
+    api = apis.get(name)
     if api is None:
-        return errors.error(Platform.ADMIN, 404, f"No API named {name!r}; known: {', '.join(context.state.apis)}.")
+        raise Refusal(404, f"No API named {name!r}; known: {', '.join(apis)}.")
     spec = copy.deepcopy(api.spec)
     spec["servers"] = [{"url": context.origin + base, "description": f"instancemock {name}"} for base in api.bases]
     return web.json_response(spec)
@@ -54,22 +56,39 @@ async def reset(request: web.Request) -> web.Response:
     state = request.app[STATE]
     api_name = context.args.query.get("api")
     sandbox = context.args.query.get("sandbox")
-    dataset = None
+    platform = None
     if api_name is not None:
-        api = state.apis.get(api_name)
-        if api is None or api_name == "admin":
-            return errors.error(Platform.ADMIN, 400, f"No API named {api_name!r}.")
-        dataset = api.dataset
-    state.reset(sandbox, dataset)
+        api = request.app[APIS].get(api_name)
+        if api is None or api_name == ADMIN:
+            raise Refusal(400, f"No API named {api_name!r}.")
+        platform = api.platform
+    state.reset(sandbox, platform)
     return web.json_response({"reset": True, "api": api_name, "sandbox": sandbox})
 
 
-PLUGIN = Plugin(
-    operations={"getHealth": health, "getSpec": get_spec, "reset": reset}
+OPERATIONS = (
+    {"getHealth": health, "getSpec": get_spec, "reset": reset}
     | admin_state.OPERATIONS
     | admin_faults.OPERATIONS
     | admin_journal.OPERATIONS
-    | admin_webhooks.OPERATIONS
-    | admin_simulate.OPERATIONS,
-    authenticate=authenticate,
+    | admin_simulate.OPERATIONS
 )
+
+
+def plugin(platforms: Iterable[Plugin]) -> Plugin:
+    """The admin API, with the admin operations the platforms contribute (Kianda's webhooks)."""
+    extra: dict[str, Handler] = {}
+    for platform in platforms:
+        extra.update(platform.admin_operations)
+    names = [api.name for platform in platforms for api in platform.apis]
+    api = ApiPlugin(ADMIN, admin_spec(names), PLAIN, OPERATIONS | extra, authenticate=authenticate)
+    return Plugin(name=ADMIN, apis=(api,))
+
+
+def admin_spec(api_names: list[str]) -> dict[str, Any]:
+    """openapi/admin.yaml with `ApiName` listing the APIs this server has, so a new platform's name validates."""
+    spec = copy.deepcopy(read_spec(SPEC_DIR / "admin.yaml"))
+    schemas = spec["components"]["schemas"]
+    schemas["ApiName"]["enum"] = list(api_names)
+    schemas["ApiNameOrAdmin"]["enum"] = [*api_names, ADMIN]
+    return spec

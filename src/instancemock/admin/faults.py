@@ -6,10 +6,9 @@ import json
 
 from aiohttp import web
 
-from instancemock.core import errors
 from instancemock.core.context import Handler, ctx
+from instancemock.core.errors import Refusal
 from instancemock.core.faults import FAULT_RULES, DuplicateRule, RuleError
-from instancemock.core.spec import Platform
 
 
 async def list_faults(request: web.Request) -> web.Response:
@@ -24,7 +23,7 @@ async def add_fault(request: web.Request) -> web.Response:
         rule = rules.add(json.loads(ctx(request).args.raw_body))  # the JSON as sent, not unmarshalled
     except RuleError as error:
         status = 409 if isinstance(error, DuplicateRule) else 400
-        return errors.error(Platform.ADMIN, status, f"The fault rule was not added: {error}")
+        raise Refusal(status, f"The fault rule was not added: {error}") from error
     return web.json_response(rule.as_json(), status=201)
 
 
@@ -35,7 +34,7 @@ async def clear_faults(request: web.Request) -> web.Response:
 async def delete_fault(request: web.Request) -> web.Response:
     rule_id = ctx(request).args.path["id"]
     if not request.app[FAULT_RULES].remove(rule_id):
-        return errors.error(Platform.ADMIN, 404, f"No fault rule with id {rule_id!r}.")
+        raise Refusal(404, f"No fault rule with id {rule_id!r}.")
     return web.json_response({"deleted": 1})
 
 

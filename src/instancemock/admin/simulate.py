@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from instancemock.core import errors
-from instancemock.core.context import ctx
-from instancemock.core.spec import Platform
+from instancemock.core.context import APIS, ctx
+from instancemock.core.errors import Refusal
 from instancemock.world.simulate import simulation_of
 from instancemock.world.state import DEFAULT_SANDBOX
 
@@ -17,7 +16,7 @@ async def get_simulation(request: web.Request) -> web.Response:
         {
             "speed": simulation.speed,
             "running": simulation.speed > 0,
-            "apis": simulation.datasets(),
+            "apis": simulation.platforms(),
             "recent": list(simulation.recent),
         }
     )
@@ -26,14 +25,14 @@ async def get_simulation(request: web.Request) -> web.Response:
 async def step_simulation(request: web.Request) -> web.Response:
     context = ctx(request)
     simulation = simulation_of(context.state)
-    dataset = None
+    platform = None
     if (api_name := context.args.query.get("api")) is not None:
-        api = context.state.apis.get(api_name)
-        if api is None or api.dataset not in simulation.datasets():
-            return errors.error(Platform.ADMIN, 400, f"The API {api_name!r} is not simulated here.")
-        dataset = api.dataset
+        api = request.app[APIS].get(api_name)
+        if api is None or api.platform not in simulation.platforms():
+            raise Refusal(400, f"The API {api_name!r} is not simulated here.")
+        platform = api.platform
     sandbox = context.args.query.get("sandbox") or DEFAULT_SANDBOX
-    done = await simulation.step(sandbox, int(context.args.query.get("actions", 1)), dataset)
+    done = await simulation.step(sandbox, int(context.args.query.get("actions", 1)), platform)
     return web.json_response({"sandbox": sandbox, "applied": len(done), "actions": done})
 
 

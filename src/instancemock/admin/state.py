@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from instancemock.core import errors
 from instancemock.core.context import ctx
-from instancemock.core.spec import Platform
+from instancemock.core.errors import Refusal
 from instancemock.world.snapshot import StateError, export_state, import_state
 
 
@@ -19,7 +18,7 @@ async def put_state(request: web.Request) -> web.Response:
     try:
         import_state(context.state, context.args.body)
     except StateError as error:
-        return errors.error(Platform.ADMIN, 400, f"The state document was not loaded, nothing changed: {error}")
+        raise Refusal(400, f"The state document was not loaded, nothing changed: {error}") from error
     return web.json_response({"loaded": True, "sandboxes": context.state.sandboxes()})
 
 

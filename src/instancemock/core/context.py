@@ -1,7 +1,10 @@
-"""What a handler gets: the request's route, parsed arguments, caller and world, in one object.
+"""What the pipeline learns about a request, computed once, and what a handler gets.
 
-Handlers read `ctx(request)` instead of reaching into aiohttp's request dict, so the pipeline can
-change how it stores things without touching any handler.
+`Facts` (owning API, route or miss, sandbox, the path after the mount base) are worked out once by
+the routing step and read by every later step and by the journal. `Ctx` is a handler's view: the
+route, the parsed arguments, the caller and its world. Handlers read `ctx(request)` instead of
+reaching into aiohttp's request dict, so the pipeline can change how it stores things without
+touching any handler.
 """
 
 from __future__ import annotations
@@ -13,15 +16,54 @@ from typing import Any
 
 from aiohttp import web
 
-from instancemock.core.routing import Route
+from instancemock.core.routing import Miss, Route
 from instancemock.core.spec import Api, Operation
 from instancemock.world.state import DEFAULT_SANDBOX, State
 from instancemock.world.store import Store
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-CTX = web.RequestKey("ctx", "Ctx")  # type: ignore[arg-type]
+CTX: web.RequestKey[Ctx] = web.RequestKey("ctx", "Ctx")  # type: ignore[arg-type]
+FACTS: web.RequestKey[Facts] = web.RequestKey("facts", "Facts")  # type: ignore[arg-type]
 STATE = web.AppKey("state", State)
+APIS = web.AppKey("apis", dict[str, Api])  # the mounted APIs by name, the admin API among them
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """Where a request goes: set by the routing step, read by every later step and the journal."""
+
+    found: Route | Miss
+    sandbox: str  # X-Mock-Sandbox, or the default sandbox
+    api_path: str  # the path after the owning API's mount base (the path as sent if no API owns it)
+
+    @property
+    def owner(self) -> Api | None:
+        """The API whose error shape answers for this path (None: no API owns it)."""
+        return self.found.api
+
+
+def facts(request: web.Request) -> Facts | None:
+    return request.get(FACTS)
+
+
+def owner_of(request: web.Request) -> Api | None:
+    found = request.get(FACTS)
+    return found.owner if found is not None else None
+
+
+def sandbox_of(request: web.Request) -> str:
+    """The sandbox a request names (before routing too: the journal records it from the start)."""
+    return request.headers.get("X-Mock-Sandbox", "").strip() or DEFAULT_SANDBOX
+
+
+def api_path_of(path: str, api: Api | None) -> str:
+    """The path after the owning API's mount base (the path as sent if no API owns it)."""
+    lowered = path.lower()
+    for base in api.bases if api is not None else ():
+        if lowered.startswith(base.lower() + "/") or lowered == base.lower():
+            return path[len(base) :] or "/"
+    return path
 
 
 @dataclass(slots=True)
@@ -56,7 +98,7 @@ class Ctx:
 
     @property
     def store(self) -> Store:
-        return self.state.store(self.sandbox, self.route.api.dataset)
+        return self.state.store(self.sandbox, self.route.api.platform)
 
     def now(self) -> datetime:
         return self.state.clock.now()
@@ -68,7 +110,7 @@ class Ctx:
 
 
 def ctx(request: web.Request) -> Ctx:
-    return request[CTX]  # type: ignore[no-any-return]
+    return request[CTX]
 
 
 def origin_of(request: web.Request) -> str:

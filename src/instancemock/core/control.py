@@ -19,10 +19,11 @@ from typing import Any
 from aiohttp import web
 
 from instancemock.core import errors
-from instancemock.core.context import Handler
+from instancemock.core.context import Handler, facts
+from instancemock.core.errors import ErrorShape
 from instancemock.core.faults import FAULT_RULES, MAX_DELAY_MS, Fault, FaultRule
-from instancemock.core.journal import JOURNAL_NOTE, api_path, owner_of, sandbox_header
-from instancemock.core.spec import Platform
+from instancemock.core.journal import JOURNAL_NOTE
+from instancemock.core.spec import ADMIN
 from instancemock.core.violations import Violation
 
 SANDBOX_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -107,18 +108,20 @@ def merge(plan: Plan, rule: FaultRule | None, request: web.Request) -> Plan:
 
 
 @web.middleware
-async def control(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if request.match_info.route.name == "index":
+async def apply_mock_controls(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """X-Mock-* headers and the first fault rule that fires: delay, forced status or socket fault."""
+    found = facts(request)
+    if found is None:  # GET /, the index
         return await handler(request)
-    api = owner_of(request)
-    if api is not None and api.platform is Platform.ADMIN:
+    api = found.owner
+    if api is not None and api.platform == ADMIN:
         return await handler(request)
-    platform = api.platform if api is not None else None
+    shape = api.errors if api is not None else None
     plan, violations = read_headers(request)
     if violations:
-        return errors.reject(platform, *violations)
+        return errors.reject(shape, *violations)
     rule = request.app[FAULT_RULES].pick(
-        api.name if api is not None else None, request.method, api_path(request, api), sandbox_header(request)
+        api.name if api is not None else None, request.method, found.api_path, found.sandbox
     )
     plan = merge(plan, rule, request)
     if plan == Plan():
@@ -129,18 +132,15 @@ async def control(request: web.Request, handler: Handler) -> web.StreamResponse:
     if plan.fault is not None:
         return await apply_fault(request, plan.fault)
     if plan.status is not None:
-        return forced(platform, plan)
+        return forced(shape, plan)
     return await handler(request)
 
 
-def forced(platform: Platform | None, plan: Plan) -> web.Response:
-    """The platform's own error for the status, unless a rule supplied its own body."""
+def forced(shape: ErrorShape | None, plan: Plan) -> web.Response:
+    """The API's own error for the status, unless a rule supplied its own body."""
     assert plan.status is not None
-    if plan.has_body:
-        response = web.json_response(plan.body, status=plan.status)
-    else:
-        message = "An error has occurred." if platform is Platform.KIANDA and plan.status == 500 else None
-        response = errors.error(platform, plan.status, message)
+    has_body = plan.has_body
+    response = web.json_response(plan.body, status=plan.status) if has_body else errors.error(shape, plan.status)
     if plan.status == 429 and "Retry-After" not in plan.headers:
         response.headers["Retry-After"] = RETRY_AFTER_S
     response.headers.update(plan.headers)

@@ -20,7 +20,7 @@ def _allowed(origin: str, allowed: tuple[str, ...]) -> bool:
 
 
 @web.middleware
-async def cors(request: web.Request, handler: Handler) -> web.StreamResponse:
+async def answer_cors(request: web.Request, handler: Handler) -> web.StreamResponse:
     origin = request.headers.get("Origin")
     allowed = request.app[STATE].settings.cors_origins
     if origin is None or not _allowed(origin, allowed):

@@ -19,7 +19,6 @@ from typing import Any
 
 from aiohttp import web
 
-API_NAMES = ("kianda", "barium", "altinn-storage", "altinn-app")
 METHODS = ("GET", "PUT", "POST", "PATCH", "DELETE", "HEAD", "OPTIONS")
 MAX_DELAY_MS = 600_000.0  # ten minutes: no delay, drawn or asked for, waits longer
 RULE_KEYS = {
@@ -124,8 +123,9 @@ class FaultRule:
 class FaultRules:
     """The rules in force, in the order added, with the generator all their draws come from."""
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, api_names: Iterable[str] = ()) -> None:
         self.rng = random.Random(f"{seed}:faults")
+        self.api_names = tuple(api_names)  # what a rule's `api` may name: the APIs this server mounts
         self._rules: list[FaultRule] = []
         self._next = 1
 
@@ -137,7 +137,7 @@ class FaultRules:
 
     def add(self, data: Any) -> FaultRule:
         """Check `data` and append it; a bad rule raises RuleError and nothing changes."""
-        rule = parse_rule(data, default_id=f"rule-{self._next}")
+        rule = parse_rule(data, default_id=f"rule-{self._next}", api_names=self.api_names)
         if any(r.id == rule.id for r in self._rules):
             raise DuplicateRule(f"a rule with id {rule.id!r} exists already; delete it first")
         self._rules.append(rule)
@@ -146,7 +146,7 @@ class FaultRules:
 
     def add_all(self, items: Iterable[Any]) -> None:
         """The config file's list; all or nothing, and the error names the rule's index."""
-        staged = FaultRules(0)
+        staged = FaultRules(0, self.api_names)
         staged._next = self._next
         staged._rules = list(self._rules)
         for index, item in enumerate(items):
@@ -227,15 +227,15 @@ def _optional_str(data: Mapping[str, Any], key: str) -> str | None:
     return value
 
 
-def parse_rule(data: Any, default_id: str) -> FaultRule:
+def parse_rule(data: Any, default_id: str, api_names: Iterable[str] = ()) -> FaultRule:
     if not isinstance(data, Mapping):
         raise RuleError(f"a rule must be an object, got {type(data).__name__}")
     if unknown := set(data) - RULE_KEYS:
         raise RuleError(f"unknown key(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(RULE_KEYS))}")
     rule = FaultRule(id=_optional_str(data, "id") or default_id)
     rule.api = _optional_str(data, "api")
-    if rule.api is not None and rule.api not in API_NAMES:
-        raise RuleError(f"api must be one of {', '.join(API_NAMES)}, got {rule.api!r}")
+    if rule.api is not None and rule.api not in api_names:
+        raise RuleError(f"api must be one of {', '.join(api_names)}, got {rule.api!r}")
     method = _optional_str(data, "method")
     if method is not None and method.upper() not in METHODS:
         raise RuleError(f"method must be one of {', '.join(METHODS)}, got {method!r}")

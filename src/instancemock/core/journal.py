@@ -22,10 +22,9 @@ from typing import Any
 
 from aiohttp import web
 
-from instancemock.core.context import STATE, Handler
-from instancemock.core.spec import Platform
+from instancemock.core.context import STATE, Handler, api_path_of, facts, sandbox_of
+from instancemock.core.spec import ADMIN
 from instancemock.world.clock import iso
-from instancemock.world.state import DEFAULT_SANDBOX
 
 REDACTED = "[redacted]"
 SECRET_HEADERS = {"authorization", "proxy-authorization", "ticket", "cookie", "set-cookie", "x-admin-token"}
@@ -125,14 +124,14 @@ class Journal:
         return next(self._ids)
 
     def add(self, entry: JournalEntry) -> None:
-        (self._admin if entry.api == Platform.ADMIN else self._entries).append(entry)
+        (self._admin if entry.api == ADMIN else self._entries).append(entry)
 
     def __len__(self) -> int:
         return len(self._entries)
 
     def find(self, where: Filter) -> list[JournalEntry]:
         """Matching entries, newest first (as WireMock lists them)."""
-        pool = self._admin if where.api == Platform.ADMIN else self._entries
+        pool = self._admin if where.api == ADMIN else self._entries
         return [entry for entry in reversed(pool) if where(entry)]
 
     def clear(self) -> int:
@@ -160,28 +159,8 @@ def redacted_query(request: web.Request) -> dict[str, list[str]]:
     return query
 
 
-def api_path(request: web.Request, api: Any) -> str:
-    """The path after the owning API's mount base (the path as sent if no API owns it)."""
-    path = request.path
-    for base in api.bases if api is not None else ():
-        if path.lower().startswith(base.lower() + "/") or path.lower() == base.lower():
-            return path[len(base) :] or "/"
-    return path
-
-
-def owner_of(request: web.Request) -> Any:
-    """The Api `route` found (None: no API owns the path); imported late, pipeline imports us."""
-    from instancemock.core.pipeline import OWNER
-
-    return request.get(OWNER)
-
-
-def sandbox_header(request: web.Request) -> str:
-    return request.headers.get("X-Mock-Sandbox", "").strip() or DEFAULT_SANDBOX
-
-
 @web.middleware
-async def record(request: web.Request, handler: Handler) -> web.StreamResponse:
+async def record_in_journal(request: web.Request, handler: Handler) -> web.StreamResponse:
     journal = request.app[JOURNAL]
     state = request.app[STATE]
     started = time.monotonic()
@@ -189,7 +168,7 @@ async def record(request: web.Request, handler: Handler) -> web.StreamResponse:
         id=journal.next_id(),
         time=state.clock.now(),
         api=None,
-        sandbox=sandbox_header(request),
+        sandbox=sandbox_of(request),
         method=request.method,
         path=request.path,
         api_path=request.path,
@@ -202,9 +181,10 @@ async def record(request: web.Request, handler: Handler) -> web.StreamResponse:
         response = await handler(request)
         return response
     finally:
-        owner = owner_of(request)
+        found = facts(request)
+        owner = found.owner if found is not None else None
         entry.api = owner.name if owner is not None else None
-        entry.api_path = api_path(request, owner)
+        entry.api_path = found.api_path if found is not None else api_path_of(request.path, None)
         entry.fault = request.get(JOURNAL_NOTE)
         transport = request.transport
         answered = response is not None and transport is not None and not transport.is_closing()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 PROBLEM_JSON = "application/problem+json"
@@ -24,4 +25,7 @@ def problem_json_deserializer(value: bytes, **parameters: str) -> Any:
     return safe_json_loads(value)
 
 
-JSON_DESERIALIZERS = {"application/json": safe_json_loads, PROBLEM_JSON: problem_json_deserializer}
+JSON_DESERIALIZERS: dict[str, Callable[[bytes], Any]] = {
+    "application/json": safe_json_loads,
+    PROBLEM_JSON: problem_json_deserializer,
+}

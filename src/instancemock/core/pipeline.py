@@ -1,142 +1,127 @@
-"""The request pipeline of DESIGN.md, one middleware per job, top to bottom.
+"""The request pipeline: one middleware per job, outermost first (ARCHITECTURE.md lists them).
 
-    journal -> guard -> cors -> route -> limits -> control -> miss -> respond -> authenticate -> validate -> handler
+    record_in_journal -> catch_crashes -> answer_cors -> resolve_route -> enforce_limits
+    -> apply_mock_controls -> answer_unrouted -> check_response_strict -> render_refusals
+    -> authenticate_caller -> validate_request -> dispatch (the operation's handler)
 
-`respond` wraps authentication and validation too, so under `--strict` their rejections are held
-to the spec like any handler's answer.
-
-`route` runs before `control` (DESIGN.md draws them the other way round) because a forced status
-or fault must be rendered in the owning platform's error shape, and only the router knows the
-owner. `route` only *resolves*; an unknown path is answered by `miss`, after control had its say.
+`check_response_strict` wraps authentication, validation and refusals too, so under `--strict`
+every answer of a routed request is held to the spec. `resolve_route` runs before
+`apply_mock_controls` because a forced status must be rendered in the owning API's error shape,
+and only the router knows the owner; it only *resolves*: an unknown path is answered by
+`answer_unrouted`, after the controls had their say (a forced status works on any path).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Mapping
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 from werkzeug.datastructures import Headers
 
 from instancemock.core import errors
-from instancemock.core.context import CTX, STATE, Args, Ctx, Handler, ctx, origin_of
-from instancemock.core.control import control
-from instancemock.core.cors import cors
+from instancemock.core.context import CTX, FACTS, STATE, Ctx, Facts, Handler, api_path_of, ctx, origin_of, sandbox_of
+from instancemock.core.control import apply_mock_controls
+from instancemock.core.cors import answer_cors
 from instancemock.core.examples import answer_from_examples
-from instancemock.core.journal import record
+from instancemock.core.journal import record_in_journal
+from instancemock.core.plugin import ApiPlugin
 from instancemock.core.routing import Miss, Route, Router
-from instancemock.core.spec import Platform
 from instancemock.core.validation import check_request, check_response
-from instancemock.world.state import DEFAULT_SANDBOX
 
 log = logging.getLogger("instancemock")
 
 ROUTER = web.AppKey("router", Router)
-PLUGINS = web.AppKey("plugins", dict)
-MISS = web.RequestKey("miss", Miss)
-OWNER = web.RequestKey("owner", object)  # the Api whose shape errors take, or None
-
-Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
+API_PLUGINS = web.AppKey("api_plugins", Mapping[str, ApiPlugin])  # by API name
 
 
-def owner_platform(request: web.Request) -> Platform | None:
-    api = request.get(OWNER)
-    return api.platform if api is not None else None
+def owner_shape(request: web.Request) -> errors.ErrorShape | None:
+    found = request.get(FACTS)
+    return found.owner.errors if found is not None and found.owner is not None else None
 
 
 @web.middleware
-async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """No request ever sees a traceback: anything unexpected is a 500 in the platform's shape."""
+async def catch_crashes(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """No request ever sees a traceback: anything unexpected is a 500 in the API's shape."""
     try:
         return await handler(request)
     except web.HTTPRequestEntityTooLarge:
         limit = request.app[STATE].settings.max_body_bytes
-        return errors.error(owner_platform(request), 413, f"The request body is larger than {limit} bytes.")
+        return errors.error(owner_shape(request), 413, f"The request body is larger than {limit} bytes.")
     except web.HTTPException as error:
         if error.status >= 400:
-            return errors.error(owner_platform(request), error.status, error.reason)
+            return errors.error(owner_shape(request), error.status, error.reason)
         raise
     except (asyncio.CancelledError, ConnectionResetError):
         raise
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return errors.error(owner_platform(request), 500, "An error has occurred.")
+        return errors.error(owner_shape(request), 500)
 
 
 @web.middleware
-async def route(request: web.Request, handler: Handler) -> web.StreamResponse:
+async def resolve_route(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The operation (or the miss) of the path, and the request facts every later step reads."""
     if request.match_info.route.name == "index":
         return await handler(request)
     found = request.app[ROUTER].resolve(request.method, request.rel_url.raw_path)
-    state = request.app[STATE]
-    sandbox = request.headers.get("X-Mock-Sandbox", "").strip() or DEFAULT_SANDBOX
+    sandbox = sandbox_of(request)
+    request[FACTS] = Facts(found, sandbox, api_path_of(request.path, found.api))
     if isinstance(found, Route):
-        request[OWNER] = found.api
-        request[CTX] = Ctx(state=state, route=found, sandbox=sandbox, origin=origin_of(request))
-    else:
-        request[OWNER] = found.api
-        request[MISS] = found
+        request[CTX] = Ctx(state=request.app[STATE], route=found, sandbox=sandbox, origin=origin_of(request))
     return await handler(request)
 
 
 MAX_URL_BYTES = 8190  # the request target; aiohttp's own limit, near Kestrel's 8 KB request line
 MAX_HEADER_BYTES = 8190  # one header line, name and value
-PARSER_CEILING = 64 * 1024  # passed to aiohttp's parser, so that `limits` sees what is over the limits
+PARSER_CEILING = 64 * 1024  # passed to aiohttp's parser, so that `enforce_limits` sees what is over the limits
 
 
 @web.middleware
-async def limits(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Too long a URL or header, or a declared body over the limit: refused in the platform's shape.
+async def enforce_limits(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Too long a URL or header, or a declared body over the limit: refused in the API's shape.
 
     aiohttp's parser would refuse the first two itself, with a bare text 400 no platform sends, so
     the server runs it with `PARSER_CEILING` and the limits are applied here. A body whose
     `Content-Length` is too large is refused before a byte of it is read.
     """
-    platform = owner_platform(request)
+    shape = owner_shape(request)
     if len(request.raw_path) > MAX_URL_BYTES:
-        return errors.error(platform, 414, f"The request URL is longer than {MAX_URL_BYTES} bytes.")
+        return errors.error(shape, 414, f"The request URL is longer than {MAX_URL_BYTES} bytes.")
     for name, value in request.raw_headers:
         if len(name) + len(value) + 2 > MAX_HEADER_BYTES:
             shown = name.decode("latin-1")[:64]
-            return errors.error(platform, 431, f"The header {shown!r} is longer than {MAX_HEADER_BYTES} bytes.")
+            return errors.error(shape, 431, f"The header {shown!r} is longer than {MAX_HEADER_BYTES} bytes.")
     limit = request.app[STATE].settings.max_body_bytes
     if request.content_length is not None and request.content_length > limit:
-        return errors.error(platform, 413, f"The request body is larger than {limit} bytes.")
+        return errors.error(shape, 413, f"The request body is larger than {limit} bytes.")
     return await handler(request)
 
 
 @web.middleware
-async def miss(request: web.Request, handler: Handler) -> web.StreamResponse:
-    found: Miss | None = request.get(MISS)
-    if found is None:
+async def answer_unrouted(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """404 for a path no operation has, 405 (with `Allow`) for a method the path does not take."""
+    found = request.get(FACTS)
+    if found is None or not isinstance(found.found, Miss):
         return await handler(request)
-    platform = found.api.platform if found.api else None
-    if found.allowed:
-        response = errors.error(platform, 405, _not_allowed_message(platform, request))
-        response.headers["Allow"] = ", ".join(found.allowed)
+    miss = found.found
+    shape = miss.api.errors if miss.api is not None else errors.PLAIN
+    if miss.allowed:
+        response = errors.error(shape, 405, shape.not_allowed(request))
+        response.headers["Allow"] = ", ".join(miss.allowed)
         return response
-    return errors.error(platform, 404, _not_found_message(platform, request))
-
-
-def _not_found_message(platform: Platform | None, request: web.Request) -> str:
-    if platform is Platform.KIANDA:
-        return f"No HTTP resource was found that matches the request URI '{request.url}'."
-    return f"No route matches {request.method} {request.path}."
-
-
-def _not_allowed_message(platform: Platform | None, request: web.Request) -> str:
-    if platform is Platform.KIANDA:
-        return f"The requested resource does not support http method '{request.method}'."
-    return f"{request.method} is not allowed on {request.path}."
+    return errors.error(shape, 404, shape.not_found(request))
 
 
 @web.middleware
-async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
+async def authenticate_caller(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The API's own scheme (token, ticket, cookie); it sets `ctx.principal` or refuses."""
     if CTX not in request:
         return await handler(request)
     context = ctx(request)
-    plugin = request.app[PLUGINS].get(context.api.name)
+    plugin = request.app[API_PLUGINS].get(context.api.name)
     if plugin is not None and plugin.authenticate is not None:
         refused = await plugin.authenticate(request, context)
         if refused is not None:
@@ -145,7 +130,8 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
 
 
 @web.middleware
-async def validate(request: web.Request, handler: Handler) -> web.StreamResponse:
+async def validate_request(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Parameters and body against the operation; violations are one 400 (or 401/415...) listing them all."""
     if CTX not in request:
         return await handler(request)
     context = ctx(request)
@@ -162,12 +148,21 @@ async def validate(request: web.Request, handler: Handler) -> web.StreamResponse
     )
     context.args = args
     if violations:
-        return errors.reject(context.api.platform, *violations)
+        return errors.reject(context.api.errors, *violations)
     return await handler(request)
 
 
 @web.middleware
-async def respond(request: web.Request, handler: Handler) -> web.StreamResponse:
+async def render_refusals(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A `Refusal` raised by a handler or a helper below it, written once in the API's shape."""
+    try:
+        return await handler(request)
+    except errors.Refusal as refusal:
+        return refusal.render(owner_shape(request))
+
+
+@web.middleware
+async def check_response_strict(request: web.Request, handler: Handler) -> web.StreamResponse:
     """With --strict, a response that breaks its own spec becomes a 500 that names the violation."""
     response = await handler(request)
     if CTX not in request or not request.app[STATE].settings.strict or type(response) is not web.Response:
@@ -186,19 +181,29 @@ async def respond(request: web.Request, handler: Handler) -> web.StreamResponse:
         return response
     log.error("response of %s breaks the spec: %s", context.op.id, problems)
     message = f"instancemock --strict: the response of {context.op.id} breaks its spec: " + "; ".join(problems)
-    return errors.error(context.api.platform, 500, message)
+    return errors.error(context.api.errors, 500, message)
 
 
 async def dispatch(request: web.Request) -> web.StreamResponse:
     """The one catch-all route: the handler for the operation the router found."""
     context = ctx(request)
-    plugin = request.app[PLUGINS].get(context.api.name)
+    plugin = request.app[API_PLUGINS].get(context.api.name)
     handler = plugin.operations.get(context.op.id) if plugin is not None else None
     if handler is None:
         return answer_from_examples(context)
     return await handler(request)
 
 
-MIDDLEWARES: list[Middleware] = [record, guard, cors, route, limits, control, miss, respond, authenticate, validate]
-
-__all__ = ["MIDDLEWARES", "PLUGINS", "ROUTER", "Args", "dispatch"]
+MIDDLEWARES: list[Middleware] = [
+    record_in_journal,
+    catch_crashes,
+    answer_cors,
+    resolve_route,
+    enforce_limits,
+    apply_mock_controls,
+    answer_unrouted,
+    check_response_strict,
+    render_refusals,
+    authenticate_caller,
+    validate_request,
+]

@@ -1,20 +1,32 @@
-"""Per-API plugins: a module per API (`kianda.py`, `barium.py`, `altinn_storage.py`, ...).
+"""The plugin contract: how a platform plugs into the server, whole.
 
-Each module may define `PLUGIN = Plugin(...)`. Modules are found by name, so adding an API's
-handlers never means editing a shared table.
+A platform (a vendor: Kianda, Barium, Altinn) is one package that exposes `PLUGIN = Plugin(...)`.
+The plugin declares everything the core and the admin API need to know about it, so adding a
+platform edits no shared file:
+
+- its APIs (`ApiPlugin`): each one spec, its handlers by operationId, its error shape, how it
+  authenticates callers and what demo login `GET /` shows;
+- its world: the seeder that builds it, the simulated users that move it (`--simulate`), and
+  the fixture file it is built from;
+- settings only it reads (`kianda_token_lifetime`), declared with their defaults and parsers.
+
+The world belongs to the platform, not to one of its APIs: both Altinn APIs read and write one
+world, so with one of them disabled the other still has instances, tokens and simulation.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
 from instancemock.core.context import Ctx, Handler
-from instancemock.settings import Settings
+from instancemock.core.errors import ErrorShape
+from instancemock.settings import PlatformSetting, Settings
+from instancemock.world.fixtures import FixtureFile
 from instancemock.world.simulate import Advancer
 from instancemock.world.state import Seeder, State
 
@@ -23,27 +35,35 @@ Credentials = Callable[[Settings, str], dict[str, Any]]  # (settings, server ori
 
 
 @dataclass(frozen=True, slots=True)
-class Plugin:
+class ApiPlugin:
+    """One API of a platform: one spec, mounted under the bases its `servers` list."""
+
+    name: str  # in URLs (/__admin/specs/{name}), config (`apis: {name: ...}`), fault rules, the journal
+    spec: Path | dict[str, Any]  # its OpenAPI 3.1 document (a file, or one built at start-up)
+    errors: ErrorShape
     operations: Mapping[str, Handler] = field(default_factory=dict)
     # Checks the caller, sets ctx.principal; returns an error response to stop the request.
     authenticate: Authenticator | None = None
     credentials: Credentials | None = None
-    seeders: Mapping[str, Seeder] = field(default_factory=dict)  # dataset -> seeder
+    # Operations that stay mounted when this API is disabled, because a sibling API needs them
+    # (Altinn's token endpoints are declared by the Storage spec and used by the App API too).
+    shared_operations: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Plugin:
+    """A platform: its APIs and its world (`name` is also the world's name in stores and state)."""
+
+    name: str
+    apis: tuple[ApiPlugin, ...]
+    position: int = 100  # where `GET /` and the admin API list it, lowest first (then by name)
+    seeder: Seeder | None = None
+    simulate: Advancer | None = None  # one simulated user's action, for --simulate (world/simulate.py)
     startup: Callable[[State], Awaitable[None]] | None = None
-    simulate: Advancer | None = None  # one simulated user's action, for --simulate (simulate.py)
+    fixture: FixtureFile | None = None
+    settings: Mapping[str, PlatformSetting] = field(default_factory=dict)
+    # Operations of the admin spec this platform handles (Kianda: /__admin/webhooks).
+    admin_operations: Mapping[str, Handler] = field(default_factory=dict)
 
-
-def plugin_for(api_name: str) -> Plugin:
-    module_name = {
-        "kianda": "instancemock.platforms.kianda",
-        "barium": "instancemock.platforms.barium",
-        "altinn-storage": "instancemock.platforms.altinn.storage",
-        "altinn-app": "instancemock.platforms.altinn.app",
-    }.get(api_name, "")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as error:
-        if error.name != module_name:
-            raise
-        return Plugin()
-    return getattr(module, "PLUGIN", Plugin())
+    def api(self, name: str) -> ApiPlugin:
+        return next(api for api in self.apis if api.name == name)

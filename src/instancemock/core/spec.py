@@ -7,8 +7,8 @@ its `paths`. Nothing here knows a platform's paths by heart.
 from __future__ import annotations
 
 import copy
+import json
 from dataclasses import dataclass, field
-from enum import StrEnum
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -19,18 +19,14 @@ from openapi_core import OpenAPI
 from openapi_core.configurations import Config
 
 from instancemock.core.casting import SCHEMA_CASTERS
+from instancemock.core.errors import ErrorShape
 from instancemock.core.media import JSON_DESERIALIZERS
 
 SPEC_DIR = Path(__file__).resolve().parent.parent / "openapi"
 METHODS = ("get", "put", "post", "patch", "delete", "head", "options")
 
 
-class Platform(StrEnum):
-    KIANDA = "kianda"
-    BARIUM = "barium"
-    ALTINN_STORAGE = "altinn-storage"
-    ALTINN_APP = "altinn-app"
-    ADMIN = "admin"
+ADMIN = "admin"  # the admin API's name, and its platform's: the mock itself
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,18 +38,21 @@ class Operation:
 
     @property
     def parameters(self) -> list[dict[str, Any]]:
-        return self.spec.get("parameters", [])
+        parameters: list[dict[str, Any]] = self.spec.get("parameters", [])
+        return parameters
 
 
 @dataclass(slots=True)
 class Api:
+    """One spec as the server uses it: where it is mounted, its operations, its error shape."""
+
     name: str
-    platform: Platform
-    dataset: str  # the world it reads and writes: both Altinn APIs share "altinn"
+    platform: str  # the platform it belongs to, whose world it reads and writes (both Altinn APIs: "altinn")
     spec: dict[str, Any]  # the document as written (resolved parameters, original servers)
     bases: tuple[str, ...]
     operations: list[Operation]
     openapi: OpenAPI  # built once at start-up, never per request
+    errors: ErrorShape
 
     @property
     def title(self) -> str:
@@ -64,16 +63,6 @@ class Api:
             if op.id == operation_id:
                 return op
         raise KeyError(operation_id)
-
-
-DATASETS = {
-    Platform.KIANDA: "kianda",
-    Platform.BARIUM: "barium",
-    Platform.ALTINN_STORAGE: "altinn",
-    Platform.ALTINN_APP: "altinn",
-    Platform.ADMIN: "admin",
-}
-API_NAMES = ("kianda", "barium", "altinn-storage", "altinn-app")
 
 
 def resolve_refs(spec: dict[str, Any], node: Any) -> Any:
@@ -140,18 +129,26 @@ def inline_refs(spec: dict[str, Any], node: Any, depth: int = 0) -> Any:
 
 
 @cache
-def read_spec(name: str) -> dict[str, Any]:
-    with (SPEC_DIR / f"{name}.yaml").open(encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+def read_spec(path: Path) -> dict[str, Any]:
+    with path.open(encoding="utf-8") as handle:
+        return yaml.safe_load(handle)  # type: ignore[no-any-return]
 
 
-@cache  # checking a spec takes ~0.5 s; an Api holds no per-server state, so servers share it
-@cache
-def load_api(name: str) -> Api:
-    """Built once per process: openapi-core's spec objects are read-only and costly to build."""
-    spec = read_spec(name)
-    platform = Platform(name)
+@cache  # checking a spec takes ~0.5 s and holds no per-server state, so servers share it
+def _openapi(text: str) -> OpenAPI:
     config = Config(extra_media_type_deserializers=JSON_DESERIALIZERS, schema_casters_factory=SCHEMA_CASTERS)
-    openapi = OpenAPI(SchemaPath.from_dict(validation_document(spec)), config=config)
+    return OpenAPI(SchemaPath.from_dict(validation_document(json.loads(text))), config=config)
+
+
+def load_api(
+    name: str,
+    platform: str,
+    source: Path | dict[str, Any],
+    errors: ErrorShape,
+    only: frozenset[str] | None = None,
+) -> Api:
+    """The API of a spec (a file, or a document built at start-up); `only`: mount just these operations."""
+    spec = read_spec(source) if isinstance(source, Path) else source
     bases = tuple(server["url"].rstrip("/") for server in spec.get("servers", [{"url": ""}]))
-    return Api(name, platform, DATASETS[platform], spec, bases, operations_of(spec), openapi)
+    operations = [op for op in operations_of(spec) if only is None or op.id in only]
+    return Api(name, platform, spec, bases, operations, _openapi(json.dumps(spec, sort_keys=True)), errors)

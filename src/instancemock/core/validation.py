@@ -151,7 +151,7 @@ def check_request(
     )
     path, operation = _op_paths(api, op)
     try:
-        result = api.openapi.request_unmarshaller._unmarshal(request, operation, path)
+        result = api.openapi.request_unmarshaller._unmarshal(request, operation, path)  # type: ignore[attr-defined]
     except Exception as error:  # a parser inside openapi-core gave up on hostile input
         return Args(raw_body=body, content_type=content_type), [
             Violation("body", "", f"the request could not be read: {type(error).__name__}")
@@ -192,7 +192,7 @@ def check_response(api: Api, op: Operation, status: int, body: bytes, headers: H
     validator = api.openapi.response_validator
     problems: list[str] = []
     try:
-        for error in validator._iter_errors(status, body or None, headers, mimetype, operation):
+        for error in validator._iter_errors(status, body or None, headers, mimetype, operation):  # type: ignore[attr-defined]
             cause = error.__cause__
             detail = str(error)
             if cause is not None and hasattr(cause, "schema_errors"):

@@ -72,10 +72,10 @@ def _cast_message(name: str, location: str, cause: BaseException | None) -> str:
 def _schema_details(cause: BaseException | None) -> Iterator[tuple[str, str]]:
     if not isinstance(cause, InvalidSchemaValue):
         return
-    for error in _leaves(cause.schema_errors):
+    for error in _leaves(cause.schema_errors):  # type: ignore[arg-type]
         field = ".".join(str(p) for p in error.absolute_path)
         if error.validator == "required" and isinstance(error.instance, dict):
-            missing = [name for name in error.validator_value if name not in error.instance]
+            missing = [name for name in error.validator_value if name not in error.instance]  # type: ignore[union-attr]
             for name in missing:
                 yield ".".join(filter(None, [field, str(name)])), f"{name!r} is required"
             continue

@@ -11,9 +11,9 @@ Decisions, and why:
 - The factor scales how often users act, not how fast the clock runs. At speed 1 each API sees one
   action a minute on average, at 60 one a second (a dashboard changes visibly every few seconds).
   Tokens and tickets keep their real lifetimes, so a client is never logged out by the simulation.
-- Per world (sandbox x dataset) the actions come as a Poisson process: the gaps between them, and
+- Per world (sandbox x platform) the actions come as a Poisson process: the gaps between them, and
   every choice (which instance, which user), are drawn from one private
-  `random.Random(f"{seed}:simulate:{dataset}")`, always from candidates sorted by id. The schedule
+  `random.Random(f"{seed}:simulate:{platform}")`, always from candidates sorted by id. The schedule
   is anchored at the clock's start (`--now`), so a seed and speed give the same actions, on the
   same instances, in the same order, at the same time after start-up, on every run.
 - An action is stamped with the server's clock when it is applied, like a client's request; the
@@ -33,18 +33,15 @@ Decisions, and why:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 import random
 import uuid
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-
-from aiohttp import web
 
 from instancemock.world.clock import iso
 from instancemock.world.state import DEFAULT_SANDBOX, State
@@ -52,7 +49,6 @@ from instancemock.world.store import Store, VersionConflict
 
 log = logging.getLogger("instancemock.simulate")
 
-SERVICE = "simulation"  # key in state.services
 ACTIONS_PER_MINUTE = 1.0  # per API, at speed 1
 STEP_SPEED = 60.0  # how `step` spaces actions when the simulation is off
 MAX_CATCH_UP = 200  # actions per world and tick; beyond that a late schedule restarts from now
@@ -75,7 +71,7 @@ class SimulationContext:
 
     state: State
     sandbox: str
-    dataset: str
+    platform: str
     store: Store
     rng: random.Random
     now: datetime
@@ -90,7 +86,7 @@ Advancer = Callable[[SimulationContext], Awaitable[Action | None]]  # None: noth
 
 @dataclass(slots=True)
 class _World:
-    dataset: str
+    platform: str
     store: Store
     rng: random.Random
     next_at: datetime
@@ -101,7 +97,7 @@ class Simulation:
         if not math.isfinite(speed) or speed < 0:
             raise ValueError(f"simulate must be a speed factor of 0 (off) or more, not {speed!r}")
         self.state = state
-        self.advancers = dict(sorted(advancers.items()))  # dataset -> advancer, in a fixed order
+        self.advancers = dict(sorted(advancers.items()))  # platform -> advancer, in a fixed order
         self.speed = speed
         self.recent: deque[dict[str, Any]] = deque(maxlen=RECENT)
         self._worlds: dict[tuple[str, str], _World] = {}
@@ -112,9 +108,9 @@ class Simulation:
         """Once a second, or as often as an action is due at high speeds (so they don't come in bursts)."""
         return min(1.0, max(0.05, 60.0 / (ACTIONS_PER_MINUTE * self.speed))) if self.speed else 1.0
 
-    def datasets(self) -> list[str]:
-        enabled = set(self.state.datasets())
-        return [dataset for dataset in self.advancers if dataset in enabled]
+    def platforms(self) -> list[str]:
+        enabled = set(self.state.platforms())
+        return [platform for platform in self.advancers if platform in enabled]
 
     def _gap(self, rng: random.Random, step: bool = False) -> timedelta:
         speed = self.speed or (STEP_SPEED if step else 0.0)
@@ -122,17 +118,17 @@ class Simulation:
             return NEVER
         return timedelta(seconds=rng.expovariate(ACTIONS_PER_MINUTE * speed / 60.0))
 
-    def _world(self, sandbox: str, dataset: str, restart_at: datetime, step: bool = False) -> _World:
+    def _world(self, sandbox: str, platform: str, restart_at: datetime, step: bool = False) -> _World:
         """The world's simulation; started over (at `restart_at`) when the world was reset or replaced.
 
         Worlds restarted together share one origin, so their actions interleave as on a fresh server.
         """
-        store = self.state.store(sandbox, dataset)
-        found = self._worlds.get((sandbox, dataset))
+        store = self.state.store(sandbox, platform)
+        found = self._worlds.get((sandbox, platform))
         if found is None or found.store is not store:
             origin = self.state.clock.start if found is None else restart_at
-            rng = random.Random(f"{self.state.settings.seed}:simulate:{dataset}")
-            found = self._worlds[(sandbox, dataset)] = _World(dataset, store, rng, origin + self._gap(rng, step))
+            rng = random.Random(f"{self.state.settings.seed}:simulate:{platform}")
+            found = self._worlds[(sandbox, platform)] = _World(platform, store, rng, origin + self._gap(rng, step))
             living = set(self.state.sandboxes())
             for key in [k for k in self._worlds if k[0] not in living]:  # evicted sandboxes
                 del self._worlds[key]
@@ -140,41 +136,43 @@ class Simulation:
 
     async def _act(self, world: _World, sandbox: str) -> dict[str, Any] | None:
         now = self.state.clock.now()
-        turn = SimulationContext(self.state, sandbox, world.dataset, world.store, world.rng, now)
+        turn = SimulationContext(self.state, sandbox, world.platform, world.store, world.rng, now)
         try:
-            action = await self.advancers[world.dataset](turn)
+            action = await self.advancers[world.platform](turn)
         except VersionConflict:  # a client changed the same thing meanwhile: theirs stands
             action = None
         if action is None:
             return None
         record = {
             "at": iso(now),
-            "api": world.dataset,
+            "api": world.platform,
             "sandbox": sandbox,
             "action": action.kind,
             "id": action.id,
             "detail": action.detail,
         }
         self.recent.append(record)
-        log.debug("simulated %s %s: %s", world.dataset, action.kind, action.detail)
+        log.debug("simulated %s %s: %s", world.platform, action.kind, action.detail)
         return record
 
-    async def step(self, sandbox: str = DEFAULT_SANDBOX, actions: int = 1, dataset: str | None = None) -> list[dict]:
+    async def step(
+        self, sandbox: str = DEFAULT_SANDBOX, actions: int = 1, platform: str | None = None
+    ) -> list[dict[str, Any]]:
         """The next `actions` actions, at once, in schedule order; fewer if nothing more can move."""
         done: list[dict[str, Any]] = []
         async with self._lock:
             now = self.state.clock.now()
-            worlds = [self._world(sandbox, d, now, step=True) for d in self.datasets() if dataset in (None, d)]
+            worlds = [self._world(sandbox, d, now, step=True) for d in self.platforms() if platform in (None, d)]
             idle: set[str] = set()
             while len(done) < actions and len(idle) < len(worlds):
-                world = min((w for w in worlds if w.dataset not in idle), key=lambda w: (w.next_at, w.dataset))
+                world = min((w for w in worlds if w.platform not in idle), key=lambda w: (w.next_at, w.platform))
                 now = self.state.clock.now()
                 if world.next_at > now:  # the order comes from the schedule alone, never from real time
                     self.state.clock.advance((world.next_at - now).total_seconds())
                 record = await self._act(world, sandbox)
                 world.next_at += self._gap(world.rng, step=True)
                 if record is None:
-                    idle.add(world.dataset)
+                    idle.add(world.platform)
                 else:
                     done.append(record)
         return done
@@ -184,8 +182,8 @@ class Simulation:
         applied = 0
         async with self._lock:
             now = self.state.clock.now()
-            for dataset in self.datasets():
-                world = self._world(DEFAULT_SANDBOX, dataset, now)
+            for platform in self.platforms():
+                world = self._world(DEFAULT_SANDBOX, platform, now)
                 for _ in range(MAX_CATCH_UP):
                     if world.next_at > self.state.clock.now():
                         break
@@ -208,30 +206,16 @@ class Simulation:
 def install(state: State, advancers: Mapping[str, Advancer]) -> Simulation:
     """The server's simulation (always there, so `step` works with `--simulate` off)."""
     simulation = Simulation(state, advancers, state.settings.simulate)
-    state.services[SERVICE] = simulation
+    state.provide(simulation)
     return simulation
 
 
 def simulation_of(state: State) -> Simulation:
-    found = state.services.get(SERVICE)
-    return found if isinstance(found, Simulation) else install(state, {})
-
-
-def running(simulation: Simulation) -> Callable[[web.Application], AsyncIterator[None]]:
-    """For `app.cleanup_ctx`: the background task lives exactly as long as the server."""
-
-    async def run(app: web.Application) -> AsyncIterator[None]:
-        task = asyncio.create_task(simulation.run(), name="instancemock-simulate")
-        yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-    return run
+    return state.service(Simulation, lambda: Simulation(state, {}, state.settings.simulate))
 
 
 async def step(
-    state: State, sandbox: str = DEFAULT_SANDBOX, actions: int = 1, dataset: str | None = None
+    state: State, sandbox: str = DEFAULT_SANDBOX, actions: int = 1, platform: str | None = None
 ) -> list[dict[str, Any]]:
     """Apply the next `actions` simulated actions now, without waiting (for tests and the admin API)."""
-    return await simulation_of(state).step(sandbox, actions, dataset)
+    return await simulation_of(state).step(sandbox, actions, platform)

@@ -20,7 +20,7 @@ from jsonschema import Draft202012Validator
 
 from instancemock.world.clock import iso
 from instancemock.world.state import State
-from instancemock.world.store import MemoryStore
+from instancemock.world.store import MemoryStore, Store
 
 log = logging.getLogger("instancemock.state")
 
@@ -36,7 +36,7 @@ SCHEMA: dict[str, Any] = {
         "sandboxes": {
             "type": "object",
             "propertyNames": {"pattern": "^[A-Za-z0-9._-]{1,64}$"},
-            "additionalProperties": {  # sandbox -> dataset -> collection -> key -> document
+            "additionalProperties": {  # sandbox -> platform -> collection -> key -> document
                 "type": "object",
                 "additionalProperties": {
                     "type": "object",
@@ -59,7 +59,7 @@ class StateError(ValueError):
 def export_state(state: State) -> dict[str, Any]:
     sandboxes: dict[str, Any] = {}
     for sandbox in state.sandboxes():
-        worlds = {dataset: state.store(sandbox, dataset).dump() for dataset in state.datasets()}
+        worlds = {platform: state.store(sandbox, platform).dump() for platform in state.platforms()}
         sandboxes[sandbox] = worlds
     return {
         "format": FORMAT,
@@ -81,18 +81,18 @@ def import_state(state: State, document: Any) -> None:
     """Replace every sandbox with the document's; raise StateError (changing nothing) if it is bad."""
     problems = check_document(document)
     if not problems:
-        allowed = set(state.datasets())
+        allowed = set(state.platforms())
         problems = [
-            f"sandboxes/{sandbox}/{dataset}: no API uses this dataset (known: {', '.join(sorted(allowed))})"
+            f"sandboxes/{sandbox}/{platform}: no API uses this platform (known: {', '.join(sorted(allowed))})"
             for sandbox, worlds in document["sandboxes"].items()
-            for dataset in worlds
-            if dataset not in allowed
+            for platform in worlds
+            if platform not in allowed
         ]
     if problems:
         raise StateError("; ".join(problems[:20]))
-    worlds = {
-        sandbox: {dataset: MemoryStore(data) for dataset, data in datasets.items()}
-        for sandbox, datasets in document["sandboxes"].items()
+    worlds: dict[str, dict[str, Store]] = {
+        sandbox: {platform: MemoryStore(data) for platform, data in platforms.items()}
+        for sandbox, platforms in document["sandboxes"].items()
     }
     state.replace_worlds(worlds)
 

@@ -19,11 +19,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
-from typing import Any
+from typing import TypeVar
 
 from faker import Faker
 
-from instancemock.core.spec import Api
 from instancemock.settings import Settings
 from instancemock.world.clock import Clock
 from instancemock.world.store import Document, MemoryStore, Store
@@ -36,7 +35,7 @@ DEFAULT_SANDBOX = "default"
 CACHE_DOCUMENTS = 20_000  # larger worlds (benchmarks, big demos) are not worth the memory
 _SEEDED: OrderedDict[tuple[object, ...], bytes] = OrderedDict()
 
-# From this many instances of an API, start-up seeds the datasets in forked processes side by side
+# From this many instances of an API, start-up seeds the platforms in forked processes side by side
 # (a world of 100,000 instances takes seconds to generate; marshalling it back costs a fraction).
 PARALLEL_INSTANCES = 10_000
 
@@ -47,20 +46,20 @@ Seeder = Callable[["SeedContext"], dict[str, dict[str, Document]]]
 class SeedContext:
     settings: Settings
     clock: Clock
-    dataset: str
+    platform: str
 
     @property
     def seed(self) -> int:
         return self.settings.seed
 
     def random(self, salt: str = "") -> random.Random:
-        """A private generator per dataset (and purpose), never the global one."""
-        return random.Random(f"{self.settings.seed}:{self.dataset}:{salt}")
+        """A private generator per platform (and purpose), never the global one."""
+        return random.Random(f"{self.settings.seed}:{self.platform}:{salt}")
 
     def faker(self, locale: str | list[str], salt: str = "") -> Faker:
         """A private Faker seeded from the server seed, never `Faker.seed()` (that one is global)."""
         fake = Faker(locale)
-        fake.seed_instance(f"{self.settings.seed}:{self.dataset}:{salt}")
+        fake.seed_instance(f"{self.settings.seed}:{self.platform}:{salt}")
         return fake
 
     @property
@@ -73,98 +72,113 @@ class SeedContext:
         return int(self.settings.api_option(api_name, "instances", default))
 
 
+T = TypeVar("T")
+
+
 @dataclass
 class State:
     settings: Settings
     clock: Clock
-    apis: dict[str, Api]
+    platform_apis: dict[str, tuple[str, ...]]  # platform -> the names of its mounted APIs
     seeders: dict[str, Seeder]
-    services: dict[str, Any] = field(default_factory=dict)  # per platform, shared by all sandboxes
+    # What a platform keeps across sandboxes (tokens, tickets, its tenant), one object per type.
+    _services: dict[type, object] = field(default_factory=dict)
     _worlds: OrderedDict[str, dict[str, Store]] = field(default_factory=OrderedDict)
 
-    def seed_dataset(self, dataset: str) -> Store:
+    def service(self, kind: type[T], make: Callable[[], T]) -> T:
+        """The shared object of `kind`, made on first use: a token obtained in one sandbox works in all."""
+        found = self._services.get(kind)
+        if not isinstance(found, kind):
+            found = self._services[kind] = make()
+        return found
+
+    def provide(self, service: object) -> None:
+        """Put `service` in place of the shared object of its type."""
+        self._services[type(service)] = service
+
+    def seed_world(self, platform: str) -> Store:
         """A fresh store holding the seeded world; equal inputs give an equal world, so it is cached."""
-        seeder = self.seeders.get(dataset)
+        seeder = self.seeders.get(platform)
         if seeder is None:
             return MemoryStore()
-        cached = _SEEDED.get(self._seed_key(dataset))
+        cached = _SEEDED.get(self._seed_key(platform))
         if cached is not None:
             return MemoryStore(marshal.loads(cached))  # a copy: a sandbox must never see another's writes
         with _collector_paused() as paused:
-            data = seeder(self._seed_context(dataset))
-            self._remember(dataset, data)
+            data = seeder(self._seed_context(platform))
+            self._remember(platform, data)
             store = MemoryStore(data)
             paused.freeze = sum(len(items) for items in data.values()) > CACHE_DOCUMENTS
         return store
 
     def seed_all(self, sandbox: str = DEFAULT_SANDBOX) -> None:
-        """Seed every dataset of a sandbox now; large worlds in parallel processes where the OS can fork.
+        """Seed every platform of a sandbox now; large worlds in parallel processes where the OS can fork.
 
-        The costliest dataset is seeded here (it needs no marshalling back); the others are shared
+        The costliest platform is seeded here (it needs no marshalling back); the others are shared
         out among one forked process per further CPU, each seeding its share one after another.
         """
-        datasets = [d for d in self.datasets() if d not in self._worlds.get(sandbox, {})]
-        costs = {d: self._cost(d) for d in datasets}
-        forked = [d for d in datasets if d in self.seeders and _SEEDED.get(self._seed_key(d)) is None]
-        large = max((self._instances(d) for d in datasets), default=0) >= PARALLEL_INSTANCES
+        platforms = [d for d in self.platforms() if d not in self._worlds.get(sandbox, {})]
+        costs = {d: self._cost(d) for d in platforms}
+        forked = [d for d in platforms if d in self.seeders and _SEEDED.get(self._seed_key(d)) is None]
+        large = max((self._instances(d) for d in platforms), default=0) >= PARALLEL_INSTANCES
         with _collector_paused() as paused:
             paused.freeze = large
             if not large or len(forked) < 2 or _spare_cpus() < 1:
-                for dataset in datasets:
-                    self.store(sandbox, dataset)
+                for platform in platforms:
+                    self.store(sandbox, platform)
                 return
             forked.sort(key=lambda d: -costs[d])
             own = forked[0]
             shares: list[list[str]] = [[] for _ in range(min(_spare_cpus(), len(forked) - 1))]
-            for dataset in forked[1:]:  # longest first, each to the least loaded process
-                min(shares, key=lambda share: sum(costs[d] for d in share)).append(dataset)
+            for platform in forked[1:]:  # longest first, each to the least loaded process
+                min(shares, key=lambda share: sum(costs[d] for d in share)).append(platform)
             children = [_Child.start([(d, self.seeders[d], self._seed_context(d)) for d in share]) for share in shares]
             self.store(sandbox, own)
             received: dict[str, dict[str, dict[str, Document]] | None] = {}
             for child in children:
                 received.update(child.results())
-            for dataset in datasets:
-                data = received.get(dataset)
+            for platform in platforms:
+                data = received.get(platform)
                 if data is None:  # not forked, or the child failed: seed here, where errors surface
-                    self.store(sandbox, dataset)
+                    self.store(sandbox, platform)
                     continue
-                self._remember(dataset, data)
-                self._world(sandbox)[dataset] = MemoryStore(data)
+                self._remember(platform, data)
+                self._world(sandbox)[platform] = MemoryStore(data)
 
-    def _seed_key(self, dataset: str) -> tuple[object, ...]:
-        return (dataset, self.settings.seed, self.clock.start, str(self.settings.fixtures), repr(self.settings.apis))
+    def _seed_key(self, platform: str) -> tuple[object, ...]:
+        return (platform, self.settings.seed, self.clock.start, str(self.settings.fixtures), repr(self.settings.apis))
 
-    def _seed_context(self, dataset: str) -> SeedContext:
-        return SeedContext(self.settings, self.clock, dataset)
+    def _seed_context(self, platform: str) -> SeedContext:
+        return SeedContext(self.settings, self.clock, platform)
 
-    def _remember(self, dataset: str, data: dict[str, dict[str, Document]]) -> None:
+    def _remember(self, platform: str, data: dict[str, dict[str, Document]]) -> None:
         if sum(len(items) for items in data.values()) > CACHE_DOCUMENTS:
             return
         try:
-            _SEEDED[self._seed_key(dataset)] = marshal.dumps(data)
+            _SEEDED[self._seed_key(platform)] = marshal.dumps(data)
         except ValueError:  # not JSON-compatible after all: generate again next time
             return
         while len(_SEEDED) > 16:
             _SEEDED.popitem(last=False)
 
-    def _instances(self, dataset: str) -> int:
-        """The largest `apis.<name>.instances` among the APIs that share the dataset (0: default)."""
-        names = [name for name, api in self.apis.items() if api.dataset == dataset]
+    def _instances(self, platform: str) -> int:
+        """The largest `apis.<name>.instances` among the APIs that share the platform (0: default)."""
+        names = self.platform_apis.get(platform, ())
         return max((int(self.settings.api_option(name, "instances", 0)) for name in names), default=0)
 
-    def _cost(self, dataset: str) -> float:
+    def _cost(self, platform: str) -> float:
         """Expected seeding time, relative: instances times the seeder's `cost` per instance (if it says)."""
-        seeder = self.seeders.get(dataset)
-        return max(self._instances(dataset), 1) * float(getattr(seeder, "cost", 1.0))
+        seeder = self.seeders.get(platform)
+        return max(self._instances(platform), 1) * float(getattr(seeder, "cost", 1.0))
 
-    def store(self, sandbox: str, dataset: str) -> Store:
+    def store(self, sandbox: str, platform: str) -> Store:
         world = self._world(sandbox)
-        if dataset not in world:
-            world[dataset] = self.seed_dataset(dataset)
-        return world[dataset]
+        if platform not in world:
+            world[platform] = self.seed_world(platform)
+        return world[platform]
 
     def _world(self, sandbox: str) -> dict[str, Store]:
-        """The sandbox's stores by dataset, most recently used last; the oldest beyond the limit go."""
+        """The sandbox's stores by platform, most recently used last; the oldest beyond the limit go."""
         world = self._worlds.get(sandbox)
         if world is None:
             world = self._worlds[sandbox] = {}
@@ -181,17 +195,17 @@ class State:
         """The default sandbox always exists; the others once used."""
         return [DEFAULT_SANDBOX] + [name for name in self._worlds if name != DEFAULT_SANDBOX]
 
-    def reset(self, sandbox: str | None = None, dataset: str | None = None) -> None:
+    def reset(self, sandbox: str | None = None, platform: str | None = None) -> None:
         """Forget the chosen worlds; they are seeded again, identically, on next use."""
         for name in [sandbox] if sandbox else list(self._worlds):
             world = self._worlds.get(name)
             if world is None:
                 continue
-            for key in [dataset] if dataset else list(world):
+            for key in [platform] if platform else list(world):
                 world.pop(key, None)
 
-    def datasets(self) -> list[str]:
-        return sorted({api.dataset for api in self.apis.values() if api.dataset != "admin"})
+    def platforms(self) -> list[str]:
+        return sorted(self.platform_apis)
 
 
 @dataclass
@@ -226,11 +240,11 @@ def _spare_cpus() -> int:
 
 @dataclass
 class _Child:
-    """A forked process that seeds its datasets one after another and sends each world back marshalled."""
+    """A forked process that seeds its platforms one after another and sends each world back marshalled."""
 
     process: BaseProcess
     reader: Connection
-    datasets: list[str]
+    platforms: list[str]
 
     @classmethod
     def start(cls, jobs: list[tuple[str, Seeder, SeedContext]]) -> _Child:
@@ -242,12 +256,12 @@ class _Child:
         return cls(process, reader, [d for d, _, _ in jobs])
 
     def results(self) -> dict[str, dict[str, dict[str, Document]] | None]:
-        """Each dataset's world, or None where the child failed (the caller then seeds in-process)."""
+        """Each platform's world, or None where the child failed (the caller then seeds in-process)."""
         found: dict[str, dict[str, dict[str, Document]] | None] = {}
         try:
-            for dataset in self.datasets:
+            for platform in self.platforms:
                 payload = self.reader.recv_bytes()
-                found[dataset] = marshal.loads(payload) if payload else None
+                found[platform] = marshal.loads(payload) if payload else None
         except (EOFError, OSError):
             pass
         finally:

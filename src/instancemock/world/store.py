@@ -1,4 +1,4 @@
-"""The Store: collections of JSON documents with a version each, one per sandbox and dataset.
+"""The Store: collections of JSON documents with a version each, one per sandbox and platform.
 
 It is async so that a networked store (Redis, for several replicas) can replace MemoryStore with
 no change in handlers. Documents are plain JSON-compatible dicts; callers must not mutate a

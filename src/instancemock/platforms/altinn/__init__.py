@@ -1,0 +1,45 @@
+"""Altinn 3: Platform Storage and the App API over one world (parties, apps, instances, data).
+
+Both APIs read and write the same instances, as on the real platform, so the world, its seeder,
+its simulated owners and the token signing key belong to the platform, not to either API. The
+token endpoints (the test token generator and Authentication's exchange) are declared by the
+Storage spec, where the real platform host serves them; they stay mounted when only the App API
+is enabled, because the App API needs tokens too.
+"""
+
+from __future__ import annotations
+
+from instancemock.core.plugin import ApiPlugin, Plugin
+from instancemock.core.spec import SPEC_DIR
+from instancemock.platforms.altinn import app, auth, errors, storage
+from instancemock.platforms.altinn.domain.world import FIXTURE
+from instancemock.platforms.altinn.seed import seed_altinn
+from instancemock.platforms.altinn.simulate import advance
+
+PLUGIN = Plugin(
+    name="altinn",
+    position=3,
+    apis=(
+        ApiPlugin(
+            name="altinn-storage",
+            spec=SPEC_DIR / "altinn-storage.yaml",
+            errors=errors.STORAGE,
+            operations=storage.OPERATIONS,
+            authenticate=auth.authenticate,
+            credentials=auth.credentials,
+            shared_operations=storage.TOKEN_OPERATIONS,
+        ),
+        ApiPlugin(
+            name="altinn-app",
+            spec=SPEC_DIR / "altinn-app.yaml",
+            errors=errors.APP,
+            operations=app.OPERATIONS,
+            authenticate=app.authenticate,
+            credentials=app.credentials,
+        ),
+    ),
+    seeder=seed_altinn,
+    simulate=advance,  # --simulate: owners move their instances on (simulate.py)
+    startup=auth.startup,
+    fixture=FIXTURE,
+)

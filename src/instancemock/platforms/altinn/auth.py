@@ -1,6 +1,6 @@
 """Altinn tokens: the test token generator, the exchange, the JWKS, and checking a caller's token.
 
-One RSA key signs every token the mock issues; it lives in `state.services` so a token obtained
+One RSA key signs every token the mock issues; it is a shared service of the state (`State.service`) so a token obtained
 in one sandbox works in all (and in both Altinn APIs). It is generated at start-up unless
 `apis.altinn-storage.signing_key` names a PEM file. Tokens are verified with PyJWT against that
 key; times are checked against the server's clock (`state.clock`), not the wall clock, so tests
@@ -25,8 +25,9 @@ from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from instancemock.core import errors
 from instancemock.core.context import Ctx, ctx
+from instancemock.core.errors import Refusal
+from instancemock.platforms.altinn import errors
 from instancemock.platforms.altinn.domain.world import world_for
 from instancemock.settings import Settings
 from instancemock.world.state import State
@@ -90,10 +91,7 @@ async def startup(state: State) -> None:
 
 def signing_key(state: State) -> SigningKey:
     """The one key (created on first use if start-up did not); both Altinn plugins may ask."""
-    key = state.services.get(SERVICE)
-    if key is None:
-        key = state.services[SERVICE] = _make_key(state.settings)
-    return key  # type: ignore[no-any-return]
+    return state.service(SigningKey, lambda: _make_key(state.settings))
 
 
 def issuer(origin: str) -> str:
@@ -254,7 +252,7 @@ def _route_matches(c: Ctx) -> bool:
 async def authenticate(request: web.Request, c: Ctx) -> web.StreamResponse | None:
     """Sets `c.principal` to a `Principal`; 401 (the platform's shape) without a valid token."""
     if not _route_matches(c):
-        return errors.error(c.api.platform, 404, f"No route matches {request.method} {request.path}.")
+        raise Refusal(404, c.api.errors.not_found(request))
     if not _needs_altinn_token(c):
         return None
     token = bearer_token(request)
@@ -264,7 +262,7 @@ async def authenticate(request: web.Request, c: Ctx) -> web.StreamResponse | Non
         return None
     principal = verify(c.state, token) if token else None
     if principal is None:
-        return errors.error(c.api.platform, 401)
+        raise Refusal(401)
     c.principal = principal
     return None
 
@@ -403,7 +401,8 @@ async def exchange_token(request: web.Request) -> web.Response:
     world = world_for(c.state.settings)
     scopes = str(incoming.get("scope") or "")
     if c.args.path["tokenProvider"] == "maskinporten":
-        consumer = incoming.get("consumer") if isinstance(incoming.get("consumer"), dict) else {}
+        consumer = incoming.get("consumer")
+        consumer = consumer if isinstance(consumer, dict) else {}
         org_number = str(consumer.get("ID") or "").rpartition(":")[2]
         if not org_number.isdigit():
             return errors.json_string(400, "Unable to exchange token: the token has no consumer organisation.")

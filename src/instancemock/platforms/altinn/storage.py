@@ -15,10 +15,9 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
-from instancemock.core import errors
 from instancemock.core.context import Ctx, ctx
-from instancemock.core.plugin import Plugin
-from instancemock.platforms.altinn import auth
+from instancemock.core.errors import Refusal
+from instancemock.platforms.altinn import auth, errors
 from instancemock.platforms.altinn.auth import Principal, principal_of
 from instancemock.platforms.altinn.domain import query as q
 from instancemock.platforms.altinn.domain.changes import (
@@ -32,7 +31,6 @@ from instancemock.platforms.altinn.domain.instances import INSTANCES, mutable, n
 from instancemock.platforms.altinn.domain.policy import permits
 from instancemock.platforms.altinn.domain.serialize import omit_nulls, platform_link, storage_view
 from instancemock.platforms.altinn.domain.world import World, world_for
-from instancemock.platforms.altinn.seed import seed_altinn
 from instancemock.world.clock import iso
 from instancemock.world.store import Document
 
@@ -68,18 +66,11 @@ def _instance(doc: Document, c: Ctx, principal: Principal, status: int = 200, li
 # --- query ----------------------------------------------------------------------------------
 
 
-class Refused(Exception):
-    def __init__(self, response: web.Response) -> None:
-        self.response = response
-
-
 async def query_instances(request: web.Request) -> web.Response:
     c = ctx(request)
     principal = principal_of(request)
     try:
         return await _query(request, c, principal)
-    except Refused as refused:
-        return refused.response
     except q.QueryError as error:
         return errors.json_string(400, str(error))
 
@@ -165,14 +156,14 @@ def _resolve_owner(world: World, identifier: str) -> int | None:
     """`Person:<11 digits>` / `Organisation:<9 digits>` -> the party id, None if no such party."""
     kind, colon, number = identifier.replace(" ", "").partition(":")
     if not colon or kind.lower() not in ("person", "organisation"):
-        raise Refused(errors.json_string(400, "Invalid InstanceOwnerIdentifier."))
+        raise Refusal.answer(errors.json_string(400, "Invalid InstanceOwnerIdentifier."))
     if kind.lower() == "person":
         if len(number) != 11 or not number.isdigit():
-            raise Refused(errors.json_string(400, "Person number needs to be exactly 11 digits."))
+            raise Refusal.answer(errors.json_string(400, "Person number needs to be exactly 11 digits."))
         party = world.party_by_person_number(number)
     else:
         if len(number) != 9 or not number.isdigit():
-            raise Refused(errors.json_string(400, "Organization number needs to be exactly 9 digits."))
+            raise Refusal.answer(errors.json_string(400, "Organization number needs to be exactly 9 digits."))
         party = world.party_by_organisation_number(number)
     return party.party_id if party else None
 
@@ -413,26 +404,23 @@ async def _merge(request: web.Request, member: str, key: str) -> web.Response:
     return _instance(new, c, principal, links=False)
 
 
-PLUGIN = Plugin(
-    operations={
-        "getEnterpriseToken": auth.get_enterprise_token,
-        "getPersonalToken": auth.get_personal_token,
-        "getOpenIdConfiguration": auth.get_openid_configuration,
-        "getJwks": auth.get_jwks,
-        "exchangeToken": auth.exchange_token,
-        "queryInstances": query_instances,
-        "createInstance": create_instance,
-        "getInstance": get_instance,
-        "getInstanceByGuid": get_instance,
-        "deleteInstance": delete_instance,
-        "completeInstance": complete_instance,
-        "updateReadStatus": update_read_status,
-        "updateSubstatus": update_substatus,
-        "updatePresentationTexts": update_presentation_texts,
-        "updateDataValues": update_data_values,
-    },
-    authenticate=auth.authenticate,
-    credentials=auth.credentials,
-    seeders={"altinn": seed_altinn},
-    startup=auth.startup,
+OPERATIONS = {
+    "getEnterpriseToken": auth.get_enterprise_token,
+    "getPersonalToken": auth.get_personal_token,
+    "getOpenIdConfiguration": auth.get_openid_configuration,
+    "getJwks": auth.get_jwks,
+    "exchangeToken": auth.exchange_token,
+    "queryInstances": query_instances,
+    "createInstance": create_instance,
+    "getInstance": get_instance,
+    "getInstanceByGuid": get_instance,
+    "deleteInstance": delete_instance,
+    "completeInstance": complete_instance,
+    "updateReadStatus": update_read_status,
+    "updateSubstatus": update_substatus,
+    "updatePresentationTexts": update_presentation_texts,
+    "updateDataValues": update_data_values,
+}
+TOKEN_OPERATIONS = frozenset(
+    {"getEnterpriseToken", "getPersonalToken", "getOpenIdConfiguration", "getJwks", "exchangeToken"}
 )

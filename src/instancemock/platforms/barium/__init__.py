@@ -1,17 +1,20 @@
 """Barium Live: tickets, apps, instances, tasks, objects, messages and the process image.
 
-The handlers live in `barium_*.py` by resource; the process engine they share is
-`barium_process.py`, the fixtures' users and apps `barium_catalog.py`.
+The handlers live in this package's modules by resource; the process engine they share is
+`process.py`, the fixture's users and apps `catalog.py`.
 """
 
 from __future__ import annotations
 
 from instancemock.core.context import Handler
-from instancemock.core.plugin import Plugin
-from instancemock.platforms.barium import image, instances, tasks
+from instancemock.core.plugin import ApiPlugin, Plugin
+from instancemock.core.spec import SPEC_DIR
+from instancemock.platforms.barium import errors, image, instances, tasks
 from instancemock.platforms.barium import simulate as barium_simulate
 from instancemock.platforms.barium.auth import authenticate, credentials, login, sso_login
+from instancemock.platforms.barium.catalog import FIXTURE
 from instancemock.platforms.barium.seed import seed_barium
+from instancemock.settings import PlatformSetting, positive_int
 
 OPERATIONS: dict[str, Handler] = {
     "authenticate": login,
@@ -43,9 +46,20 @@ OPERATIONS: dict[str, Handler] = {
 }
 
 PLUGIN = Plugin(
-    operations=OPERATIONS,
-    authenticate=authenticate,
-    credentials=credentials,
-    seeders={"barium": seed_barium},
+    name="barium",
+    position=2,
+    apis=(
+        ApiPlugin(
+            name="barium",
+            spec=SPEC_DIR / "barium.yaml",
+            errors=errors.SHAPE,
+            operations=OPERATIONS,
+            authenticate=authenticate,
+            credentials=credentials,
+        ),
+    ),
+    seeder=seed_barium,
     simulate=barium_simulate.advance,
+    fixture=FIXTURE,
+    settings={"barium_ticket_minutes": PlatformSetting(50, positive_int, "minutes a Barium ticket lives unused")},
 )

@@ -1,20 +1,17 @@
 """What every Barium handler needs: the caller, lookups that answer 404, paging, and refusals.
 
-A handler raises `Refused` anywhere below it and `refusals` turns that into the error envelope,
-so a lookup helper can stop a request without every caller checking for None.
+A helper raises `Refusal` (core/errors.py) and the pipeline renders it in Barium's envelope, so a
+lookup helper can stop a request without every caller checking for None.
 """
 
 from __future__ import annotations
 
-import functools
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
-from aiohttp import web
-
-from instancemock.core import errors
 from instancemock.core.context import Ctx
+from instancemock.core.errors import Refusal
 from instancemock.core.violations import Violation
 from instancemock.platforms.barium.catalog import Catalog, User, catalog
 from instancemock.world.store import Document, Stored
@@ -23,27 +20,8 @@ MAX_CAP = 1000
 MAX_DEFAULT = 100
 
 
-class Refused(Exception):
-    def __init__(self, status: int, message: str, violations: tuple[Violation, ...] = ()) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.violations = violations
-
-
-def bad_field(field: str, message: str) -> Refused:
-    return Refused(400, message, (Violation("body", field, message),))
-
-
-def refusals(handler: Callable[[web.Request], Awaitable[web.Response]]) -> Callable[..., Any]:
-    @functools.wraps(handler)
-    async def wrapped(request: web.Request) -> web.Response:
-        try:
-            return await handler(request)
-        except Refused as refusal:
-            return errors.barium_error(refusal.status, refusal.message, refusal.violations)
-
-    return wrapped
+def bad_field(field: str, message: str) -> Refusal:
+    return Refusal(400, message, (Violation("body", field, message),))
 
 
 def caller(c: Ctx) -> User:
@@ -62,7 +40,7 @@ def new_id() -> str:
 async def found(c: Ctx, collection: str, key: str, what: str) -> Stored:
     stored = await c.store.get(collection, key.strip().lower())
     if stored is None:
-        raise Refused(404, f"{what} not found")
+        raise Refusal(404, f"{what} not found")
     return stored
 
 

@@ -1,6 +1,6 @@
 """Barium tickets: `POST /Authenticate` issues them, every other call sends one.
 
-Tickets are shared by all sandboxes (`state.services`), live `settings.barium_ticket_minutes`
+Tickets are shared by all sandboxes (`state.services`), live `barium_ticket_minutes`
 (50 by default) and slide: each use renews them. Like the real endpoint, an identical login within
 15 seconds gets the cached answer, i.e. the same ticket.
 """
@@ -14,9 +14,8 @@ from typing import Any
 
 from aiohttp import web
 
-from instancemock.core import errors
 from instancemock.core.context import Ctx, ctx
-from instancemock.core.spec import Platform
+from instancemock.core.errors import Refusal
 from instancemock.platforms.barium.catalog import User, catalog
 from instancemock.settings import Settings
 from instancemock.world.state import State
@@ -55,19 +54,16 @@ class TicketBook:
     def forget_expired(self, now: datetime) -> None:
         for key in [k for k, t in self.tickets.items() if t.expires <= now]:
             del self.tickets[key]
-        for key in [k for k, (at, _) in self.recent.items() if (now - at).total_seconds() >= CACHE_SECONDS]:
-            del self.recent[key]
+        for login in [k for k, (at, _) in self.recent.items() if (now - at).total_seconds() >= CACHE_SECONDS]:
+            del self.recent[login]
 
 
 def book(state: State) -> TicketBook:
-    found = state.services.get("barium")
-    if not isinstance(found, TicketBook):
-        found = state.services["barium"] = TicketBook()
-    return found
+    return state.service(TicketBook, TicketBook)
 
 
 def lifetime(settings: Settings) -> timedelta:
-    return timedelta(minutes=settings.barium_ticket_minutes)
+    return timedelta(minutes=settings.option("barium_ticket_minutes"))
 
 
 def _sent_ticket(request: web.Request) -> str:
@@ -90,14 +86,14 @@ async def authenticate(request: web.Request, c: Ctx) -> web.StreamResponse | Non
     user_id = book(c.state).use(sent, c.now(), lifetime(c.state.settings)) if sent else None
     user = users.user(user_id) if user_id else None
     if user is None:
-        return errors.error(Platform.BARIUM, 401, EXPIRED)
+        raise Refusal(401, EXPIRED)
     c.principal = user
     return None
 
 
 def _answer(c: Ctx, key: tuple[str, ...], user: User | None, web_ticket: bool, refusal: str) -> web.Response:
     if user is None:
-        return errors.error(Platform.BARIUM, 401, refusal)
+        raise Refusal(401, refusal)
     tickets = book(c.state)
     now = c.now()
     tickets.forget_expired(now)

@@ -18,7 +18,8 @@ from aiohttp import web
 from PIL import Image, ImageDraw, ImageFont
 
 from instancemock.core.context import ctx
-from instancemock.platforms.barium.access import Refused, app_of, instance_of, refusals
+from instancemock.core.errors import Refusal
+from instancemock.platforms.barium.access import app_of, instance_of
 from instancemock.world.store import Document
 
 BOX_W, BOX_H, GAP, MARGIN, EVENT = 150, 70, 50, 30, 36
@@ -148,7 +149,6 @@ def _label(draw: ImageDraw.ImageDraw, text: str, x: float, mid: float, scale: fl
         draw.text(((x + (BOX_W - length) / 2) * scale, (top + index * line_h) * scale), part, fill=TEXT, font=font)
 
 
-@refusals
 async def get_instance_image(request: web.Request) -> web.Response:
     c = ctx(request)
     instance = (await instance_of(c, c.args.path["Id"])).doc
@@ -157,5 +157,5 @@ async def get_instance_image(request: web.Request) -> web.Response:
     width, height = c.args.query.get("Width"), c.args.query.get("Height")
     scale = scale_for(base_size(len(app["Steps"])), zoom, width, height)
     if scale <= 0:
-        raise Refused(400, "The image would be empty; use a larger ZoomFactor, Width or Height.")
+        raise Refusal(400, "The image would be empty; use a larger ZoomFactor, Width or Height.")
     return web.Response(body=render(app, instance, scale), content_type="image/png")

@@ -6,14 +6,15 @@ import base64
 from collections import Counter
 from datetime import datetime
 from pathlib import PurePosixPath
+from typing import Any
 from urllib.parse import parse_qsl
 
 from aiohttp import web
 
 from instancemock.core.context import Ctx, ctx
+from instancemock.core.errors import Refusal
 from instancemock.platforms.barium import process
 from instancemock.platforms.barium.access import (
-    Refused,
     app_of,
     bad_field,
     caller,
@@ -23,7 +24,6 @@ from instancemock.platforms.barium.access import (
     new_id,
     newest_first,
     page,
-    refusals,
     users,
 )
 from instancemock.platforms.barium.catalog import Catalog, User
@@ -46,7 +46,6 @@ async def _counts(c: Ctx) -> Counter[str]:
     return Counter(s.doc["ApplicationId"] for s in await c.store.list("instances"))
 
 
-@refusals
 async def list_apps(request: web.Request) -> web.Response:
     c = ctx(request)
     counts = await _counts(c)
@@ -54,14 +53,12 @@ async def list_apps(request: web.Request) -> web.Response:
     return web.json_response(page(c, apps))
 
 
-@refusals
 async def get_app(request: web.Request) -> web.Response:
     c = ctx(request)
     app = (await app_of(c, c.args.path["Id"])).doc
     return web.json_response(process.app_view(app, (await _counts(c))[app["Id"]]))
 
 
-@refusals
 async def list_app_instances(request: web.Request) -> web.Response:
     c = ctx(request)
     app = (await app_of(c, c.args.path["Id"])).doc
@@ -69,18 +66,17 @@ async def list_app_instances(request: web.Request) -> web.Response:
     return web.json_response(page(c, [process.pick(d, process.APP_INSTANCE_SUMMARY) for d in items]))
 
 
-@refusals
 async def start_app(request: web.Request) -> web.Response:
     c = ctx(request)
     stored_app = await app_of(c, c.args.path["Id"])
     app = stored_app.doc
     user = caller(c)
     if not user.may("start"):
-        raise Refused(403, f"The user {user.name} does not have permission to start instances of {app['Name']}.")
+        raise Refusal(403, f"The user {user.name} does not have permission to start instances of {app['Name']}.")
     pairs = form_pairs(c)
     message = (c.args.query.get("message") or first(pairs, "message") or "START").strip().upper()
     if message not in app["Messages"]:
-        raise Refused(
+        raise Refusal(
             400, f"The app {app['Name']} has no start event for the message '{message}'; it starts on "
             + ", ".join(app["Messages"]) + ".",
         )  # fmt: skip
@@ -119,7 +115,7 @@ async def start_app(request: web.Request) -> web.Response:
     try:
         await c.store.put("apps", app["Id"], {**app, "NextNumber": number + 1}, expect=stored_app.version)
     except VersionConflict as error:
-        raise Refused(409, "The app changed while the instance was being started; try again.") from error
+        raise Refusal(409, "The app changed while the instance was being started; try again.") from error
     await c.store.put("objects", form["Id"], form)
     if task is not None:
         await c.store.put("tasks", task["Id"], task)
@@ -148,41 +144,38 @@ def _start_values(app: Document, pairs: list[tuple[str, str]]) -> tuple[dict[str
 # --- instances ----------------------------------------------------------------------------------
 
 
-@refusals
 async def list_instances(request: web.Request) -> web.Response:
     c = ctx(request)
     items = _status_filter(c, newest_first(await docs(c, "instances"), "StartDate"))
     return web.json_response(page(c, [process.pick(d, process.INSTANCE_SUMMARY) for d in items]))
 
 
-@refusals
 async def get_instance(request: web.Request) -> web.Response:
     c = ctx(request)
     instance = (await instance_of(c, c.args.path["Id"])).doc
     return web.json_response(process.pick(instance, process.INSTANCE))
 
 
-@refusals
 async def send_message(request: web.Request) -> web.Response:
     c = ctx(request)
     stored = await instance_of(c, c.args.path["Id"])
     instance = stored.doc
     message = (c.args.query.get("message") or first(form_pairs(c), "message") or "").strip().upper()
     if not message:
-        raise Refused(400, "'message' is required (in the form body or the query string).")
+        raise Refusal(400, "'message' is required (in the form body or the query string).")
     if instance["Status"] in process.FINISHED:
-        raise Refused(409, f"The instance {instance['Name']} is {instance['Status']} and cannot receive messages.")
+        raise Refusal(409, f"The instance {instance['Name']} is {instance['Status']} and cannot receive messages.")
     app = (await app_of(c, instance["ApplicationId"])).doc
     awaited = process.awaited_messages(app, instance)
     if message not in awaited:
-        raise Refused(
+        raise Refusal(
             400, f"The instance {instance['Name']} is not waiting for the message '{message}'; it waits for "
             + ", ".join(awaited) + ".",
         )  # fmt: skip
     try:
         await receive_message(c.store, app, stored, caller(c), c.now(), new_id, users(c))
     except VersionConflict as error:
-        raise Refused(409, f"The instance {instance['Name']} changed meanwhile; try again.") from error
+        raise Refusal(409, f"The instance {instance['Name']} changed meanwhile; try again.") from error
     return web.json_response({"success": True})
 
 
@@ -207,13 +200,12 @@ async def receive_message(
         await store.put("tasks", opened["Id"], opened)
 
 
-@refusals
 async def delete_instance(request: web.Request) -> web.Response:
     c = ctx(request)
     instance = (await instance_of(c, c.args.path["Id"])).doc
     user = caller(c)
     if not user.may("delete"):
-        raise Refused(403, f"The user {user.name} does not have permission to delete instances.")
+        raise Refusal(403, f"The user {user.name} does not have permission to delete instances.")
     for task in await docs(c, "tasks", InstanceId=instance["Id"]):
         await c.store.delete("tasks", task["Id"])
     for obj in await docs(c, "objects", InstanceId=instance["Id"]):
@@ -229,7 +221,6 @@ def _objects_in_order(items: list[Document]) -> list[Document]:
     return sorted(items, key=lambda d: (d["SortIndex"], d["CreatedDate"], d["Id"]))
 
 
-@refusals
 async def list_instance_objects(request: web.Request) -> web.Response:
     c = ctx(request)
     instance = (await instance_of(c, c.args.path["Id"])).doc
@@ -238,20 +229,18 @@ async def list_instance_objects(request: web.Request) -> web.Response:
     return web.json_response(page(c, [process.object_view(d, finished) for d in items]))
 
 
-@refusals
 async def get_instance_object(request: web.Request) -> web.Response:
     c = ctx(request)
     instance = (await instance_of(c, c.args.path["Id"])).doc
     obj = (await found(c, "objects", c.args.path["ObjectId"], "Object")).doc
     if obj["InstanceId"] != instance["Id"]:
-        raise Refused(404, "Object not found")
+        raise Refusal(404, "Object not found")
     version = (c.args.query.get("VersionId") or "").strip().lower()
     if version and version != (obj.get("DataId") or ""):
-        raise Refused(404, f"Version {version} of the object {obj['Name']} not found")
+        raise Refusal(404, f"Version {version} of the object {obj['Name']} not found")
     return web.json_response(process.object_view(obj, instance["Status"] in process.FINISHED))
 
 
-@refusals
 async def create_instance_object(request: web.Request) -> web.Response:
     c = ctx(request)
     instance = (await instance_of(c, c.args.path["Id"])).doc
@@ -261,12 +250,12 @@ async def create_instance_object(request: web.Request) -> web.Response:
     if kind not in ("form", "file", "folder"):
         raise bad_field("Type", f"'Type' must be form, file or folder, got {first(pairs, 'Type')!r}.")
     if instance["Status"] in process.FINISHED:
-        raise Refused(409, f"The instance {instance['Name']} is {instance['Status']}; objects cannot be added.")
+        raise Refusal(409, f"The instance {instance['Name']} is {instance['Status']}; objects cannot be added.")
     existing = await docs(c, "objects", InstanceId=instance["Id"])
     data = next((p for p in files if p.name.lower() == "data"), None)
     name = (first(pairs, "Name") or "").strip() or (data.filename if data and data.filename else "")
     now = c.now()
-    common = {
+    common: dict[str, Any] = {
         "id": new_id(),
         "data_id": new_id(),
         "at": now,
@@ -340,7 +329,6 @@ def _posted_fields(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return posted
 
 
-@refusals
 async def list_instance_tasks(request: web.Request) -> web.Response:
     c = ctx(request)
     instance = (await instance_of(c, c.args.path["Id"])).doc
@@ -349,11 +337,10 @@ async def list_instance_tasks(request: web.Request) -> web.Response:
     return web.json_response(page(c, [process.task_summary(d, user) for d in items]))
 
 
-@refusals
 async def get_instance_task(request: web.Request) -> web.Response:
     c = ctx(request)
     instance = (await instance_of(c, c.args.path["Id"])).doc
     task = (await found(c, "tasks", c.args.path["TaskId"], "Task")).doc
     if task["InstanceId"] != instance["Id"]:
-        raise Refused(404, "Task not found")
+        raise Refusal(404, "Task not found")
     return web.json_response(process.task_view(task, caller(c)))

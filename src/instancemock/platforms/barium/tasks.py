@@ -12,9 +12,9 @@ from datetime import datetime
 from aiohttp import web
 
 from instancemock.core.context import Ctx, ctx
+from instancemock.core.errors import Refusal
 from instancemock.platforms.barium import process
 from instancemock.platforms.barium.access import (
-    Refused,
     app_of,
     bad_field,
     caller,
@@ -24,7 +24,6 @@ from instancemock.platforms.barium.access import (
     newest_first,
     object_of,
     page,
-    refusals,
     task_of,
     users,
 )
@@ -77,7 +76,7 @@ async def _task_form(c: Ctx, task_id: str, object_id: str) -> tuple[Document, Do
     instance, app = await _context(c, task)
     obj = (await object_of(c, object_id)).doc
     if obj["InstanceId"] != instance["Id"]:
-        raise Refused(404, "Object not found")
+        raise Refusal(404, "Object not found")
     return {**task, "FormId": instance["FormId"]}, instance, app, obj
 
 
@@ -122,7 +121,6 @@ def _status_filter(c: Ctx, items: list[Document]) -> list[Document]:
     return [d for d in items if d["Status"] == status] if status else items
 
 
-@refusals
 async def list_tasks(request: web.Request) -> web.Response:
     c = ctx(request)
     user = caller(c)
@@ -130,13 +128,11 @@ async def list_tasks(request: web.Request) -> web.Response:
     return web.json_response(page(c, [process.task_summary(d, user) for d in items]))
 
 
-@refusals
 async def get_task(request: web.Request) -> web.Response:
     c = ctx(request)
     return web.json_response(process.task_view((await task_of(c, c.args.path["Id"])).doc, caller(c)))
 
 
-@refusals
 async def complete_task(request: web.Request) -> web.Response:
     c = ctx(request)
     stored_task = await task_of(c, c.args.path["Id"])
@@ -146,13 +142,13 @@ async def complete_task(request: web.Request) -> web.Response:
     app = (await app_of(c, instance["ApplicationId"])).doc
     user = caller(c)
     if not process.may_perform(task, user):
-        raise Refused(403, f"The user {user.name} does not have permission to perform the task {task['Name']}.")
+        raise Refusal(403, f"The user {user.name} does not have permission to perform the task {task['Name']}.")
     if task["Status"] == "completed":
-        raise Refused(409, f"The task {task['Name']} is already completed.")
+        raise Refusal(409, f"The task {task['Name']} is already completed.")
     if task["Locked"] or instance["Status"] in process.FINISHED:
-        raise Refused(409, f"The task {task['Name']} is locked and cannot be performed.")
+        raise Refusal(409, f"The task {task['Name']} is locked and cannot be performed.")
     if int(task["Step"]) != int(instance["Step"]):
-        raise Refused(409, f"The task {task['Name']} is not the instance's current task.")
+        raise Refusal(409, f"The task {task['Name']} is not the instance's current task.")
     pairs = [(k, v) for k, v in form_pairs(c) if k.lower() not in IGNORED_NAMES]
     complete = _flag(first(form_pairs(c), "complete"))
     now = c.now()
@@ -168,7 +164,7 @@ async def complete_task(request: web.Request) -> web.Response:
     try:
         await complete_and_move_on(c.store, app, instance_stored, stored_task, user, now, new_id, users(c))
     except VersionConflict as error:
-        raise Refused(409, f"The task {task['Name']} changed meanwhile; try again.") from error
+        raise Refusal(409, f"The task {task['Name']} changed meanwhile; try again.") from error
     return web.json_response({"success": True})
 
 
@@ -193,7 +189,6 @@ async def complete_and_move_on(
         await store.put("tasks", opened["Id"], opened)
 
 
-@refusals
 async def list_task_objects(request: web.Request) -> web.Response:
     c = ctx(request)
     task = (await task_of(c, c.args.path["Id"])).doc
@@ -201,7 +196,6 @@ async def list_task_objects(request: web.Request) -> web.Response:
     return web.json_response(page(c, [process.task_object_summary(d) for d in items]))
 
 
-@refusals
 async def get_task_object(request: web.Request) -> web.Response:
     c = ctx(request)
     task, instance, _, obj = await _task_form(c, c.args.path["Id"], c.args.path["ObjectId"])
@@ -210,10 +204,9 @@ async def get_task_object(request: web.Request) -> web.Response:
 
 def _form_only(obj: Document) -> None:
     if obj["Type"] != "form":
-        raise Refused(404, f"The object {obj['Name']} is a {obj['Type']}, not a form; it has no fields.")
+        raise Refusal(404, f"The object {obj['Name']} is a {obj['Type']}, not a form; it has no fields.")
 
 
-@refusals
 async def get_task_object_fields(request: web.Request) -> web.Response:
     c = ctx(request)
     task, instance, app, obj = await _task_form(c, c.args.path["Id"], c.args.path["ObjectId"])
@@ -224,16 +217,15 @@ async def get_task_object_fields(request: web.Request) -> web.Response:
     return web.json_response({"TotalCount": len(fields), "Data": fields})
 
 
-@refusals
 async def update_task_object_fields(request: web.Request) -> web.Response:
     c = ctx(request)
     task, instance, app, obj = await _task_form(c, c.args.path["Id"], c.args.path["ObjectId"])
     _form_only(obj)
     user = caller(c)
     if not process.may_perform(task, user):
-        raise Refused(403, f"The user {user.name} does not have permission to perform the task {task['Name']}.")
+        raise Refusal(403, f"The user {user.name} does not have permission to perform the task {task['Name']}.")
     if task["Status"] == "completed" or task["Locked"] or instance["Status"] in process.FINISHED:
-        raise Refused(
+        raise Refusal(
             409, f"The task {task['Name']} is {'locked' if task['Locked'] else 'done'}; its forms are read-only."
         )
     pairs = [(k, v) for k, v in form_pairs(c) if k.lower() not in IGNORED_NAMES]
@@ -248,7 +240,6 @@ async def update_task_object_fields(request: web.Request) -> web.Response:
 # --- objects ------------------------------------------------------------------------------------
 
 
-@refusals
 async def get_object(request: web.Request) -> web.Response:
     c = ctx(request)
     obj = (await object_of(c, c.args.path["Id"])).doc
@@ -256,7 +247,6 @@ async def get_object(request: web.Request) -> web.Response:
     return web.json_response(process.object_view(obj, instance["Status"] in process.FINISHED))
 
 
-@refusals
 async def get_object_fields(request: web.Request) -> web.Response:
     c = ctx(request)
     obj = (await object_of(c, c.args.path["Id"])).doc
@@ -267,7 +257,6 @@ async def get_object_fields(request: web.Request) -> web.Response:
     return web.json_response({"TotalCount": len(fields), "Data": fields})
 
 
-@refusals
 async def update_object_fields(request: web.Request) -> web.Response:
     c = ctx(request)
     obj = (await object_of(c, c.args.path["Id"])).doc

@@ -1,21 +1,23 @@
 """Kianda: OAuth2 password-grant tokens, the Instances API, process designs, scheduled tasks.
 
-The operations live in `kianda_*` modules by resource; this module only plugs them in.
+The operations live in this package's modules by resource; this module only plugs them in.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from instancemock.core.plugin import Plugin
+from instancemock.core.plugin import ApiPlugin, Plugin
+from instancemock.core.spec import SPEC_DIR
+from instancemock.platforms.kianda import errors, webhook_admin
 from instancemock.platforms.kianda import seed as seeds
 from instancemock.platforms.kianda.auth import authenticate, get_token
 from instancemock.platforms.kianda.designs import get_process, list_processes
 from instancemock.platforms.kianda.instances import OPERATIONS as INSTANCE_OPERATIONS
 from instancemock.platforms.kianda.simulate import advance
 from instancemock.platforms.kianda.tasks import OPERATIONS as TASK_OPERATIONS
-from instancemock.platforms.kianda.tenant import load_tenant, services
-from instancemock.settings import Settings
+from instancemock.platforms.kianda.tenant import FIXTURE, load_tenant, services
+from instancemock.settings import PlatformSetting, Settings, positive_int, url_list
 from instancemock.world.state import State
 
 
@@ -37,16 +39,31 @@ async def startup(state: State) -> None:
 
 
 PLUGIN = Plugin(
-    operations={
-        "getToken": get_token,
-        "listProcesses": list_processes,
-        "getProcess": get_process,
-        **INSTANCE_OPERATIONS,
-        **TASK_OPERATIONS,
-    },
-    authenticate=authenticate,
-    credentials=credentials,
-    seeders={"kianda": seeds.seed},
-    startup=startup,
+    name="kianda",
+    position=1,
+    apis=(
+        ApiPlugin(
+            name="kianda",
+            spec=SPEC_DIR / "kianda.yaml",
+            errors=errors.SHAPE,
+            operations={
+                "getToken": get_token,
+                "listProcesses": list_processes,
+                "getProcess": get_process,
+                **INSTANCE_OPERATIONS,
+                **TASK_OPERATIONS,
+            },
+            authenticate=authenticate,
+            credentials=credentials,
+        ),
+    ),
+    seeder=seeds.seed,
     simulate=advance,
+    startup=startup,
+    fixture=FIXTURE,
+    admin_operations=webhook_admin.OPERATIONS,
+    settings={
+        "kianda_token_lifetime": PlatformSetting(299, positive_int, "seconds a Kianda access token lives"),
+        "webhooks": PlatformSetting((), url_list, "URLs called on every Kianda instance create, update and delete"),
+    },
 )

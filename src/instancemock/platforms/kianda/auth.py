@@ -12,8 +12,9 @@ from email.utils import format_datetime
 
 from aiohttp import web
 
-from instancemock.core import errors
 from instancemock.core.context import Ctx, ctx
+from instancemock.core.errors import Refusal
+from instancemock.platforms.kianda import errors
 from instancemock.platforms.kianda.tenant import Token, User, services
 
 DENIED = "Authorization has been denied for this request."
@@ -29,19 +30,19 @@ async def get_token(request: web.Request) -> web.Response:
     c = ctx(request)
     form = c.args.body or {}
     if form.get("grant_type") != "password":  # OWIN compares ordinally; absent is unsupported too
-        return errors.kianda_oauth_error("unsupported_grant_type")
+        raise Refusal.answer(errors.oauth_error("unsupported_grant_type"))
     for name in REQUIRED_FORM_FIELDS:
         if not form.get(name):
-            return errors.kianda_oauth_error("invalid_request", f"The {name} field is required.")
+            raise Refusal.answer(errors.oauth_error("invalid_request", f"The {name} field is required."))
     shared = services(c.state)
     user = shared.tenant.user(str(form["username"]))
     if user is None or user.password != form["password"]:
-        return errors.kianda_oauth_error("invalid_grant", "The user name or password is incorrect.")
+        raise Refusal.answer(errors.oauth_error("invalid_grant", "The user name or password is incorrect."))
     if str(form["scope"]).strip().lower() != shared.tenant.subscription_id.lower():
-        return errors.kianda_oauth_error("invalid_grant", "The subscription id is not valid for this user.")
+        raise Refusal.answer(errors.oauth_error("invalid_grant", "The subscription id is not valid for this user."))
 
     issued = c.now().replace(microsecond=0)
-    lifetime = c.state.settings.kianda_token_lifetime
+    lifetime = c.state.settings.option("kianda_token_lifetime")
     token = Token(secrets.token_urlsafe(96), user, issued, issued + timedelta(seconds=lifetime))
     _forget_expired(c)
     shared.tokens[token.value] = token
@@ -57,7 +58,7 @@ async def get_token(request: web.Request) -> web.Response:
         ".issued": rfc1123(token.issued),
         ".expires": rfc1123(token.expires),
     }
-    return web.json_response(body, headers=errors.KIANDA_NO_CACHE)
+    return web.json_response(body, headers=errors.NO_CACHE)
 
 
 def _forget_expired(c: Ctx) -> None:
@@ -83,9 +84,9 @@ async def authenticate(request: web.Request, c: Ctx) -> web.StreamResponse | Non
         c.principal = token.user if token is not None and live else shared.tenant.admin
         return None
     if token is None or not live:
-        return errors.kianda_message(401, DENIED)
+        raise Refusal(401, DENIED)
     if not token.user.is_admin:
-        return errors.kianda_message(403, NOT_ADMIN)
+        raise Refusal(403, NOT_ADMIN)
     c.principal = token.user
     return None
 

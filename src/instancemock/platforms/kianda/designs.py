@@ -11,8 +11,8 @@ from typing import Any
 
 from aiohttp import web
 
-from instancemock.core import errors
 from instancemock.core.context import ctx
+from instancemock.core.errors import Refusal
 from instancemock.core.violations import Violation
 from instancemock.world.store import Document, Store
 
@@ -76,8 +76,8 @@ def resolve_status(design: Document, status: Any) -> tuple[str | None, list[Viol
     return None, [Violation("body", "Status", message)]
 
 
-def not_found(name: str) -> web.Response:
-    return errors.kianda_message(404, f"Process '{name}' not found.")
+def not_found(name: str) -> Refusal:
+    return Refusal(404, f"Process '{name}' not found.")
 
 
 async def list_processes(request: web.Request) -> web.Response:
@@ -89,4 +89,6 @@ async def get_process(request: web.Request) -> web.Response:
     c = ctx(request)
     name = str(c.args.path["name"])
     design = await find_design(c.store, name)
-    return web.json_response(public(design)) if design else not_found(name)
+    if not design:
+        raise not_found(name)
+    return web.json_response(public(design))

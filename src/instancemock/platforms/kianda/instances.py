@@ -12,9 +12,8 @@ from typing import Any
 
 from aiohttp import web
 
-from instancemock.core import errors
 from instancemock.core.context import Ctx, Handler, ctx
-from instancemock.core.spec import Platform
+from instancemock.core.errors import Refusal
 from instancemock.core.violations import Violation
 from instancemock.platforms.kianda import designs
 from instancemock.platforms.kianda.auth import principal
@@ -46,12 +45,12 @@ def next_version(text: str) -> str:
     return f"{parse_version(text)[0] + 1}.0"
 
 
-def not_found(name: str) -> web.Response:
-    return errors.kianda_message(404, f"Instance '{name}' not found.")
+def not_found(name: str) -> Refusal:
+    return Refusal(404, f"Instance '{name}' not found.")
 
 
-def conflict(current: str) -> web.Response:
-    return errors.kianda_message(409, f"Version conflict: instance is at {current}.")
+def conflict(current: str) -> Refusal:
+    return Refusal(409, f"Version conflict: instance is at {current}.")
 
 
 async def allocate_number(c: Ctx, process_name: str) -> int:
@@ -123,11 +122,11 @@ async def create_instance(request: web.Request) -> web.Response:
     body: dict[str, Any] = c.args.body
     design = await designs.find_design(c.store, str(body["processName"]))
     if design is None:
-        return designs.not_found(str(body["processName"]))
+        raise designs.not_found(str(body["processName"]))
     values, problems = designs.resolve_mappings(design, body.get("FieldsMappings"))
     status, status_problems = designs.resolve_status(design, body.get("Status"))
     if problems or status_problems:
-        return errors.reject(Platform.KIANDA, *problems, *status_problems)
+        raise Refusal.invalid(*problems, *status_problems)
     doc = await create_record(c, design, values, status, designs.as_text(body.get("TriggerField")))
     return web.json_response({"success": True, "instanceID": doc["id"]})
 
@@ -136,7 +135,9 @@ async def get_instance(request: web.Request) -> web.Response:
     c = ctx(request)
     name = str(c.args.path["name"])
     found = await c.store.get(INSTANCES, key(name))
-    return web.json_response(public(found.doc)) if found else not_found(name)
+    if not found:
+        raise not_found(name)
+    return web.json_response(public(found.doc))
 
 
 async def get_instance_fields(request: web.Request) -> web.Response:
@@ -144,7 +145,7 @@ async def get_instance_fields(request: web.Request) -> web.Response:
     name = str(c.args.path["name"])
     found = await c.store.get(INSTANCES, key(name))
     if found is None:
-        return not_found(name)
+        raise not_found(name)
     by_lower = {f["name"].lower(): f for f in found.doc["fields"]}
     answer: list[Document] = []
     seen: set[str] = set()
@@ -189,10 +190,10 @@ async def _change(request: web.Request, replace: bool) -> web.Response:
     body: dict[str, Any] = c.args.body or {}
     found = await c.store.get(INSTANCES, key(name))
     if found is None:
-        return not_found(name)
+        raise not_found(name)
     design = await designs.find_design(c.store, found.doc["processName"])
     if design is None:
-        return designs.not_found(found.doc["processName"])
+        raise designs.not_found(found.doc["processName"])
     problems: list[Violation] = []
     sent_process = body.get("ProcessName")
     if sent_process not in (None, "") and str(sent_process).strip().lower() != design["name"].lower():
@@ -202,7 +203,7 @@ async def _change(request: web.Request, replace: bool) -> web.Response:
     status, status_problems = designs.resolve_status(design, body.get("Status"))
     problems += mapping_problems + status_problems
     if problems:
-        return errors.reject(Platform.KIANDA, *problems)
+        raise Refusal.invalid(*problems)
 
     expected = body.get("Version")
     user = principal(c).username
@@ -219,9 +220,9 @@ async def _change(request: web.Request, replace: bool) -> web.Response:
 
     saved = await c.store.update(INSTANCES, key(name), apply)
     if saved is None:
-        return not_found(name)
+        raise not_found(name)
     if stale:
-        return conflict(stale[0])
+        raise conflict(stale[0])
     notify(c.state, saved.doc["id"], design["name"], "updated")
     return web.json_response(_echo(body, saved.doc, design))
 
@@ -269,7 +270,7 @@ async def delete_instance(request: web.Request) -> web.Response:
     name = str(c.args.path["name"])
     found = await c.store.get(INSTANCES, key(name))
     if found is None or not await c.store.delete(INSTANCES, key(name)):
-        return not_found(name)
+        raise not_found(name)
     notify(c.state, found.doc["id"], found.doc["processName"], "deleted")
     return web.json_response({"success": True})
 

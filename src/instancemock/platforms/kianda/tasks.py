@@ -12,9 +12,8 @@ from typing import Any
 
 from aiohttp import web
 
-from instancemock.core import errors
 from instancemock.core.context import Ctx, Handler, ctx
-from instancemock.core.spec import Platform
+from instancemock.core.errors import Refusal
 from instancemock.core.violations import Violation
 from instancemock.platforms.kianda import designs
 from instancemock.platforms.kianda.auth import principal
@@ -65,8 +64,8 @@ def public(task: Document, c: Ctx) -> Document:
     return out
 
 
-def not_found(task_id: str) -> web.Response:
-    return errors.kianda_message(404, f"Task '{task_id}' not found.")
+def not_found(task_id: str) -> Refusal:
+    return Refusal(404, f"Task '{task_id}' not found.")
 
 
 async def _checked_input(c: Ctx, body: dict[str, Any]) -> tuple[Document, list[Violation]]:
@@ -123,14 +122,16 @@ async def get_task(request: web.Request) -> web.Response:
     c = ctx(request)
     task_id = str(c.args.path["id"]).lower()
     found = await c.store.get(TASKS, task_id)
-    return web.json_response(public(found.doc, c)) if found else not_found(task_id)
+    if not found:
+        raise not_found(task_id)
+    return web.json_response(public(found.doc, c))
 
 
 async def create_task(request: web.Request) -> web.Response:
     c = ctx(request)
     fields, problems = await _checked_input(c, c.args.body)
     if problems:
-        return errors.reject(Platform.KIANDA, *problems)
+        raise Refusal.invalid(*problems)
     task_id = str(uuid.uuid4())
     task = {"id": task_id, **fields, "lastRun": None, "createdBy": principal(c).username, "_runs": 0}
     await c.store.put(TASKS, task_id, task)
@@ -142,19 +143,21 @@ async def update_task(request: web.Request) -> web.Response:
     c = ctx(request)
     task_id = str(c.args.path["id"]).lower()
     if await c.store.get(TASKS, task_id) is None:
-        return not_found(task_id)
+        raise not_found(task_id)
     fields, problems = await _checked_input(c, c.args.body)
     if problems:
-        return errors.reject(Platform.KIANDA, *problems)
+        raise Refusal.invalid(*problems)
     saved = await c.store.update(TASKS, task_id, lambda old: {**old, **fields})
-    return web.json_response(public(saved.doc, c)) if saved else not_found(task_id)
+    if not saved:
+        raise not_found(task_id)
+    return web.json_response(public(saved.doc, c))
 
 
 async def delete_task(request: web.Request) -> web.Response:
     c = ctx(request)
     task_id = str(c.args.path["id"]).lower()
     if not await c.store.delete(TASKS, task_id):
-        return not_found(task_id)
+        raise not_found(task_id)
     return web.json_response({"success": True})
 
 
@@ -164,23 +167,23 @@ async def run_task(request: web.Request) -> web.Response:
     task_id = str(c.args.path["id"]).lower()
     found = await c.store.get(TASKS, task_id)
     if found is None:
-        return not_found(task_id)
+        raise not_found(task_id)
     task = found.doc
     if expired(task, c.now()):
-        return errors.kianda_message(409, f"Task '{task['name']}' has expired.")
+        raise Refusal(409, f"Task '{task['name']}' has expired.")
     target = c.args.query.get("instanceID") or task.get("instanceID")
     if target:
         instance = await c.store.get(INSTANCES, key(str(target)))
         if instance is None:
-            return errors.kianda_message(404, f"Instance '{target}' not found.")
+            raise Refusal(404, f"Instance '{target}' not found.")
         if instance.doc["processName"] != task["processName"]:
             message = f"Instance '{target}' is not an instance of process '{task['processName']}'."
-            return errors.reject(Platform.KIANDA, Violation("query", "instanceID", message))
+            raise Refusal.invalid(Violation("query", "instanceID", message))
         ran_on = instance.doc["id"]
     else:
         design = await designs.find_design(c.store, task["processName"])
         if design is None:
-            return designs.not_found(task["processName"])
+            raise designs.not_found(task["processName"])
         ran_on = (await create_record(c, design, {}, None, designs.as_text(task.get("trigger"))))["id"]
     ran_at = iso(c.now().replace(microsecond=0))
     await c.store.update(TASKS, task_id, lambda t: {**t, "lastRun": ran_at, "_runs": int(t.get("_runs", 0)) + 1})

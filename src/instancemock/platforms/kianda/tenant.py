@@ -91,8 +91,6 @@ def load_tenant(settings: Settings) -> Tenant:
 
 
 def services(state: State) -> Services:
-    found = state.services.get("kianda")
-    if found is None:
-        found = Services(load_tenant(state.settings), webhooks=list(state.settings.webhooks))
-        state.services["kianda"] = found
-    return found  # type: ignore[no-any-return]
+    return state.service(
+        Services, lambda: Services(load_tenant(state.settings), webhooks=list(state.settings.option("webhooks", ())))
+    )

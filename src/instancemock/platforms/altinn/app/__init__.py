@@ -12,12 +12,10 @@ from typing import Any
 
 from aiohttp import web
 
-from instancemock.core import errors
 from instancemock.core.context import Ctx, ctx
-from instancemock.core.plugin import Plugin
-from instancemock.platforms.altinn import auth
+from instancemock.core.errors import Refusal
+from instancemock.platforms.altinn import auth, errors
 from instancemock.platforms.altinn.app.common import (
-    Refused,
     app_of,
     authorize,
     instance_of,
@@ -42,7 +40,6 @@ from instancemock.platforms.altinn.domain.changes import (
 )
 from instancemock.platforms.altinn.domain.instances import INSTANCES, guid_of, mutable
 from instancemock.platforms.altinn.domain.world import App, World, world_for
-from instancemock.platforms.altinn.simulate import advance
 from instancemock.settings import Settings
 
 
@@ -68,10 +65,7 @@ async def authenticate(request: web.Request, c: Ctx) -> web.StreamResponse | Non
 async def get_instance(request: web.Request) -> web.Response:
     c = ctx(request)
     principal = principal_of(request)
-    try:
-        _, doc = await permitted_instance(c, principal, "read")
-    except Refused as refused:
-        return refused.response
+    _, doc = await permitted_instance(c, principal, "read")
     if not is_app_owner(principal, doc) and doc["status"].get("readStatus") != "Read":
         doc = mutable(doc)
         doc["status"]["readStatus"] = "Read"  # Storage's readstatus: lastChanged stays
@@ -82,10 +76,7 @@ async def get_instance(request: web.Request) -> web.Response:
 async def delete_instance(request: web.Request) -> web.Response:
     c = ctx(request)
     principal = principal_of(request)
-    try:
-        app, doc = await permitted_instance(c, principal, "delete")
-    except Refused as refused:
-        return refused.response
+    app, doc = await permitted_instance(c, principal, "delete")
     now = c.now()
     if deletion_prevented(doc, app.prevent_deletion_days, now):
         return errors.json_string(403, "Instance cannot be deleted yet due to application restrictions.")
@@ -97,10 +88,7 @@ async def delete_instance(request: web.Request) -> web.Response:
 async def complete_instance(request: web.Request) -> web.Response:
     c = ctx(request)
     principal = principal_of(request)
-    try:
-        _, doc = await permitted_instance(c, principal, "complete")
-    except Refused as refused:
-        return refused.response
+    _, doc = await permitted_instance(c, principal, "complete")
     if principal.org is None:
         return errors.empty(403)
     new = mutable(doc)
@@ -118,11 +106,8 @@ async def update_substatus(request: web.Request) -> web.Response:
     problem = substatus_problem(body)
     if problem is not None:
         return errors.json_string(400, problem)
-    try:
-        app = app_of(c)
-        doc = await instance_of(c, app)
-    except Refused as refused:
-        return refused.response
+    app = app_of(c)
+    doc = await instance_of(c, app)
     if not is_app_owner(principal, doc):
         return errors.empty(403)
     new = apply_substatus(mutable(doc), body, c.now(), principal.org_number or principal.actor)
@@ -137,10 +122,7 @@ async def get_active_instances(request: web.Request) -> web.Response:
     """Storage's query `appId, instanceOwner.partyId, status.isArchived=false, status.isSoftDeleted=false`."""
     c = ctx(request)
     principal = principal_of(request)
-    try:
-        app = app_of(c)
-    except Refused as refused:
-        return refused.response
+    app = app_of(c)
     party = int(c.args.path["instanceOwnerPartyId"])
     query = q.Query(app_id=app.app_id, party_id=party, is_archived=False, is_soft_deleted=False)
     docs = [s.doc for s in await c.store.list(INSTANCES) if query.matches(s.doc)]
@@ -154,7 +136,7 @@ async def get_active_instances(request: web.Request) -> web.Response:
 def authorize_quietly(c: Ctx, principal: auth.Principal, app: App, doc: dict[str, Any]) -> bool:
     try:
         authorize(c, principal, "read", app, doc)
-    except Refused:
+    except Refusal:
         return False
     return True
 
@@ -194,20 +176,15 @@ def credentials(settings: Settings, origin: str) -> dict[str, Any]:
     }
 
 
-PLUGIN = Plugin(
-    operations={
-        "createInstance": create_instance,
-        "createInstanceSimplified": create_simplified,
-        "getActiveInstances": get_active_instances,
-        "getInstance": get_instance,
-        "deleteInstance": delete_instance,
-        "updateSubstatus": update_substatus,
-        "completeInstance": complete_instance,
-        "getProcessState": get_process_state,
-        "nextProcessStep": next_process_step,
-        "getProcessHistory": get_process_history,
-    },
-    authenticate=authenticate,
-    credentials=credentials,
-    simulate=advance,  # --simulate: owners move their instances on (altinn_simulate.py)
-)
+OPERATIONS = {
+    "createInstance": create_instance,
+    "createInstanceSimplified": create_simplified,
+    "getActiveInstances": get_active_instances,
+    "getInstance": get_instance,
+    "deleteInstance": delete_instance,
+    "updateSubstatus": update_substatus,
+    "completeInstance": complete_instance,
+    "getProcessState": get_process_state,
+    "nextProcessStep": next_process_step,
+    "getProcessHistory": get_process_history,
+}

@@ -6,8 +6,9 @@ from typing import Any
 
 from aiohttp import web
 
-from instancemock.core import errors
 from instancemock.core.context import Ctx
+from instancemock.core.errors import Refusal
+from instancemock.platforms.altinn import errors
 from instancemock.platforms.altinn.auth import Principal
 from instancemock.platforms.altinn.domain.app_view import instance_response, instance_view
 from instancemock.platforms.altinn.domain.instances import INSTANCES, party_of
@@ -15,13 +16,6 @@ from instancemock.platforms.altinn.domain.policy import permits
 from instancemock.platforms.altinn.domain.process import EVENTS, derived_history
 from instancemock.platforms.altinn.domain.world import App, World, world_for
 from instancemock.world.store import Document
-
-
-class Refused(Exception):
-    """Stops a handler with the platform's answer."""
-
-    def __init__(self, response: web.Response) -> None:
-        self.response = response
 
 
 def world(c: Ctx) -> World:
@@ -33,7 +27,7 @@ def app_of(c: Ctx) -> App:
     org, name = str(c.route.params.get("org", "")), str(c.route.params.get("app", ""))
     found = world(c).app(f"{org}/{name}") or world(c).app(f"{org.lower()}/{name.lower()}")
     if found is None:
-        raise Refused(errors.problem(404, detail=f"No app {org}/{name} is served here."))
+        raise Refusal.answer(errors.problem(404, detail=f"No app {org}/{name} is served here."))
     return found
 
 
@@ -45,7 +39,7 @@ async def instance_of(c: Ctx, app: App) -> Document:
     """The instance of the path: 404 (bare NotFound) unless it exists and belongs to this app."""
     found = await c.store.get(INSTANCES, guid_of_path(c))
     if found is None or str(found.doc.get("appId", "")).lower() != app.app_id.lower():
-        raise Refused(errors.problem(404))
+        raise Refusal.answer(errors.problem(404))
     return found.doc
 
 
@@ -57,13 +51,13 @@ def authorize(c: Ctx, principal: Principal, action: str, app: App, doc: Document
     """The PDP on the path's party: another owner than the stored one is denied (403, no body)."""
     party = c.args.path.get("instanceOwnerPartyId")
     if party is not None and str(party) != party_of(doc):
-        raise Refused(errors.empty(403))
+        raise Refusal.answer(errors.empty(403))
     if not may(c, principal, action, app, party_of(doc)):
-        raise Refused(errors.empty(403))
+        raise Refusal.answer(errors.empty(403))
 
 
 async def permitted_instance(c: Ctx, principal: Principal, action: str) -> tuple[App, Document]:
-    """The app and instance of the path, once the caller may do `action` on it; else Refused."""
+    """The app and instance of the path, once the caller may do `action` on it; else a Refusal."""
     app = app_of(c)
     doc = await instance_of(c, app)
     authorize(c, principal, action, app, doc)

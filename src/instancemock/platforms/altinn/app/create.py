@@ -20,9 +20,10 @@ from xml.sax.saxutils import escape
 
 from aiohttp import web
 
-from instancemock.core import errors
 from instancemock.core.context import Ctx, ctx
-from instancemock.platforms.altinn.app.common import Refused, app_of, may, record_events, response_of, world
+from instancemock.core.errors import Refusal
+from instancemock.platforms.altinn import errors
+from instancemock.platforms.altinn.app.common import app_of, may, record_events, response_of, world
 from instancemock.platforms.altinn.auth import Principal, principal_of
 from instancemock.platforms.altinn.domain.app_view import app_link
 from instancemock.platforms.altinn.domain.instances import INSTANCES, is_hard_deleted_element, next_seq
@@ -61,44 +62,41 @@ class Part:
 async def create_instance(request: web.Request) -> web.Response:
     c = ctx(request)
     principal = principal_of(request)
-    try:
-        app = app_of(c)
-        parts = _parts(c)
-        template = _template(parts)
-        query_party = c.args.query.get("instanceOwnerPartyId")
-        owner = _owner_fields(template)
-        if query_party is None and template is None:
-            return errors.json_string(400, NO_OWNER)
-        if query_party is not None and owner:
-            return errors.json_string(400, BOTH_OWNERS)
-        if query_party is None and not owner:
-            return errors.json_string(400, EMPTY_OWNER)
-        uploads = [p for p in parts if p.name not in ("instance", "notification") and not _is_template(p, parts)]
-        if problem := _check_parts(app, uploads):
-            return errors.json_string(400, f"Error when comparing content to application metadata: {problem}")
-        party = _lookup(world(c), owner or {"partyId": query_party})
-        _may_instantiate(c, principal, app, party)
-        template = template or {}
-        doc = await _new_instance(c, principal, app, party, template.get("dueBefore"), template.get("visibleAfter"))
-        values = template.get("dataValues")
-        if isinstance(values, dict) and (kept := {k: str(v) for k, v in values.items() if v not in (None, "")}):
-            doc["dataValues"] = kept
-        for part in uploads:
-            doc["data"].append(
-                new_element(
-                    app,
-                    doc,
-                    str(part.name),
-                    _media(part.content_type),
-                    len(part.data),
-                    principal,
-                    c.now(),
-                    part.filename,
-                )
+    app = app_of(c)
+    parts = _parts(c)
+    template = _template(parts)
+    query_party = c.args.query.get("instanceOwnerPartyId")
+    owner = _owner_fields(template)
+    if query_party is None and template is None:
+        return errors.json_string(400, NO_OWNER)
+    if query_party is not None and owner:
+        return errors.json_string(400, BOTH_OWNERS)
+    if query_party is None and not owner:
+        return errors.json_string(400, EMPTY_OWNER)
+    uploads = [p for p in parts if p.name not in ("instance", "notification") and not _is_template(p, parts)]
+    if problem := _check_parts(app, uploads):
+        return errors.json_string(400, f"Error when comparing content to application metadata: {problem}")
+    party = _lookup(world(c), owner or {"partyId": str(query_party)})
+    _may_instantiate(c, principal, app, party)
+    template = template or {}
+    doc = await _new_instance(c, principal, app, party, template.get("dueBefore"), template.get("visibleAfter"))
+    values = template.get("dataValues")
+    if isinstance(values, dict) and (kept := {k: str(v) for k, v in values.items() if v not in (None, "")}):
+        doc["dataValues"] = kept
+    for part in uploads:
+        doc["data"].append(
+            new_element(
+                app,
+                doc,
+                str(part.name),
+                _media(part.content_type),
+                len(part.data),
+                principal,
+                c.now(),
+                part.filename,
             )
-        return await _finish(c, principal, app, party, doc, prefill=None)
-    except Refused as refused:
-        return refused.response
+        )
+    return await _finish(c, principal, app, party, doc, prefill=None)
 
 
 def _parts(c: Ctx) -> list[Part]:
@@ -111,14 +109,14 @@ def _parts(c: Ctx) -> list[Part]:
     head = f"Content-Type: {c.args.content_type}\r\n\r\n".encode()
     message = BytesParser(policy=policy.HTTP).parsebytes(head + c.args.raw_body)
     if not isinstance(message, EmailMessage) or not message.is_multipart() or message.defects:
-        raise Refused(
+        raise Refusal.answer(
             errors.problem(400, "Error reading request", "The request body is not a readable multipart form.")
         )
     found: list[Part] = []
     for index, section in enumerate(message.iter_parts()):
         name = section.get_param("name", header="content-disposition")
         if not name:
-            raise Refused(
+            raise Refusal.answer(
                 errors.problem(400, "Error reading request", f"Multipart section without name found at index {index}")
             )
         payload = section.get_payload(decode=True)
@@ -143,7 +141,7 @@ def _template(parts: list[Part]) -> dict[str, Any] | None:
     if chosen is None:
         return None
     if chosen.name == "instance" and not _media(chosen.content_type).startswith("application/json"):
-        raise Refused(
+        raise Refusal.answer(
             errors.json_string(
                 400,
                 f"Error when comparing content to application metadata: Unexpected Content-Type "
@@ -153,11 +151,13 @@ def _template(parts: list[Part]) -> dict[str, Any] | None:
     try:
         value = json.loads(chosen.data) if chosen.data.strip() else None
     except ValueError as error:
-        raise Refused(
+        raise Refusal.answer(
             errors.problem(400, "Error reading request", f"The instance template is not JSON: {error}")
         ) from error
     if value is not None and not isinstance(value, dict):
-        raise Refused(errors.problem(400, "Error reading request", "The instance template must be a JSON object."))
+        raise Refusal.answer(
+            errors.problem(400, "Error reading request", "The instance template must be a JSON object.")
+        )
     return {_lower_first(k): v for k, v in value.items()} if value else ({} if value is not None else None)
 
 
@@ -228,7 +228,7 @@ def _lookup(w: World, owner: dict[str, str]) -> Party:
         party = w.party_by_username(owner["username"])
         kind, value = "username", owner["username"]
     if party is None:
-        raise Refused(
+        raise Refusal.answer(
             errors.json_string(
                 404,
                 f"Cannot lookup party: Failed to lookup party by {kind}: {value}. The exception was: 404 - Not Found",
@@ -239,9 +239,9 @@ def _lookup(w: World, owner: dict[str, str]) -> Party:
 
 def _may_instantiate(c: Ctx, principal: Principal, app: App, party: Party) -> None:
     if not may(c, principal, "instantiate", app, party.party_id):
-        raise Refused(errors.empty(403))
+        raise Refusal.answer(errors.empty(403))
     if not _party_type_allowed(app, party):
-        raise Refused(
+        raise Refusal.answer(
             errors.json_string(
                 403, f"Party {party.party_id} is not allowed to instantiate this application {app.app_id}"
             )
@@ -270,7 +270,7 @@ async def _new_instance(
     try:
         process, events = start(app, c.now(), principal.actor)
     except ProcessConflict as conflict:
-        raise Refused(errors.json_string(409, str(conflict))) from conflict
+        raise Refusal.answer(errors.json_string(409, str(conflict))) from conflict
     doc: Document = {
         "id": f"{party.party_id}/{guid}",
         "instanceOwner": party.owner(),
@@ -384,35 +384,32 @@ async def _finish(
 async def create_simplified(request: web.Request) -> web.Response:
     c = ctx(request)
     principal = principal_of(request)
-    try:
-        app = app_of(c)
-        body = json.loads(c.args.raw_body) if c.args.raw_body else None
-        body = body if isinstance(body, dict) else {}
-        source_id = str(body.get("sourceInstanceId") or "")
-        copying = bool(source_id)
-        if copying and not (app.metadata.get("copyInstanceSettings") or {}).get("enabled"):
-            return errors.json_string(
-                400, "Creating instance based on a copy from an archived instance is not enabled for this app."
-            )
-        owner = _owner_fields(body)
-        if not owner:
-            return errors.json_string(400, EMPTY_OWNER)
-        party = _lookup(world(c), owner)
-        source_party, source_guid = _source_id(source_id) if copying else ("", "")
-        if copying and str(party.party_id) != source_party:
-            return errors.json_string(400, "It is not possible to copy instances between instance owners.")
-        _may_instantiate(c, principal, app, party)
-        source = await _source(c, source_guid) if copying else None
-        if source is not None and not (source.get("status") or {}).get("isArchived"):
-            return errors.json_string(400, "It is not possible to copy an instance that isn't archived.")
-        doc = await _new_instance(c, principal, app, party, body.get("dueBefore"), body.get("visibleAfter"))
-        if source is not None:
-            await _copy_data(c, principal, app, source, doc)
-        prefill = body.get("prefill")
-        values = {str(k): str(v) for k, v in prefill.items() if v is not None} if isinstance(prefill, dict) else None
-        return await _finish(c, principal, app, party, doc, prefill=values)
-    except Refused as refused:
-        return refused.response
+    app = app_of(c)
+    body = json.loads(c.args.raw_body) if c.args.raw_body else None
+    body = body if isinstance(body, dict) else {}
+    source_id = str(body.get("sourceInstanceId") or "")
+    copying = bool(source_id)
+    if copying and not (app.metadata.get("copyInstanceSettings") or {}).get("enabled"):
+        return errors.json_string(
+            400, "Creating instance based on a copy from an archived instance is not enabled for this app."
+        )
+    owner = _owner_fields(body)
+    if not owner:
+        return errors.json_string(400, EMPTY_OWNER)
+    party = _lookup(world(c), owner)
+    source_party, source_guid = _source_id(source_id) if copying else ("", "")
+    if copying and str(party.party_id) != source_party:
+        return errors.json_string(400, "It is not possible to copy instances between instance owners.")
+    _may_instantiate(c, principal, app, party)
+    source = await _source(c, source_guid) if copying else None
+    if source is not None and not (source.get("status") or {}).get("isArchived"):
+        return errors.json_string(400, "It is not possible to copy an instance that isn't archived.")
+    doc = await _new_instance(c, principal, app, party, body.get("dueBefore"), body.get("visibleAfter"))
+    if source is not None:
+        await _copy_data(c, principal, app, source, doc)
+    prefill = body.get("prefill")
+    values = {str(k): str(v) for k, v in prefill.items() if v is not None} if isinstance(prefill, dict) else None
+    return await _finish(c, principal, app, party, doc, prefill=values)
 
 
 def _source_id(text: str) -> tuple[str, str]:
@@ -420,7 +417,7 @@ def _source_id(text: str) -> tuple[str, str]:
     try:
         return party.strip(), str(uuid.UUID(guid.strip()))
     except ValueError:
-        raise Refused(
+        raise Refusal.answer(
             errors.problem(
                 400,
                 "One or more validation errors occurred.",
@@ -434,7 +431,7 @@ def _source_id(text: str) -> tuple[str, str]:
 async def _source(c: Ctx, guid: str) -> Document:
     found = await c.store.get(INSTANCES, guid)
     if found is None:
-        raise Refused(errors.json_string(404, "Retrieving source instance failed with status code NotFound"))
+        raise Refusal.answer(errors.json_string(404, "Retrieving source instance failed with status code NotFound"))
     return found.doc
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from instancemock.core import errors
 from instancemock.core.context import Ctx, ctx
-from instancemock.platforms.altinn.app.common import Refused, may, permitted_instance, record_events
+from instancemock.platforms.altinn import errors
+from instancemock.platforms.altinn.app.common import may, permitted_instance, record_events
 from instancemock.platforms.altinn.app.create import FORM_DATA, form_bytes, new_element
 from instancemock.platforms.altinn.auth import Principal, principal_of
 from instancemock.platforms.altinn.domain.instances import INSTANCES, guid_of, party_of, touch
@@ -31,20 +31,14 @@ def _state(c: Ctx, principal: Principal, app: App, doc: Document) -> web.Respons
 async def get_process_state(request: web.Request) -> web.Response:
     c = ctx(request)
     principal = principal_of(request)
-    try:
-        app, doc = await permitted_instance(c, principal, "read")
-    except Refused as refused:
-        return refused.response
+    app, doc = await permitted_instance(c, principal, "read")
     return _state(c, principal, app, doc)
 
 
 async def next_process_step(request: web.Request) -> web.Response:
     c = ctx(request)
     principal = principal_of(request)
-    try:
-        app, doc = await permitted_instance(c, principal, "read")
-    except Refused as refused:
-        return refused.response
+    app, doc = await permitted_instance(c, principal, "read")
     now = c.now()
     current = (doc.get("process") or {}).get("currentTask") or {}
     body = c.args.body if isinstance(c.args.body, dict) else {}
@@ -87,10 +81,7 @@ def _auto_create(app: App, task: Task, doc: Document, principal: Principal, c: C
 async def get_process_history(request: web.Request) -> web.Response:
     c = ctx(request)
     principal = principal_of(request)
-    try:
-        app, doc = await permitted_instance(c, principal, "read")
-    except Refused as refused:
-        return refused.response
+    app, doc = await permitted_instance(c, principal, "read")
     recorded = await c.store.get(EVENTS, guid_of(doc))
     items = list(recorded.doc["events"]) if recorded else derived_history(doc, app)
     return web.json_response({"processHistory": items})

@@ -1,12 +1,15 @@
-"""/__admin/webhooks: the Kianda webhook URLs at run time, and what was delivered to them."""
+"""/__admin/webhooks: the Kianda webhook URLs at run time, and what was delivered to them.
+
+The operations are declared by the admin spec and handled here: the plugin adds them to the
+admin API (`Plugin.admin_operations`), so the admin package knows no platform.
+"""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from instancemock.core import errors
 from instancemock.core.context import ctx
-from instancemock.core.spec import Platform
+from instancemock.core.errors import Refusal
 from instancemock.platforms.kianda import webhooks as hooks
 
 
@@ -20,7 +23,7 @@ async def add_webhook(request: web.Request) -> web.Response:
     try:
         urls = hooks.add_webhook(context.state, context.args.body["url"])
     except ValueError as error:
-        return errors.error(Platform.ADMIN, 400, str(error))
+        raise Refusal(400, str(error)) from error
     return web.json_response({"urls": urls}, status=201)
 
 
@@ -28,7 +31,7 @@ async def remove_webhook(request: web.Request) -> web.Response:
     context = ctx(request)
     url = context.args.query["url"]
     if not hooks.remove_webhook(context.state, url):
-        return errors.error(Platform.ADMIN, 404, f"No webhook {url!r} is registered.")
+        raise Refusal(404, f"No webhook {url!r} is registered.")
     return web.json_response({"urls": hooks.webhooks(context.state)})
 
 

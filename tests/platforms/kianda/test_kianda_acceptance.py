@@ -19,7 +19,7 @@ from aiohttp.test_utils import TestClient
 
 from support import KIANDA, MakeClient, assert_conforms
 
-SPEC = Path(__file__).resolve().parents[2] / "openapi" / "kianda.yaml"
+SPEC = Path(__file__).resolve().parents[3] / "openapi" / "kianda.yaml"
 DENIED = {"Message": "Authorization has been denied for this request."}
 COMMON_FIELDS = {
     "id",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import tracemalloc
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,8 +14,7 @@ from aiohttp.test_utils import TestClient
 from instancemock.app import create_app
 from instancemock.core.context import STATE
 from instancemock.core.journal import Filter, Journal, JournalEntry
-from instancemock.core.pipeline import PLUGINS
-from instancemock.core.plugin import Plugin
+from instancemock.core.pipeline import API_PLUGINS
 
 from support import ADMIN, NOW, MakeClient, assert_conforms, settings
 
@@ -153,9 +153,9 @@ async def test_a_crash_is_journaled_as_the_500_the_client_got(aiohttp_client: An
     async def crash(request: web.Request) -> web.Response:
         raise RuntimeError("boom")
 
-    plugins = dict(app[PLUGINS])
-    plugins["kianda"] = Plugin(operations={"deleteInstance": crash})
-    app[PLUGINS] = plugins
+    plugins = dict(app[API_PLUGINS])
+    plugins["kianda"] = replace(plugins["kianda"], operations={"deleteInstance": crash})
+    app[API_PLUGINS] = plugins
     client = await aiohttp_client(app)
     assert (await client.delete("/kianda/api/instances/anything-1")).status == 500
     [entry] = (await listed(client))["requests"]

@@ -159,7 +159,7 @@ async def test_kianda_instances_move_to_their_next_form_and_webhooks_hear_it(mak
         name = action["id"]
         state = client.server.app[STATE]
         before = next(  # the seeded document, from a fresh world of the same seed
-            s.doc for s in await state.seed_dataset("kianda").list("instances") if s.doc["id"] == name
+            s.doc for s in await state.seed_world("kianda").list("instances") if s.doc["id"] == name
         )
         response = await client.get(f"/kianda/api/instances/{name}", headers=auth)
         await assert_conforms(KIANDA, response)

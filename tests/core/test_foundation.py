@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from aiohttp import web
 
 from instancemock.app import create_app
-from instancemock.core.pipeline import PLUGINS
-from instancemock.core.plugin import Plugin
+from instancemock.core.pipeline import API_PLUGINS
 
 from support import ADMIN, BARIUM, MakeClient, assert_conforms, settings
 
@@ -133,9 +134,9 @@ async def test_strict_mode_turns_a_nonconforming_answer_into_a_named_500(aiohttp
     async def liar(request: web.Request) -> web.Response:
         return web.json_response({"success": "yes"})  # the spec says success is a boolean
 
-    plugins = dict(app[PLUGINS])
-    plugins["kianda"] = Plugin(operations={"deleteInstance": liar})
-    app[PLUGINS] = plugins
+    plugins = dict(app[API_PLUGINS])
+    plugins["kianda"] = replace(plugins["kianda"], operations={"deleteInstance": liar})
+    app[API_PLUGINS] = plugins
     client = await aiohttp_client(app)
     response = await client.delete("/kianda/api/instances/anything-1")
     assert response.status == 500

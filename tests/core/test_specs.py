@@ -15,7 +15,7 @@ from openapi_spec_validator import validate
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-SPECS = Path(__file__).resolve().parents[1] / "openapi"
+SPECS = Path(__file__).resolve().parents[2] / "openapi"
 NAMES = ["kianda", "barium", "altinn-storage", "altinn-app", "admin"]
 
 
