@@ -18,3 +18,9 @@ def make_client(aiohttp_client: Any) -> MakeClient:
         return await aiohttp_client(create_app(settings(**overrides)))
 
     return make
+
+
+@pytest.fixture
+async def client(make_client: MakeClient) -> TestClient:
+    """A fresh strict server with the default settings (seed 7, clock at support.NOW)."""
+    return await make_client()

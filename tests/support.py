@@ -79,3 +79,59 @@ def wait_healthy(base: str, process: subprocess.Popen[str], seconds: float = 30)
         except (urllib.error.URLError, ConnectionError):
             time.sleep(0.05)  # polling a port that is not open yet: there is no event to await
     raise AssertionError("server did not become healthy")
+
+
+# --- credentials of each platform's demo users ------------------------------------------------
+
+ALTINN_TOOLS = "/altinn/testtools/api"
+OWNER_SCOPES = "altinn:serviceowner/instances.read,altinn:serviceowner/instances.write"
+KARI = {"userId": "20001001", "partyId": "50001001", "pid": "12038522157"}  # delegated 51001001, 51001004
+BARIUM_LOGIN = {
+    "APIKey": "2f9d8c7b-6a5e-4d3c-b2a1-0f9e8d7c6b5a",
+    "Username": "anna.berg@nordvik.se",
+    "Password": "Sommar2024!",
+}
+
+
+async def altinn_token(client: TestClient, kind: str, **params: str) -> str:
+    """A token from the test token generator (`GetPersonalToken`, `GetEnterpriseToken`), checked against the spec."""
+    response = await client.get(f"{ALTINN_TOOLS}/{kind}", params={"env": "tt02", **params})
+    assert response.status == 200, await response.text()
+    await assert_conforms(ALTINN_STORAGE, response)
+    return await response.text()
+
+
+async def altinn_headers(client: TestClient, kind: str, **params: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {await altinn_token(client, kind, **params)}"}
+
+
+async def ttd_headers(
+    client: TestClient, scopes: str = OWNER_SCOPES, org: str = "ttd", org_no: str = "991825827"
+) -> dict[str, str]:
+    """The service owner `ttd` (or another org), by default with read and write scopes."""
+    token = await altinn_token(client, "GetEnterpriseToken", org=org, orgNo=org_no, scopes=scopes)
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def kari_headers(
+    client: TestClient, scopes: str = "altinn:instances.read,altinn:instances.write", **extra: str
+) -> dict[str, str]:
+    """Kari Nordmann, a person with her own party and two delegated ones."""
+    token = await altinn_token(client, "GetPersonalToken", scopes=scopes, **{**KARI, **extra})
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def barium_headers(client: TestClient, **form: str) -> dict[str, str]:
+    """A Barium ticket for Anna Berg (or the form given), as the `ticket` header."""
+    response = await client.post("/barium/api/v1.1/Authenticate", data={**BARIUM_LOGIN, **form})
+    assert response.status == 200, await response.text()
+    return {"ticket": (await response.json())["Ticket"]}
+
+
+async def kianda_headers(client: TestClient) -> dict[str, str]:
+    """A bearer token of the Kianda administrator whose login `GET /` advertises."""
+    index = await (await client.get("/")).json()
+    form = next(api["credentials"] for api in index["apis"] if api["name"] == KIANDA)
+    response = await client.post("/kianda/Token", data=form)
+    assert response.status == 200, await response.text()
+    return {"Authorization": f"Bearer {(await response.json())['access_token']}"}

@@ -3,25 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from aiohttp.test_utils import TestClient
 
-from support import ALTINN_STORAGE, BARIUM, KIANDA, MakeClient, assert_conforms
-
-BARIUM_LOGIN = {
-    "APIKey": "2f9d8c7b-6a5e-4d3c-b2a1-0f9e8d7c6b5a",
-    "Username": "anna.berg@nordvik.se",
-    "Password": "Sommar2024!",
-}
-
-
-async def ttd_owner(client: TestClient) -> dict[str, str]:
-    """Headers of the service owner `ttd`, with read and write scopes."""
-    token = await client.get(
-        "/altinn/testtools/api/GetEnterpriseToken",
-        params={"env": "tt02", "org": "ttd", "orgNo": "991825827", "ttl": "3600",
-                "scopes": "altinn:serviceowner/instances.read,altinn:serviceowner/instances.write"},
-    )  # fmt: skip
-    return {"Authorization": f"Bearer {(await token.text()).strip()}"}
+from support import ALTINN_STORAGE, BARIUM, BARIUM_LOGIN, KIANDA, MakeClient, assert_conforms, ttd_headers
 
 
 @pytest.mark.parametrize("value", ["0", "1", "yes", "on", "t", "null"])
@@ -71,7 +54,7 @@ async def test_a_one_value_query_parameter_given_twice_is_refused(make_client: M
 async def test_storage_refuses_a_party_id_no_int_can_hold(make_client: MakeClient) -> None:
     """Hostile table: a 100,000-digit `instanceOwner.partyId` created an instance (201)."""
     client = await make_client()
-    headers = await ttd_owner(client)
+    headers = await ttd_headers(client)
     url = "/altinn/storage/api/v1/instances?appId=ttd/soknad-tilskudd"
     for party in ("5" * 100_000, "99999999999", 2**31):
         response = await client.post(url, json={"instanceOwner": {"partyId": party}}, headers=headers)
@@ -84,7 +67,7 @@ async def test_storage_refuses_a_party_id_no_int_can_hold(make_client: MakeClien
 async def test_storage_refuses_an_owner_it_could_not_answer_with(make_client: MakeClient) -> None:
     """schemathesis: a template with personNumber '\\x1d...' was stored, then its 201 broke the spec (500)."""
     client = await make_client()
-    headers = await ttd_owner(client)
+    headers = await ttd_headers(client)
     url = "/altinn/storage/api/v1/instances?appId=ttd/melding"
     owner = {"partyId": "691", "personNumber": "\U0008e009P"}
     response = await client.post(url, json={"instanceOwner": owner}, headers=headers)

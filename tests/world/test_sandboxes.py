@@ -6,25 +6,14 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from support import KIANDA, MakeClient, assert_conforms
+from support import KIANDA, MakeClient, assert_conforms, kianda_headers
 
-ADMIN_LOGIN = {
-    "username": "admin@acme.ie",
-    "password": "Kianda-Admin-2026!",
-    "grant_type": "password",
-    "scope": "3f6c2a9e-8b1d-4e7a-9c52-0d4b7e1a6f83",
-}
 CREATE = {
     "processName": "equipment-request",
     "instanceID": "equipment-request",
     "TriggerField": "",
     "FieldsMappings": [],
 }
-
-
-async def login(client: TestClient) -> dict[str, str]:
-    token = await (await client.post("/kianda/Token", data=ADMIN_LOGIN)).json()
-    return {"Authorization": f"Bearer {token['access_token']}"}
 
 
 async def get(client: TestClient, path: str, headers: dict[str, str], sandbox: str | None) -> Any:
@@ -34,7 +23,7 @@ async def get(client: TestClient, path: str, headers: dict[str, str], sandbox: s
 
 async def test_a_write_in_one_sandbox_is_invisible_elsewhere(make_client: MakeClient) -> None:
     client = await make_client()
-    auth = await login(client)  # one token, valid in every sandbox
+    auth = await kianda_headers(client)  # one token, valid in every sandbox
     created = await client.post("/kianda/api/instances/create", json=CREATE, headers={**auth, "X-Mock-Sandbox": "a"})
     assert created.status == 200
     await assert_conforms(KIANDA, created)
@@ -50,7 +39,7 @@ async def test_a_write_in_one_sandbox_is_invisible_elsewhere(make_client: MakeCl
 
 async def test_a_new_sandbox_starts_as_the_seeded_default_world(make_client: MakeClient) -> None:
     client = await make_client()
-    auth = await login(client)
+    auth = await kianda_headers(client)
     default = await (await get(client, "/kianda/api/instances?pageSize=500", auth, None)).json()
     fresh = await (await get(client, "/kianda/api/instances?pageSize=500", auth, "fresh")).json()
     assert fresh == default
@@ -58,7 +47,7 @@ async def test_a_new_sandbox_starts_as_the_seeded_default_world(make_client: Mak
 
 async def test_reset_of_one_sandbox_leaves_the_others(make_client: MakeClient) -> None:
     client = await make_client()
-    auth = await login(client)
+    auth = await kianda_headers(client)
     names = {}
     for sandbox in ("a", "b"):
         response = await client.post(
@@ -72,7 +61,7 @@ async def test_reset_of_one_sandbox_leaves_the_others(make_client: MakeClient) -
 
 async def test_only_so_many_sandboxes_are_kept_least_recently_used_first(make_client: MakeClient) -> None:
     client = await make_client(sandboxes=2)
-    auth = await login(client)
+    auth = await kianda_headers(client)
     kept = await client.post("/kianda/api/instances/create", json=CREATE, headers={**auth, "X-Mock-Sandbox": "old"})
     name = (await kept.json())["instanceID"]
     for sandbox in ("s1", "s2", "s3"):

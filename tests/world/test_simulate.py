@@ -18,14 +18,9 @@ from instancemock.platforms.kianda.webhooks import services
 from instancemock.settings import build, from_env
 from instancemock.world.simulate import step
 
-from support import ADMIN, ALTINN_STORAGE, BARIUM, KIANDA, MakeClient, assert_conforms, settings
+from support import ADMIN, ALTINN_STORAGE, BARIUM, KIANDA, MakeClient, assert_conforms, barium_headers, settings
 
 BARIUM_BASE = "/barium/api/v1.1"
-BARIUM_LOGIN = {
-    "apikey": "2f9d8c7b-6a5e-4d3c-b2a1-0f9e8d7c6b5a",
-    "username": "anna.berg@nordvik.se",
-    "password": "Sommar2024!",
-}
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)?")
 TASK_NAME = "instancemock-simulate"
 
@@ -37,12 +32,6 @@ async def simulate_step(client: TestClient, **params: Any) -> list[dict[str, Any
     body = await response.json()
     assert body["applied"] == len(body["actions"])
     return body["actions"]  # type: ignore[no-any-return]
-
-
-async def barium_ticket(client: TestClient) -> dict[str, str]:
-    response = await client.post(f"{BARIUM_BASE}/Authenticate", data=BARIUM_LOGIN)
-    assert response.status == 200
-    return {"ticket": (await response.json())["Ticket"]}
 
 
 async def barium_get(client: TestClient, path: str, ticket: dict[str, str], **params: Any) -> Any:
@@ -96,7 +85,7 @@ def test_the_speed_comes_from_flag_environment_or_config() -> None:
 
 async def test_barium_users_complete_tasks_until_instances_complete(make_client: MakeClient) -> None:
     client = await make_client()
-    ticket = await barium_ticket(client)
+    ticket = await barium_headers(client)
     before = await barium_get(client, "/Instances", ticket, Max=1000)
     apps_before = await barium_get(client, "/Apps", ticket)
     active_before = {i["Id"] for i in before["Data"] if i["Status"] in ("active", "ready")}

@@ -11,16 +11,11 @@ from urllib.parse import urlsplit
 import pytest
 from aiohttp.test_utils import TestClient
 
-from support import ALTINN_APP, ALTINN_STORAGE, MakeClient, assert_conforms
+from support import ALTINN_APP, ALTINN_STORAGE, assert_conforms
 
 STORAGE = "/altinn/storage/api/v1/instances"
 APP = "/altinn/ttd/soknad-tilskudd/instances"
 GUID = "6f1c2a9e-3b7d-4c52-9a1e-2d8f0b7c4e11"
-
-
-@pytest.fixture
-async def client(make_client: MakeClient) -> TestClient:
-    return await make_client()
 
 
 async def index_token(client: TestClient, which: str) -> dict[str, str]:

@@ -5,34 +5,31 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
 from aiohttp import FormData
 from aiohttp.test_utils import TestClient
 from test_altinn_app_upstream import DIFFERENT_400, assert_upstream, upstream_problems
 
 from instancemock.core.context import STATE
 
-from support import ALTINN_APP, ALTINN_STORAGE, MakeClient, assert_conforms
+from support import (
+    ALTINN_APP,
+    ALTINN_STORAGE,
+    OWNER_SCOPES,
+    assert_conforms,
+    kari_headers,
+    ttd_headers,
+)
 
 TOOLS = "/altinn/testtools/api"
 STORAGE = "/altinn/storage/api/v1/instances"
 APP = "/altinn/ttd/soknad-tilskudd/instances"
-OWNER_SCOPES = "altinn:serviceowner/instances.read,altinn:serviceowner/instances.write"
-KARI = {"userId": "20001001", "partyId": "50001001", "pid": "12038522157"}
-
-
-async def _token(client: TestClient, kind: str, **params: str) -> dict[str, str]:
-    response = await client.get(f"{TOOLS}/{kind}", params={"env": "tt02", **params})
-    assert response.status == 200
-    return {"Authorization": f"Bearer {await response.text()}"}
 
 
 async def ttd(client: TestClient, scopes: str = OWNER_SCOPES) -> dict[str, str]:
-    return await _token(client, "GetEnterpriseToken", org="ttd", orgNo="991825827", scopes=scopes)
+    return await ttd_headers(client, scopes)
 
 
-async def kari(client: TestClient, scopes: str = "altinn:instances.read,altinn:instances.write") -> dict[str, str]:
-    return await _token(client, "GetPersonalToken", scopes=scopes, **KARI)
+kari = kari_headers
 
 
 async def call(client: TestClient, method: str, path: str, headers: dict[str, str], status: int, **kwargs: Any) -> Any:
@@ -43,11 +40,6 @@ async def call(client: TestClient, method: str, path: str, headers: dict[str, st
     assert not problems or (status == 400 and all(DIFFERENT_400 in p for p in problems)), problems
     body = await response.read()
     return json.loads(body) if body else None
-
-
-@pytest.fixture
-async def client(make_client: MakeClient) -> TestClient:
-    return await make_client()
 
 
 async def test_instantiate_every_way_walk_the_process_and_finish(client: TestClient) -> None:

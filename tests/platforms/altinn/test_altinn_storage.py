@@ -20,30 +20,26 @@ from instancemock.platforms.altinn.domain.ids import (
 from instancemock.platforms.altinn.domain.world import world_for
 from instancemock.world.clock import iso
 
-from support import ALTINN_STORAGE, NOW, MakeClient, assert_conforms, settings
+from support import (
+    ALTINN_STORAGE,
+    KARI,
+    NOW,
+    MakeClient,
+    altinn_token,
+    assert_conforms,
+    kari_headers,
+    settings,
+    ttd_headers,
+)
 
 STORAGE = "/altinn/storage/api/v1/instances"
 TOOLS = "/altinn/testtools/api"
 AUTH = "/altinn/authentication/api/v1"
-OWNER_SCOPES = "altinn:serviceowner/instances.read altinn:serviceowner/instances.write"
-KARI = {"userId": "20001001", "partyId": "50001001", "pid": "12038522157"}
-
-
-async def token_text(client: TestClient, kind: str, **params: str) -> str:
-    response = await client.get(f"{TOOLS}/{kind}", params={"env": "tt02", **params})
-    assert response.status == 200, await response.text()
-    await assert_conforms(ALTINN_STORAGE, response)
-    return await response.text()
+OWNER_SCOPES = "altinn:serviceowner/instances.read altinn:serviceowner/instances.write"  # space-separated
 
 
 async def ttd(client: TestClient, org: str = "ttd", org_no: str = "991825827") -> dict[str, str]:
-    text = await token_text(client, "GetEnterpriseToken", org=org, orgNo=org_no, scopes=OWNER_SCOPES)
-    return {"Authorization": f"Bearer {text}"}
-
-
-async def kari(client: TestClient, **extra: str) -> dict[str, str]:
-    params = {"scopes": "altinn:instances.read,altinn:instances.write", **KARI, **extra}
-    return {"Authorization": f"Bearer {await token_text(client, 'GetPersonalToken', **params)}"}
+    return await ttd_headers(client, OWNER_SCOPES, org, org_no)
 
 
 async def call(client: TestClient, method: str, path: str, headers: dict[str, str], status: int, **kwargs: Any) -> Any:
@@ -57,11 +53,6 @@ async def call(client: TestClient, method: str, path: str, headers: dict[str, st
 async def pick(client: TestClient, headers: dict[str, str], **filters: str) -> dict[str, Any]:
     body = await call(client, "GET", STORAGE, headers, 200, params={"org": "ttd", "size": "1", **filters})
     return body["instances"][0]  # type: ignore[no-any-return]
-
-
-@pytest.fixture
-async def client(make_client: MakeClient) -> TestClient:
-    return await make_client()
 
 
 # --- identifiers and fixtures ---------------------------------------------------------------
@@ -112,7 +103,7 @@ async def test_tokens_carry_altinn_claims_and_verify_with_the_published_key(clie
     config = await call(client, "GET", f"{AUTH}/openid/.well-known/openid-configuration", {}, 200)
     keys = await call(client, "GET", config["jwks_uri"].split("/altinn", 1)[1].join(["/altinn", ""]), {}, 200)
     key = jwt.PyJWK(keys["keys"][0])
-    text = await token_text(
+    text = await altinn_token(
         client, "GetEnterpriseToken", org="ttd", orgNo="991825827", scopes="a:b, c:d,e:f", ttl="600"
     )
     claims = jwt.decode(text, key.key, algorithms=["RS256"], options={"verify_exp": False, "verify_iat": False})
@@ -120,7 +111,7 @@ async def test_tokens_carry_altinn_claims_and_verify_with_the_published_key(clie
     assert claims["scope"] == "a:b c:d e:f" and claims["exp"] - claims["iat"] == 600
     assert claims["iss"] == config["issuer"]
     personal = jwt.decode(
-        await token_text(client, "GetPersonalToken", scopes="altinn:instances.read", authLvl="2", **KARI),
+        await altinn_token(client, "GetPersonalToken", scopes="altinn:instances.read", authLvl="2", **KARI),
         key.key,
         algorithms=["RS256"],
         options={"verify_exp": False, "verify_iat": False},
@@ -183,10 +174,10 @@ async def test_users_read_only_their_parties_at_a_sufficient_level(client: TestC
     owner = await ttd(client)
     mine = await pick(client, owner, **{"instanceOwner.partyId": "50001001"})
     theirs = await pick(client, owner, **{"instanceOwner.partyId": "50001005"})
-    user = await kari(client)
+    user = await kari_headers(client)
     await call(client, "GET", f"{STORAGE}/{mine['id']}", user, 200)
     assert await call(client, "GET", f"{STORAGE}/{theirs['id']}", user, 403) is None
-    assert await call(client, "GET", f"{STORAGE}/{mine['id']}", await kari(client, authLvl="1"), 403) is None
+    assert await call(client, "GET", f"{STORAGE}/{mine['id']}", await kari_headers(client, authLvl="1"), 403) is None
     brg = await ttd(client, "brg", "974760673")
     assert await call(client, "GET", f"{STORAGE}/{mine['id']}", brg, 403) is None
 
@@ -228,7 +219,7 @@ async def test_create_errors(client: TestClient) -> None:
     assert await call(
         client, "POST", STORAGE, headers, 400, params={"appId": "ttd/melding"}, json={"instanceOwner": {}}
     ) == ("Cannot create an instance without an instanceOwner.PartyId.")
-    user = await kari(client)
+    user = await kari_headers(client)
     stranger = {"instanceOwner": {"partyId": "50001005"}}
     await call(client, "POST", STORAGE, user, 403, params={"appId": "ttd/melding"}, json=stranger)
     own = await call(client, "POST", STORAGE, user, 201, params={"appId": "ttd/melding"}, json=body)
@@ -251,7 +242,7 @@ async def test_soft_then_hard_delete(client: TestClient) -> None:
     hard = await call(client, "DELETE", f"{STORAGE}/{target['id']}", headers, 200, params={"hard": "true"})
     assert hard["status"]["isHardDeleted"] and hard["status"]["softDeleted"] == soft["status"]["softDeleted"]
     assert hard["status"]["hardDeleted"] > soft["status"]["softDeleted"]
-    user = await kari(client)
+    user = await kari_headers(client)
     owner_party = target["instanceOwner"]["partyId"]
     if owner_party not in ("50001001", "51001001", "51001004"):
         await call(client, "DELETE", f"{STORAGE}/{target['id']}", user, 403)
@@ -286,7 +277,7 @@ async def test_complete_is_idempotent_per_org_and_for_service_owners_only(client
     assert first["lastChanged"] == first["completeConfirmations"][-1]["confirmedOn"]
     client.server.app[STATE].clock.advance(5)
     assert await call(client, "POST", path, headers, 200) == first
-    await call(client, "POST", path, await kari(client), 403)
+    await call(client, "POST", path, await kari_headers(client), 403)
     await call(client, "POST", f"{STORAGE}/1/0c7d6e5f-1a2b-4c3d-8e9f-a0b1c2d3e4f5/complete", headers, 404)
 
 
@@ -318,7 +309,7 @@ async def test_substatus_belongs_to_the_app_owner_and_is_replaced_whole(client: 
         'Invalid sub status: {"label":null,"description":"x"}. Substatus must be defined and include a label.'
     )
     await call(client, "PUT", path, await ttd(client, "brg", "974760673"), 403, json=full)
-    await call(client, "PUT", path, await kari(client), 403, json=full)
+    await call(client, "PUT", path, await kari_headers(client), 403, json=full)
 
 
 # --- presentation texts and data values -----------------------------------------------------
@@ -334,7 +325,7 @@ async def test_texts_and_values_merge_and_delete_without_touching_last_changed(
     url = f"{STORAGE}/{target['id']}/{path}"
     first = await call(client, "PUT", url, headers, 200, json={key: {"A": "1", "B": "2"}})
     assert first[member] == {**target.get(member, {}), "A": "1", "B": "2"}
-    second = await call(client, "PUT", url, await kari(client), 200, json={key: {"A": None, "B": "", "C": "3"}})
+    second = await call(client, "PUT", url, await kari_headers(client), 200, json={key: {"A": None, "B": "", "C": "3"}})
     assert second[member] == {**target.get(member, {}), "C": "3"}
     assert second["lastChanged"] == target["lastChanged"]
     assert await call(client, "PUT", url, headers, 400, json={}) == (

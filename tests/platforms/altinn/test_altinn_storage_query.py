@@ -12,27 +12,26 @@ from aiohttp.test_utils import TestClient
 from instancemock.core.context import STATE
 from instancemock.platforms.altinn.domain.query import ticks
 
-from support import ALTINN_STORAGE, MakeClient, assert_conforms
+from support import (
+    ALTINN_STORAGE,
+    OWNER_SCOPES,
+    altinn_headers,
+    assert_conforms,
+    kari_headers,
+    ttd_headers,
+)
 
 STORAGE = "/altinn/storage/api/v1/instances"
 TOOLS = "/altinn/testtools/api"
-OWNER_SCOPES = "altinn:serviceowner/instances.read,altinn:serviceowner/instances.write"
-KARI = {"userId": "20001001", "partyId": "50001001", "pid": "12038522157"}  # delegated 51001001, 51001004
 KARI_PARTIES = {"50001001", "51001001", "51001004"}
 
 
-async def token(client: TestClient, kind: str, **params: str) -> dict[str, str]:
-    response = await client.get(f"{TOOLS}/{kind}", params={"env": "tt02", **params})
-    assert response.status == 200, await response.text()
-    return {"Authorization": f"Bearer {await response.text()}"}
-
-
 async def ttd(client: TestClient, scopes: str = OWNER_SCOPES) -> dict[str, str]:
-    return await token(client, "GetEnterpriseToken", org="ttd", orgNo="991825827", scopes=scopes)
+    return await ttd_headers(client, scopes)
 
 
 async def kari(client: TestClient, **extra: str) -> dict[str, str]:
-    return await token(client, "GetPersonalToken", scopes="altinn:instances.read", **KARI, **extra)
+    return await kari_headers(client, "altinn:instances.read", **extra)
 
 
 async def query(client: TestClient, headers: dict[str, str], params: Any, status: int = 200) -> Any:
@@ -52,11 +51,6 @@ def ids(body: dict[str, Any]) -> set[str]:
     return {i["id"] for i in body["instances"]}
 
 
-@pytest.fixture
-async def client(make_client: MakeClient) -> TestClient:
-    return await make_client()
-
-
 # --- caller rules ---------------------------------------------------------------------------
 
 
@@ -69,7 +63,8 @@ async def test_without_a_valid_token_the_answer_is_an_empty_401(client: TestClie
 
 
 async def test_an_expired_token_is_refused(client: TestClient) -> None:
-    headers = await token(client, "GetEnterpriseToken", org="ttd", orgNo="991825827", scopes=OWNER_SCOPES, ttl="60")
+    params = {"org": "ttd", "orgNo": "991825827", "scopes": OWNER_SCOPES, "ttl": "60"}
+    headers = await altinn_headers(client, "GetEnterpriseToken", **params)
     await query(client, headers, {"org": "ttd", "size": "1"})
     client.server.app[STATE].clock.advance(61)
     await query(client, headers, {"org": "ttd"}, status=401)
@@ -96,7 +91,7 @@ async def test_service_owner_asking_for_another_org_needs_app_and_permission(cli
 
 
 async def test_an_enterprise_token_without_org_is_a_bad_request(client: TestClient) -> None:
-    headers = await token(client, "GetEnterpriseToken", orgNo="974760673", scopes=OWNER_SCOPES)
+    headers = await altinn_headers(client, "GetEnterpriseToken", orgNo="974760673", scopes=OWNER_SCOPES)
     response = await client.get(STORAGE, params={"org": "ttd"}, headers=headers)
     assert response.status == 400
     assert response.content_type == "application/problem+json"
@@ -155,7 +150,7 @@ async def test_hard_deleted_instances_and_data_are_for_service_owners_only(clien
     owner = await ttd(client)
     hard = await query(client, owner, {"org": "ttd", "status.isHardDeleted": "true", "size": "999"})
     assert hard["count"] > 0 and all(i["status"]["isHardDeleted"] for i in hard["instances"])
-    brg = await token(client, "GetEnterpriseToken", org="brg", orgNo="974760673", scopes=OWNER_SCOPES)
+    brg = await altinn_headers(client, "GetEnterpriseToken", org="brg", orgNo="974760673", scopes=OWNER_SCOPES)
     every = await everything(client, owner) + await everything(client, brg, "brg")
     with_deleted_data = [
         i

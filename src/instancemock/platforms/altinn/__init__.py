@@ -39,7 +39,7 @@ PLUGIN = Plugin(
         ),
     ),
     seeder=seed_altinn,
-    simulate=advance,  # --simulate: owners move their instances on (simulate.py)
+    simulate=advance,  # --simulate: owners move their instances on (./simulate.py)
     startup=auth.startup,
     fixture=FIXTURE,
 )

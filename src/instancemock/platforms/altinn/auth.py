@@ -6,7 +6,7 @@ in one sandbox works in all (and in both Altinn APIs). It is generated at start-
 key; times are checked against the server's clock (`state.clock`), not the wall clock, so tests
 can expire a token with `clock.advance()`.
 
-Used by `altinn_storage.py` (which serves the token operations) and `altinn_app.py` (which only
+Used by `storage.py` (which serves the token operations) and `app/` (which only
 authenticates with `authenticate` and reads `Principal`).
 """
 
@@ -111,7 +111,7 @@ def issue(state: State, origin: str, claims: dict[str, Any], ttl: int) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """What Altinn components read from a token (reference §4.1)."""
+    """What Altinn components read from a token."""
 
     claims: dict[str, Any] = field(repr=False)
     org: str | None = None  # urn:altinn:org: set for service owners
@@ -125,8 +125,8 @@ class Principal:
     def from_claims(cls, claims: dict[str, Any]) -> Principal:
         return cls(
             claims=claims,
-            org=_text(claims.get("urn:altinn:org")),
-            org_number=_text(claims.get("urn:altinn:orgNumber")),
+            org=_claim_text(claims.get("urn:altinn:org")),
+            org_number=_claim_text(claims.get("urn:altinn:orgNumber")),
             user_id=_int(claims.get("urn:altinn:userid")),
             party_id=_int(claims.get("urn:altinn:partyid")),
             auth_level=_int(claims.get("urn:altinn:authlevel")) or 0,
@@ -166,7 +166,7 @@ class Principal:
         return self.org_number or self.org or ""
 
 
-def _text(value: Any) -> str | None:
+def _claim_text(value: Any) -> str | None:
     return None if value in (None, "") else str(value)
 
 

@@ -1,4 +1,4 @@
-"""The `altinn` dataset: instances of the fixture apps in every state a client meets.
+"""The `altinn` world: instances of the fixture apps in every state a client meets.
 
 Deterministic for (seed, --now): one private Random, times derived from the seed instant, GUIDs
 from the Random. Spread: active at each task, not started, archived, archived and confirmed by the

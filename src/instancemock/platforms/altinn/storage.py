@@ -1,8 +1,8 @@
-"""Altinn 3 Platform Storage: the instance query and single-instance operations (reference §5-6).
+"""Altinn 3 Platform Storage: the instance query and single-instance operations.
 
-Instances live in the `altinn` dataset shared with the App API (see `altinn/instances.py`); this
+Instances live in the `altinn` world shared with the App API (see `domain/instances.py`); this
 module only decides who may do what and renders Storage's wire form. Tokens and the token
-operations are in `altinn_auth.py`.
+operations are in `auth.py`.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
-"""Altinn 3 App API: `/{org}/{app}/instances` of every fixture app (reference §7).
+"""Altinn 3 App API: `/{org}/{app}/instances` of every fixture app.
 
-It works on the same `altinn` dataset as Storage (`altinn_storage.py`): what it creates or changes
-is what Storage's query returns next. Tokens, the signing key and the seeder belong to the Storage
-plugin; this one adds the app-specific scope check (reference §4.2) to the shared authentication.
-Instantiation is in `altinn_app_create.py`, the process routes in `altinn_app_process.py`.
+It works on the same `altinn` world as Storage (`../storage.py`): what it creates or changes is
+what Storage's query returns next. Tokens, the signing key and the seeder belong to the platform
+(`../__init__.py`); this module adds the app-specific scope check (`../domain/scopes.py`) to the
+shared authentication. Instantiation is in `create.py`, the process routes in `process.py`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Instantiation through the App API (reference §7.2-7.3, seed 004 "Create instance").
+"""Instantiation through the App API (seed 004 "Create instance").
 
 Both `POST .../instances` and `POST .../instances/create` end the same way: an instance created in
 Storage's collection with its process started at the first task, its uploaded or prefilled data
@@ -276,7 +276,7 @@ async def _new_instance(
         "instanceOwner": party.owner(),
         "appId": app.app_id,
         "org": app.org,
-        "visibleAfter": _text(visible_after) or now,
+        "visibleAfter": _template_text(visible_after) or now,
         "process": process,
         "status": {
             "isArchived": False,
@@ -292,12 +292,12 @@ async def _new_instance(
         "_seq": await next_seq(c.store),
         "_events": events,
     }
-    if due := _text(due_before):
+    if due := _template_text(due_before):
         doc["dueBefore"] = due
     return doc
 
 
-def _text(value: Any) -> str | None:
+def _template_text(value: Any) -> str | None:
     if isinstance(value, datetime):
         return iso(value)
     return str(value) if value not in (None, "") else None

@@ -1,4 +1,4 @@
-"""The process routes of the App API (reference §7.5): read, move on, history."""
+"""The process routes of the App API: read, move on, history."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 Unlike Storage (`serialize.py`) every model property is written, absent ones as `null`, and
 `status.readStatus` is a number, because app-lib's serializer ignores Storage's Newtonsoft
-attributes (reference §2.5). `selfLinks.apps` points at this server's App mount.
+attributes. `selfLinks.apps` points at this server's App mount.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The BPMN process of an instance, as app-lib's process engine moves it (reference §2.3, §7.5).
+"""The BPMN process of an instance, as app-lib's process engine moves it.
 
 An app's process is its fixture's ordered task list between `StartEvent_1` and `EndEvent_1`:
 starting enters the first task (`flow` 2, the start event being 1), each `next` ends the current

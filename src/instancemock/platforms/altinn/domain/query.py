@@ -1,4 +1,4 @@
-"""Storage's instance query (reference §6): filters, `lastChanged` order and continuation tokens.
+"""Storage's instance query: filters, `lastChanged` order and continuation tokens.
 
 Pure functions over stored documents, so the App API (whose "active instances" is this query)
 and any future store can reuse them. Malformed input raises `QueryError` with the message the
@@ -86,7 +86,7 @@ def _date_field(doc: Document, name: str) -> str | None:
 
 
 def date_filters(name: str, values: Iterable[str]) -> list[DateFilter]:
-    """`op:value` expressions of one key (reference §6.2): unknown operators are ignored."""
+    """`op:value` expressions of one key: unknown operators are ignored."""
     found: list[DateFilter] = []
     for raw in values:
         op, colon, value = str(raw).partition(":")

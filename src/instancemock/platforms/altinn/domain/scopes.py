@@ -1,4 +1,4 @@
-"""App-specific API scopes (app-lib's scope authorization, reference §4.2).
+"""App-specific API scopes (app-lib's scope authorization).
 
 Only apps whose metadata declares `apiScopes` check scopes, before any policy decision: reading
 (GET/HEAD/OPTIONS) needs the read scope, anything else the write scope; users may instead hold the

@@ -177,8 +177,8 @@ def _build(raw: dict[str, Any]) -> World:
             party_uuid=str(p["partyUuid"]),
             type=p["type"],
             name=p["name"],
-            person_number=_text(p.get("personNumber")),
-            organisation_number=_text(p.get("organisationNumber")),
+            person_number=_str_or_none(p.get("personNumber")),
+            organisation_number=_str_or_none(p.get("organisationNumber")),
             username=p.get("username"),
             unit_type=p.get("unitType"),
         )
@@ -196,5 +196,5 @@ def _build(raw: dict[str, Any]) -> World:
     return World(orgs, apps, parties, users, delegations)
 
 
-def _text(value: Any) -> str | None:
+def _str_or_none(value: Any) -> str | None:
     return None if value is None else str(value)
