@@ -17,6 +17,7 @@ from aiohttp.abc import AbstractAccessLogger
 
 from instancemock import admin, registry
 from instancemock.core.context import APIS, STATE, origin_of
+from instancemock.core.encoding import json_response
 from instancemock.core.faults import FAULT_RULES, FaultRules
 from instancemock.core.journal import JOURNAL, Journal
 from instancemock.core.pipeline import API_PLUGINS, MIDDLEWARES, ROUTER, dispatch
@@ -171,4 +172,4 @@ async def index(request: web.Request) -> web.Response:
                     "credentials": credentials,
                 }
             )
-    return web.json_response({"apis": entries, "admin": f"{origin}/__admin", "seed": state.settings.seed})
+    return json_response({"apis": entries, "admin": f"{origin}/__admin", "seed": state.settings.seed})

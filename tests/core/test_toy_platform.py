@@ -56,13 +56,13 @@ from pathlib import Path
 from aiohttp import web
 
 from instancemock.core.context import ctx
-from instancemock.core.errors import ErrorShape, Refusal, json_response
+from instancemock.core.errors import ErrorShape, Refusal, error_body
 from instancemock.core.plugin import ApiPlugin, Plugin
 from instancemock.settings import PlatformSetting
 
 
 def render(status, message, violations):
-    return json_response({"toyError": message, "fields": [v.field for v in violations]}, status)
+    return error_body({"toyError": message, "fields": [v.field for v in violations]}, status)
 
 
 def seed(context):

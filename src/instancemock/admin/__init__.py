@@ -18,6 +18,7 @@ from instancemock.admin import journal as admin_journal
 from instancemock.admin import simulate as admin_simulate
 from instancemock.admin import state as admin_state
 from instancemock.core.context import APIS, STATE, Ctx, Handler, ctx
+from instancemock.core.encoding import json_response
 from instancemock.core.errors import PLAIN, Refusal
 from instancemock.core.plugin import ApiPlugin, Plugin
 from instancemock.core.spec import ADMIN, SPEC_DIR, read_spec
@@ -35,7 +36,7 @@ async def authenticate(request: web.Request, context: Ctx) -> web.StreamResponse
 
 
 async def health(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok"})
+    return json_response({"status": "ok"})
 
 
 async def get_spec(request: web.Request) -> web.Response:
@@ -48,7 +49,7 @@ async def get_spec(request: web.Request) -> web.Response:
         raise Refusal(404, f"No API named {name!r}; known: {', '.join(apis)}.")
     spec = copy.deepcopy(api.spec)
     spec["servers"] = [{"url": context.origin + base, "description": f"instancemock {name}"} for base in api.bases]
-    return web.json_response(spec)
+    return json_response(spec)
 
 
 async def reset(request: web.Request) -> web.Response:
@@ -63,7 +64,7 @@ async def reset(request: web.Request) -> web.Response:
             raise Refusal(400, f"No API named {api_name!r}.")
         platform = api.platform
     state.reset(sandbox, platform)
-    return web.json_response({"reset": True, "api": api_name, "sandbox": sandbox})
+    return json_response({"reset": True, "api": api_name, "sandbox": sandbox})
 
 
 OPERATIONS = (

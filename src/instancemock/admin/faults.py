@@ -7,6 +7,7 @@ import json
 from aiohttp import web
 
 from instancemock.core.context import Handler, ctx
+from instancemock.core.encoding import json_response
 from instancemock.core.errors import Refusal
 from instancemock.core.faults import FAULT_RULES, DuplicateRule, RuleError
 
@@ -14,7 +15,7 @@ from instancemock.core.faults import FAULT_RULES, DuplicateRule, RuleError
 async def list_faults(request: web.Request) -> web.Response:
     """In precedence order: the first rule that matches and fires wins."""
     rules = request.app[FAULT_RULES]
-    return web.json_response({"rules": [rule.as_json() for rule in rules]})
+    return json_response({"rules": [rule.as_json() for rule in rules]})
 
 
 async def add_fault(request: web.Request) -> web.Response:
@@ -24,18 +25,18 @@ async def add_fault(request: web.Request) -> web.Response:
     except RuleError as error:
         status = 409 if isinstance(error, DuplicateRule) else 400
         raise Refusal(status, f"The fault rule was not added: {error}") from error
-    return web.json_response(rule.as_json(), status=201)
+    return json_response(rule.as_json(), status=201)
 
 
 async def clear_faults(request: web.Request) -> web.Response:
-    return web.json_response({"deleted": request.app[FAULT_RULES].clear()})
+    return json_response({"deleted": request.app[FAULT_RULES].clear()})
 
 
 async def delete_fault(request: web.Request) -> web.Response:
     rule_id = ctx(request).args.path["id"]
     if not request.app[FAULT_RULES].remove(rule_id):
         raise Refusal(404, f"No fault rule with id {rule_id!r}.")
-    return web.json_response({"deleted": 1})
+    return json_response({"deleted": 1})
 
 
 OPERATIONS: dict[str, Handler] = {

@@ -7,6 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from instancemock.core.context import Handler, ctx
+from instancemock.core.encoding import json_response
 from instancemock.core.journal import JOURNAL, Filter
 from instancemock.settings import parse_now
 
@@ -28,16 +29,16 @@ async def list_requests(request: web.Request) -> web.Response:
     found = request.app[JOURNAL].find(_filter(query))
     limit = query.get("limit")
     shown = found if limit is None else found[:limit]
-    return web.json_response({"total": len(found), "requests": [entry.as_json() for entry in shown]})
+    return json_response({"total": len(found), "requests": [entry.as_json() for entry in shown]})
 
 
 async def count_requests(request: web.Request) -> web.Response:
     found = request.app[JOURNAL].find(_filter(ctx(request).args.query))
-    return web.json_response({"count": len(found)})
+    return json_response({"count": len(found)})
 
 
 async def clear_requests(request: web.Request) -> web.Response:
-    return web.json_response({"deleted": request.app[JOURNAL].clear()})
+    return json_response({"deleted": request.app[JOURNAL].clear()})
 
 
 OPERATIONS: dict[str, Handler] = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from instancemock.core.context import APIS, ctx
+from instancemock.core.encoding import json_response
 from instancemock.core.errors import Refusal
 from instancemock.world.simulate import simulation_of
 from instancemock.world.state import DEFAULT_SANDBOX
@@ -12,7 +13,7 @@ from instancemock.world.state import DEFAULT_SANDBOX
 
 async def get_simulation(request: web.Request) -> web.Response:
     simulation = simulation_of(ctx(request).state)
-    return web.json_response(
+    return json_response(
         {
             "speed": simulation.speed,
             "running": simulation.speed > 0,
@@ -33,7 +34,7 @@ async def step_simulation(request: web.Request) -> web.Response:
         platform = api.platform
     sandbox = context.args.query.get("sandbox") or DEFAULT_SANDBOX
     done = await simulation.step(sandbox, int(context.args.query.get("actions", 1)), platform)
-    return web.json_response({"sandbox": sandbox, "applied": len(done), "actions": done})
+    return json_response({"sandbox": sandbox, "applied": len(done), "actions": done})
 
 
 OPERATIONS = {"getSimulation": get_simulation, "stepSimulation": step_simulation}

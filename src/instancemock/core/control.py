@@ -20,6 +20,7 @@ from aiohttp import web
 
 from instancemock.core import errors
 from instancemock.core.context import Handler, facts
+from instancemock.core.encoding import json_response
 from instancemock.core.errors import ErrorShape
 from instancemock.core.faults import FAULT_RULES, MAX_DELAY_MS, Fault, FaultRule
 from instancemock.core.journal import JOURNAL_NOTE
@@ -140,7 +141,7 @@ def forced(shape: ErrorShape | None, plan: Plan) -> web.Response:
     """The API's own error for the status, unless a rule supplied its own body."""
     assert plan.status is not None
     has_body = plan.has_body
-    response = web.json_response(plan.body, status=plan.status) if has_body else errors.error(shape, plan.status)
+    response = json_response(plan.body, status=plan.status) if has_body else errors.error(shape, plan.status)
     if plan.status == 429 and "Retry-After" not in plan.headers:
         response.headers["Retry-After"] = RETRY_AFTER_S
     response.headers.update(plan.headers)

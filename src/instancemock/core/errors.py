@@ -12,7 +12,6 @@ renders it with the API's shape.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -20,6 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
+from instancemock.core.encoding import json_response
 from instancemock.core.violations import Violation
 
 RANK = {401: 0, 403: 1, 404: 2, 405: 3, 413: 4, 415: 5}  # who, where, how big, what format; then the rest
@@ -29,17 +29,11 @@ JSON_UTF8 = "application/json"
 Render = Callable[[int, str, Sequence[Violation]], web.Response]
 
 
-def json_response(
+def error_body(
     body: Any, status: int, content_type: str = JSON_UTF8, headers: Mapping[str, str] | None = None
 ) -> web.Response:
-    """A JSON answer as the platforms write it: UTF-8, non-ASCII text as is."""
-    return web.Response(
-        body=json.dumps(body, ensure_ascii=False).encode(),
-        status=status,
-        content_type=content_type,
-        charset="utf-8",
-        headers=headers,
-    )
+    """An error answer's JSON body, encoded as every answer is (core/encoding.py)."""
+    return json_response(body, status=status, content_type=content_type, headers=headers)
 
 
 def phrase(status: int) -> str:
@@ -92,7 +86,7 @@ def _plain(status: int, message: str, violations: Sequence[Violation]) -> web.Re
     body: dict[str, Any] = {"error": message, "status": status}
     if violations:
         body["violations"] = [v.as_dict() for v in violations]
-    return json_response(body, status)
+    return error_body(body, status)
 
 
 PLAIN = ErrorShape(render=_plain)  # the admin API, and paths no API owns

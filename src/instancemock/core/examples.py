@@ -7,12 +7,12 @@ the stateful world.
 from __future__ import annotations
 
 import io
-import json
 from typing import Any
 
 from aiohttp import web
 
 from instancemock.core.context import Ctx
+from instancemock.core.encoding import dumps, json_response
 from instancemock.core.spec import resolve_refs
 
 
@@ -44,7 +44,7 @@ def answer_from_examples(context: Ctx) -> web.Response:
     responses = context.op.spec.get("responses", {})
     success = sorted(code for code in responses if str(code).startswith("2"))
     if not success:
-        return web.json_response({"error": f"{context.op.id} declares no success response"}, status=501)
+        return json_response({"error": f"{context.op.id} declares no success response"}, status=501)
     code = success[0]
     response = resolve_refs(spec, responses[code])
     headers = {"X-Mock-Source": "example"}
@@ -62,6 +62,6 @@ def answer_from_examples(context: Ctx) -> web.Response:
             continue
         if media_type.startswith("text/"):
             return web.Response(text=str(value), status=status, content_type=media_type, headers=headers)
-        body = json.dumps(value, ensure_ascii=False).encode()
+        body = dumps(value)
         return web.Response(body=body, status=status, content_type=media_type, charset="utf-8", headers=headers)
     return web.Response(status=status, headers=headers)

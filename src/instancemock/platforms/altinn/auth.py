@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from instancemock.core.context import Ctx, ctx
+from instancemock.core.encoding import json_response
 from instancemock.core.errors import Refusal
 from instancemock.platforms.altinn import errors
 from instancemock.platforms.altinn.domain.world import world_for
@@ -351,7 +352,7 @@ async def get_personal_token(request: web.Request) -> web.Response:
 
 async def get_openid_configuration(request: web.Request) -> web.Response:
     c = ctx(request)
-    return web.json_response(
+    return json_response(
         {
             "issuer": issuer(c.origin),
             "jwks_uri": c.origin + JWKS_PATH,
@@ -378,7 +379,7 @@ async def get_openid_configuration(request: web.Request) -> web.Response:
 
 
 async def get_jwks(request: web.Request) -> web.Response:
-    return web.json_response({"keys": [signing_key(ctx(request).state).jwk()]})
+    return json_response({"keys": [signing_key(ctx(request).state).jwk()]})
 
 
 EXCHANGE_TTL = 1800

@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from instancemock.core.errors import ErrorShape, json_response, messages_by_field, phrase
+from instancemock.core.errors import ErrorShape, error_body, messages_by_field, phrase
 from instancemock.core.media import PROBLEM_JSON
 from instancemock.core.violations import Violation
 
@@ -41,12 +41,12 @@ def problem(status: int, title: str | None = None, detail: str | None = None, **
     body.update(extra)
     body["traceId"] = f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-00"
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return json_response(body, status, PROBLEM_JSON, headers)
+    return error_body(body, status, PROBLEM_JSON, headers)
 
 
 def json_string(status: int, message: str) -> web.Response:
     """Altinn's `BadRequest("...")`: the body is a JSON string literal."""
-    return json_response(message, status)
+    return error_body(message, status)
 
 
 def empty(status: int) -> web.Response:

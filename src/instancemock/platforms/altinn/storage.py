@@ -16,6 +16,7 @@ from urllib.parse import unquote
 from aiohttp import web
 
 from instancemock.core.context import Ctx, ctx
+from instancemock.core.encoding import json_response
 from instancemock.core.errors import Refusal
 from instancemock.platforms.altinn import auth, errors
 from instancemock.platforms.altinn.auth import Principal, principal_of
@@ -60,7 +61,7 @@ def _may(c: Ctx, principal: Principal, action: str, doc: Document) -> bool:
 
 def _instance(doc: Document, c: Ctx, principal: Principal, status: int = 200, links: bool = True) -> web.Response:
     strip = principal.org is None or principal.org.lower() != str(doc["org"]).lower()
-    return web.json_response(storage_view(doc, c.origin, links=links, strip_deleted_data=strip), status=status)
+    return json_response(storage_view(doc, c.origin, links=links, strip_deleted_data=strip), status=status)
 
 
 # --- query ----------------------------------------------------------------------------------
@@ -106,7 +107,7 @@ async def _query(request: web.Request, c: Ctx, principal: Principal) -> web.Resp
     if identifier is not None:
         owner = _resolve_owner(world, identifier)
         if owner is None:
-            return web.json_response({"totalHits": 0, "count": 0, "self": None, "next": None, "instances": []})
+            return json_response({"totalHits": 0, "count": 0, "self": None, "next": None, "instances": []})
         party_id = owner
     query = _build_query(args, org, app_id, party_id)
     owner_view = principal.acts_as_service_owner
@@ -126,7 +127,7 @@ async def _query(request: web.Request, c: Ctx, principal: Principal) -> web.Resp
 def _envelope(
     links: _Links, query: q.Query, views: list[dict[str, Any]], total: int, cursor: q.Cursor | None
 ) -> web.Response:
-    return web.json_response(
+    return json_response(
         {
             "totalHits": total,
             "count": len(views),

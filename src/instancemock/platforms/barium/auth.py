@@ -15,6 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from instancemock.core.context import Ctx, ctx
+from instancemock.core.encoding import json_response
 from instancemock.core.errors import Refusal
 from instancemock.platforms.barium.catalog import User, catalog
 from instancemock.settings import Settings
@@ -99,12 +100,12 @@ def _answer(c: Ctx, key: tuple[str, ...], user: User | None, web_ticket: bool, r
     tickets.forget_expired(now)
     cached = tickets.recent.get(key)
     if cached is not None and tickets.use(cached[1]["Ticket"], now, lifetime(c.state.settings)):
-        return web.json_response(cached[1])
+        return json_response(cached[1])
     body: dict[str, Any] = {"success": True, "Ticket": tickets.issue(user, now, lifetime(c.state.settings))}
     if web_ticket:
         body["WebTicket"] = tickets.issue(user, now, lifetime(c.state.settings))
     tickets.recent[key] = (now, body)
-    return web.json_response(body)
+    return json_response(body)
 
 
 def _wants_web_ticket(c: Ctx) -> bool:

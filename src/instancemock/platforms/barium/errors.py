@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
-from instancemock.core.errors import ErrorShape, json_response
+from instancemock.core.errors import ErrorShape, error_body
 from instancemock.core.violations import Violation
 
 
@@ -27,7 +27,7 @@ def render(status: int, message: str, violations: Sequence[Violation] = ()) -> w
         "errorLogId": log_id,
         "errorData": data,
     }
-    return json_response(body, status)
+    return error_body(body, status)
 
 
 SHAPE = ErrorShape(render=render, restatus={415: 400})

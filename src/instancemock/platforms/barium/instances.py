@@ -12,6 +12,7 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 
 from instancemock.core.context import Ctx, ctx
+from instancemock.core.encoding import json_response
 from instancemock.core.errors import Refusal
 from instancemock.platforms.barium import process
 from instancemock.platforms.barium.access import (
@@ -50,20 +51,20 @@ async def list_apps(request: web.Request) -> web.Response:
     c = ctx(request)
     counts = await _counts(c)
     apps = [process.app_view(s.doc, counts[s.doc["Id"]]) for s in await c.store.list("apps")]
-    return web.json_response(page(c, apps))
+    return json_response(page(c, apps))
 
 
 async def get_app(request: web.Request) -> web.Response:
     c = ctx(request)
     app = (await app_of(c, c.args.path["Id"])).doc
-    return web.json_response(process.app_view(app, (await _counts(c))[app["Id"]]))
+    return json_response(process.app_view(app, (await _counts(c))[app["Id"]]))
 
 
 async def list_app_instances(request: web.Request) -> web.Response:
     c = ctx(request)
     app = (await app_of(c, c.args.path["Id"])).doc
     items = _status_filter(c, newest_first(await docs(c, "instances", ApplicationId=app["Id"]), "StartDate"))
-    return web.json_response(page(c, [process.pick(d, process.APP_INSTANCE_SUMMARY) for d in items]))
+    return json_response(page(c, [process.pick(d, process.APP_INSTANCE_SUMMARY) for d in items]))
 
 
 async def start_app(request: web.Request) -> web.Response:
@@ -120,7 +121,7 @@ async def start_app(request: web.Request) -> web.Response:
     if task is not None:
         await c.store.put("tasks", task["Id"], task)
     await c.store.put("instances", instance["Id"], instance)
-    return web.json_response({"success": True, "InstanceId": instance["Id"]})
+    return json_response({"success": True, "InstanceId": instance["Id"]})
 
 
 def _start_values(app: Document, pairs: list[tuple[str, str]]) -> tuple[dict[str, str | None], list[dict]]:
@@ -147,13 +148,13 @@ def _start_values(app: Document, pairs: list[tuple[str, str]]) -> tuple[dict[str
 async def list_instances(request: web.Request) -> web.Response:
     c = ctx(request)
     items = _status_filter(c, newest_first(await docs(c, "instances"), "StartDate"))
-    return web.json_response(page(c, [process.pick(d, process.INSTANCE_SUMMARY) for d in items]))
+    return json_response(page(c, [process.pick(d, process.INSTANCE_SUMMARY) for d in items]))
 
 
 async def get_instance(request: web.Request) -> web.Response:
     c = ctx(request)
     instance = (await instance_of(c, c.args.path["Id"])).doc
-    return web.json_response(process.pick(instance, process.INSTANCE))
+    return json_response(process.pick(instance, process.INSTANCE))
 
 
 async def send_message(request: web.Request) -> web.Response:
@@ -176,7 +177,7 @@ async def send_message(request: web.Request) -> web.Response:
         await receive_message(c.store, app, stored, caller(c), c.now(), new_id, users(c))
     except VersionConflict as error:
         raise Refusal(409, f"The instance {instance['Name']} changed meanwhile; try again.") from error
-    return web.json_response({"success": True})
+    return json_response({"success": True})
 
 
 async def receive_message(
@@ -211,7 +212,7 @@ async def delete_instance(request: web.Request) -> web.Response:
     for obj in await docs(c, "objects", InstanceId=instance["Id"]):
         await c.store.delete("objects", obj["Id"])
     await c.store.delete("instances", instance["Id"])
-    return web.json_response({"success": True})
+    return json_response({"success": True})
 
 
 # --- an instance's objects and tasks ------------------------------------------------------------
@@ -226,7 +227,7 @@ async def list_instance_objects(request: web.Request) -> web.Response:
     instance = (await instance_of(c, c.args.path["Id"])).doc
     finished = instance["Status"] in process.FINISHED
     items = _objects_in_order(await docs(c, "objects", InstanceId=instance["Id"]))
-    return web.json_response(page(c, [process.object_view(d, finished) for d in items]))
+    return json_response(page(c, [process.object_view(d, finished) for d in items]))
 
 
 async def get_instance_object(request: web.Request) -> web.Response:
@@ -238,7 +239,7 @@ async def get_instance_object(request: web.Request) -> web.Response:
     version = (c.args.query.get("VersionId") or "").strip().lower()
     if version and version != (obj.get("DataId") or ""):
         raise Refusal(404, f"Version {version} of the object {obj['Name']} not found")
-    return web.json_response(process.object_view(obj, instance["Status"] in process.FINISHED))
+    return json_response(process.object_view(obj, instance["Status"] in process.FINISHED))
 
 
 async def create_instance_object(request: web.Request) -> web.Response:
@@ -292,7 +293,7 @@ async def create_instance_object(request: web.Request) -> web.Response:
         "ReferenceId": obj["ReferenceId"],
         "resourceURI": f"{c.route.base.removeprefix('/barium')}/Objects/{obj['Id']}",
     }
-    return web.json_response({"success": True, "Id": obj["Id"], "Items": [item]})
+    return json_response({"success": True, "Id": obj["Id"], "Items": [item]})
 
 
 async def _new_form(c: Ctx, instance: Document, pairs: list[tuple[str, str]], name: str, common: dict) -> Document:
@@ -334,7 +335,7 @@ async def list_instance_tasks(request: web.Request) -> web.Response:
     instance = (await instance_of(c, c.args.path["Id"])).doc
     user = caller(c)
     items = _status_filter(c, newest_first(await docs(c, "tasks", InstanceId=instance["Id"]), "CreatedDate"))
-    return web.json_response(page(c, [process.task_summary(d, user) for d in items]))
+    return json_response(page(c, [process.task_summary(d, user) for d in items]))
 
 
 async def get_instance_task(request: web.Request) -> web.Response:
@@ -343,4 +344,4 @@ async def get_instance_task(request: web.Request) -> web.Response:
     task = (await found(c, "tasks", c.args.path["TaskId"], "Task")).doc
     if task["InstanceId"] != instance["Id"]:
         raise Refusal(404, "Task not found")
-    return web.json_response(process.task_view(task, caller(c)))
+    return json_response(process.task_view(task, caller(c)))

@@ -12,6 +12,7 @@ from datetime import datetime
 from aiohttp import web
 
 from instancemock.core.context import Ctx, ctx
+from instancemock.core.encoding import json_response
 from instancemock.core.errors import Refusal
 from instancemock.platforms.barium import process
 from instancemock.platforms.barium.access import (
@@ -125,12 +126,12 @@ async def list_tasks(request: web.Request) -> web.Response:
     c = ctx(request)
     user = caller(c)
     items = _status_filter(c, newest_first(await docs(c, "tasks"), "CreatedDate"))
-    return web.json_response(page(c, [process.task_summary(d, user) for d in items]))
+    return json_response(page(c, [process.task_summary(d, user) for d in items]))
 
 
 async def get_task(request: web.Request) -> web.Response:
     c = ctx(request)
-    return web.json_response(process.task_view((await task_of(c, c.args.path["Id"])).doc, caller(c)))
+    return json_response(process.task_view((await task_of(c, c.args.path["Id"])).doc, caller(c)))
 
 
 async def complete_task(request: web.Request) -> web.Response:
@@ -160,12 +161,12 @@ async def complete_task(request: web.Request) -> web.Response:
     if form is not None:
         await c.store.put("objects", form["Id"], form)
     if not complete:
-        return web.json_response({"success": True})
+        return json_response({"success": True})
     try:
         await complete_and_move_on(c.store, app, instance_stored, stored_task, user, now, new_id, users(c))
     except VersionConflict as error:
         raise Refusal(409, f"The task {task['Name']} changed meanwhile; try again.") from error
-    return web.json_response({"success": True})
+    return json_response({"success": True})
 
 
 async def complete_and_move_on(
@@ -193,13 +194,13 @@ async def list_task_objects(request: web.Request) -> web.Response:
     c = ctx(request)
     task = (await task_of(c, c.args.path["Id"])).doc
     items = sorted(await docs(c, "objects", InstanceId=task["InstanceId"]), key=lambda d: (d["SortIndex"], d["Id"]))
-    return web.json_response(page(c, [process.task_object_summary(d) for d in items]))
+    return json_response(page(c, [process.task_object_summary(d) for d in items]))
 
 
 async def get_task_object(request: web.Request) -> web.Response:
     c = ctx(request)
     task, instance, _, obj = await _task_form(c, c.args.path["Id"], c.args.path["ObjectId"])
-    return web.json_response(process.task_object_view(obj, not _task_is_open(task, instance, caller(c))))
+    return json_response(process.task_object_view(obj, not _task_is_open(task, instance, caller(c))))
 
 
 def _form_only(obj: Document) -> None:
@@ -214,7 +215,7 @@ async def get_task_object_fields(request: web.Request) -> web.Response:
     open_ = _task_is_open(task, instance, caller(c))
     editable = _editable(app, task, obj) if open_ else set()
     fields = [process.field_view(f, f["Name"] not in editable) for f in _visible(app, task, obj)]
-    return web.json_response({"TotalCount": len(fields), "Data": fields})
+    return json_response({"TotalCount": len(fields), "Data": fields})
 
 
 async def update_task_object_fields(request: web.Request) -> web.Response:
@@ -234,7 +235,7 @@ async def update_task_object_fields(request: web.Request) -> web.Response:
     visible = {f["Name"] for f in _visible(app, task, obj)}
     changed, updated, ignored = _apply(obj, pairs, _editable(app, task, obj) & visible, iso(c.now()))
     await c.store.put("objects", obj["Id"], changed)
-    return web.json_response({"success": True, "updatedFields": updated, "ignoredFields": ignored})
+    return json_response({"success": True, "updatedFields": updated, "ignoredFields": ignored})
 
 
 # --- objects ------------------------------------------------------------------------------------
@@ -244,7 +245,7 @@ async def get_object(request: web.Request) -> web.Response:
     c = ctx(request)
     obj = (await object_of(c, c.args.path["Id"])).doc
     instance = (await instance_of(c, obj["InstanceId"])).doc
-    return web.json_response(process.object_view(obj, instance["Status"] in process.FINISHED))
+    return json_response(process.object_view(obj, instance["Status"] in process.FINISHED))
 
 
 async def get_object_fields(request: web.Request) -> web.Response:
@@ -254,7 +255,7 @@ async def get_object_fields(request: web.Request) -> web.Response:
     instance = (await instance_of(c, obj["InstanceId"])).doc
     finished = instance["Status"] in process.FINISHED
     fields = [process.field_view(f, finished) for f in obj.get("Fields") or []]
-    return web.json_response({"TotalCount": len(fields), "Data": fields})
+    return json_response({"TotalCount": len(fields), "Data": fields})
 
 
 async def update_object_fields(request: web.Request) -> web.Response:
@@ -270,4 +271,4 @@ async def update_object_fields(request: web.Request) -> web.Response:
     changed, updated, ignored = _apply(obj, pairs, allowed, iso(c.now()))
     if updated:
         await c.store.put("objects", obj["Id"], changed)
-    return web.json_response({"success": True, "updatedFields": updated, "ignoredFields": ignored})
+    return json_response({"success": True, "updatedFields": updated, "ignoredFields": ignored})

@@ -13,6 +13,7 @@ from email.utils import format_datetime
 from aiohttp import web
 
 from instancemock.core.context import Ctx, ctx
+from instancemock.core.encoding import json_response
 from instancemock.core.errors import Refusal
 from instancemock.platforms.kianda import errors
 from instancemock.platforms.kianda.tenant import Token, User, services
@@ -58,7 +59,7 @@ async def get_token(request: web.Request) -> web.Response:
         ".issued": rfc1123(token.issued),
         ".expires": rfc1123(token.expires),
     }
-    return web.json_response(body, headers=errors.NO_CACHE)
+    return json_response(body, headers=errors.NO_CACHE)
 
 
 def _forget_expired(c: Ctx) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from instancemock.core.context import ctx
+from instancemock.core.encoding import json_response
 from instancemock.core.errors import Refusal
 from instancemock.core.violations import Violation
 from instancemock.world.store import Document, Store
@@ -82,7 +83,7 @@ def not_found(name: str) -> Refusal:
 
 async def list_processes(request: web.Request) -> web.Response:
     designs = sorted((s.doc for s in await ctx(request).store.list(PROCESSES)), key=lambda d: d["name"])
-    return web.json_response([summary(d) for d in designs], headers={"Total-Items": str(len(designs))})
+    return json_response([summary(d) for d in designs], headers={"Total-Items": str(len(designs))})
 
 
 async def get_process(request: web.Request) -> web.Response:
@@ -91,4 +92,4 @@ async def get_process(request: web.Request) -> web.Response:
     design = await find_design(c.store, name)
     if not design:
         raise not_found(name)
-    return web.json_response(public(design))
+    return json_response(public(design))

@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
-from instancemock.core.errors import ErrorShape, json_response, messages_by_field
+from instancemock.core.errors import ErrorShape, error_body, messages_by_field
 from instancemock.core.violations import Violation
 
 DENIED = "Authorization has been denied for this request."
@@ -20,13 +20,13 @@ NO_CACHE = {"Cache-Control": "no-cache, no-store", "Pragma": "no-cache", "Expire
 
 def message(status: int, text: str, **extra: Any) -> web.Response:
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return json_response({"Message": text, **extra}, status, headers=headers)
+    return error_body({"Message": text, **extra}, status, headers=headers)
 
 
 def oauth_error(error: str, description: str | None = None) -> web.Response:
     """OWIN's token endpoint refusal: 400 `{"error", "error_description"?}`, never cached."""
     body = {"error": error} if description is None else {"error": error, "error_description": description}
-    return json_response(body, 400, headers=NO_CACHE)
+    return error_body(body, 400, headers=NO_CACHE)
 
 
 def render(status: int, text: str, violations: Sequence[Violation]) -> web.Response:

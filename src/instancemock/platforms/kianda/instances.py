@@ -13,6 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from instancemock.core.context import Ctx, Handler, ctx
+from instancemock.core.encoding import json_response
 from instancemock.core.errors import Refusal
 from instancemock.core.violations import Violation
 from instancemock.platforms.kianda import designs
@@ -128,7 +129,7 @@ async def create_instance(request: web.Request) -> web.Response:
     if problems or status_problems:
         raise Refusal.invalid(*problems, *status_problems)
     doc = await create_record(c, design, values, status, designs.as_text(body.get("TriggerField")))
-    return web.json_response({"success": True, "instanceID": doc["id"]})
+    return json_response({"success": True, "instanceID": doc["id"]})
 
 
 async def get_instance(request: web.Request) -> web.Response:
@@ -137,7 +138,7 @@ async def get_instance(request: web.Request) -> web.Response:
     found = await c.store.get(INSTANCES, key(name))
     if not found:
         raise not_found(name)
-    return web.json_response(public(found.doc))
+    return json_response(public(found.doc))
 
 
 async def get_instance_fields(request: web.Request) -> web.Response:
@@ -154,7 +155,7 @@ async def get_instance_fields(request: web.Request) -> web.Response:
         if wanted in by_lower and wanted not in seen:
             seen.add(wanted)
             answer.append(dict(by_lower[wanted]))
-    return web.json_response(answer)
+    return json_response(answer)
 
 
 async def list_instances(request: web.Request) -> web.Response:
@@ -172,7 +173,7 @@ async def list_instances(request: web.Request) -> web.Response:
     matches.sort(key=lambda d: str(d.get("id", "")))
     matches.sort(key=lambda d: str(d.get("created", "")), reverse=True)
     chosen = matches[(page - 1) * size : page * size]
-    return web.json_response([summary(d) for d in chosen], headers={"Total-Items": str(len(matches))})
+    return json_response([summary(d) for d in chosen], headers={"Total-Items": str(len(matches))})
 
 
 async def update_instance(request: web.Request) -> web.Response:
@@ -224,7 +225,7 @@ async def _change(request: web.Request, replace: bool) -> web.Response:
     if stale:
         raise conflict(stale[0])
     notify(c.state, saved.doc["id"], design["name"], "updated")
-    return web.json_response(_echo(body, saved.doc, design))
+    return json_response(_echo(body, saved.doc, design))
 
 
 def revised(
@@ -272,7 +273,7 @@ async def delete_instance(request: web.Request) -> web.Response:
     if found is None or not await c.store.delete(INSTANCES, key(name)):
         raise not_found(name)
     notify(c.state, found.doc["id"], found.doc["processName"], "deleted")
-    return web.json_response({"success": True})
+    return json_response({"success": True})
 
 
 OPERATIONS: dict[str, Handler] = {

@@ -13,6 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from instancemock.core.context import Ctx, Handler, ctx
+from instancemock.core.encoding import json_response
 from instancemock.core.errors import Refusal
 from instancemock.core.violations import Violation
 from instancemock.platforms.kianda import designs
@@ -115,7 +116,7 @@ async def _checked_input(c: Ctx, body: dict[str, Any]) -> tuple[Document, list[V
 async def list_tasks(request: web.Request) -> web.Response:
     c = ctx(request)
     tasks = sorted((s.doc for s in await c.store.list(TASKS)), key=lambda t: (t["name"].lower(), t["id"]))
-    return web.json_response([public(t, c) for t in tasks])
+    return json_response([public(t, c) for t in tasks])
 
 
 async def get_task(request: web.Request) -> web.Response:
@@ -124,7 +125,7 @@ async def get_task(request: web.Request) -> web.Response:
     found = await c.store.get(TASKS, task_id)
     if not found:
         raise not_found(task_id)
-    return web.json_response(public(found.doc, c))
+    return json_response(public(found.doc, c))
 
 
 async def create_task(request: web.Request) -> web.Response:
@@ -136,7 +137,7 @@ async def create_task(request: web.Request) -> web.Response:
     task = {"id": task_id, **fields, "lastRun": None, "createdBy": principal(c).username, "_runs": 0}
     await c.store.put(TASKS, task_id, task)
     location = f"{c.route.base}/api/tasks/{task_id}"
-    return web.json_response(public(task, c), status=201, headers={"Location": location})
+    return json_response(public(task, c), status=201, headers={"Location": location})
 
 
 async def update_task(request: web.Request) -> web.Response:
@@ -150,7 +151,7 @@ async def update_task(request: web.Request) -> web.Response:
     saved = await c.store.update(TASKS, task_id, lambda old: {**old, **fields})
     if not saved:
         raise not_found(task_id)
-    return web.json_response(public(saved.doc, c))
+    return json_response(public(saved.doc, c))
 
 
 async def delete_task(request: web.Request) -> web.Response:
@@ -158,7 +159,7 @@ async def delete_task(request: web.Request) -> web.Response:
     task_id = str(c.args.path["id"]).lower()
     if not await c.store.delete(TASKS, task_id):
         raise not_found(task_id)
-    return web.json_response({"success": True})
+    return json_response({"success": True})
 
 
 async def run_task(request: web.Request) -> web.Response:
@@ -187,7 +188,7 @@ async def run_task(request: web.Request) -> web.Response:
         ran_on = (await create_record(c, design, {}, None, designs.as_text(task.get("trigger"))))["id"]
     ran_at = iso(c.now().replace(microsecond=0))
     await c.store.update(TASKS, task_id, lambda t: {**t, "lastRun": ran_at, "_runs": int(t.get("_runs", 0)) + 1})
-    return web.json_response({"success": True, "instanceID": ran_on})
+    return json_response({"success": True, "instanceID": ran_on})
 
 
 OPERATIONS: dict[str, Handler] = {

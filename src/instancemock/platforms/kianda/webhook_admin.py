@@ -9,13 +9,14 @@ from __future__ import annotations
 from aiohttp import web
 
 from instancemock.core.context import ctx
+from instancemock.core.encoding import json_response
 from instancemock.core.errors import Refusal
 from instancemock.platforms.kianda import webhooks as hooks
 
 
 async def list_webhooks(request: web.Request) -> web.Response:
     state = ctx(request).state
-    return web.json_response({"urls": hooks.webhooks(state), "deliveries": hooks.deliveries(state)})
+    return json_response({"urls": hooks.webhooks(state), "deliveries": hooks.deliveries(state)})
 
 
 async def add_webhook(request: web.Request) -> web.Response:
@@ -24,7 +25,7 @@ async def add_webhook(request: web.Request) -> web.Response:
         urls = hooks.add_webhook(context.state, context.args.body["url"])
     except ValueError as error:
         raise Refusal(400, str(error)) from error
-    return web.json_response({"urls": urls}, status=201)
+    return json_response({"urls": urls}, status=201)
 
 
 async def remove_webhook(request: web.Request) -> web.Response:
@@ -32,7 +33,7 @@ async def remove_webhook(request: web.Request) -> web.Response:
     url = context.args.query["url"]
     if not hooks.remove_webhook(context.state, url):
         raise Refusal(404, f"No webhook {url!r} is registered.")
-    return web.json_response({"urls": hooks.webhooks(context.state)})
+    return json_response({"urls": hooks.webhooks(context.state)})
 
 
 OPERATIONS = {"listWebhooks": list_webhooks, "addWebhook": add_webhook, "removeWebhook": remove_webhook}

@@ -13,6 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from instancemock.core.context import Ctx, ctx
+from instancemock.core.encoding import json_response
 from instancemock.core.errors import Refusal
 from instancemock.platforms.altinn import auth, errors
 from instancemock.platforms.altinn.app.common import (
@@ -128,9 +129,7 @@ async def get_active_instances(request: web.Request) -> web.Response:
     docs = [s.doc for s in await c.store.list(INSTANCES) if query.matches(s.doc)]
     readable = [d for d in docs if authorize_quietly(c, principal, app, d)]
     w = world(c)
-    return web.json_response(
-        [simple_instance(d, display_name(w, d.get("lastChangedBy"))) for d in query.order(readable)]
-    )
+    return json_response([simple_instance(d, display_name(w, d.get("lastChangedBy"))) for d in query.order(readable)])
 
 
 def authorize_quietly(c: Ctx, principal: auth.Principal, app: App, doc: dict[str, Any]) -> bool:

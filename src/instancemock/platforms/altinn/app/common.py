@@ -7,6 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from instancemock.core.context import Ctx
+from instancemock.core.encoding import json_response
 from instancemock.core.errors import Refusal
 from instancemock.platforms.altinn import errors
 from instancemock.platforms.altinn.auth import Principal
@@ -72,12 +73,12 @@ def response_of(c: Ctx, doc: Document, principal: Principal, status: int = 200) 
     """`InstanceResponse`: the instance with its owner's register party."""
     party = world(c).party(party_of(doc))
     body = instance_response(doc, c.origin, party, owner_org=is_app_owner(principal, doc))
-    return web.json_response(body, status=status)
+    return json_response(body, status=status)
 
 
 def plain_of(c: Ctx, doc: Document, principal: Principal) -> web.Response:
     """The plain `Instance` (delete, substatus, complete)."""
-    return web.json_response(instance_view(doc, c.origin, owner_org=is_app_owner(principal, doc)))
+    return json_response(instance_view(doc, c.origin, owner_org=is_app_owner(principal, doc)))
 
 
 async def record_events(

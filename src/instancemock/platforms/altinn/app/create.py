@@ -21,6 +21,7 @@ from xml.sax.saxutils import escape
 from aiohttp import web
 
 from instancemock.core.context import Ctx, ctx
+from instancemock.core.encoding import dumps
 from instancemock.core.errors import Refusal
 from instancemock.platforms.altinn import errors
 from instancemock.platforms.altinn.app.common import app_of, may, record_events, response_of, world
@@ -339,7 +340,7 @@ def new_element(
 def form_bytes(values: dict[str, str], content_type: str, root: str) -> bytes:
     """The stored form data of a data model: a flat XML or JSON document of its values."""
     if "json" in content_type:
-        return json.dumps(values, ensure_ascii=False).encode()
+        return dumps(values)
     fields = "".join(f"<{_tag(k)}>{escape(v)}</{_tag(k)}>" for k, v in values.items())
     return f'<?xml version="1.0" encoding="utf-8"?><{root}>{fields}</{root}>'.encode()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from instancemock.core.context import Ctx, ctx
+from instancemock.core.encoding import json_response
 from instancemock.platforms.altinn import errors
 from instancemock.platforms.altinn.app.common import may, permitted_instance, record_events
 from instancemock.platforms.altinn.app.create import FORM_DATA, form_bytes, new_element
@@ -25,7 +26,7 @@ from instancemock.world.store import Document
 def _state(c: Ctx, principal: Principal, app: App, doc: Document) -> web.Response:
     party = party_of(doc)
     body = app_process_state(doc.get("process"), app, lambda action: may(c, principal, action, app, party))
-    return web.json_response(body)
+    return json_response(body)
 
 
 async def get_process_state(request: web.Request) -> web.Response:
@@ -84,4 +85,4 @@ async def get_process_history(request: web.Request) -> web.Response:
     app, doc = await permitted_instance(c, principal, "read")
     recorded = await c.store.get(EVENTS, guid_of(doc))
     items = list(recorded.doc["events"]) if recorded else derived_history(doc, app)
-    return web.json_response({"processHistory": items})
+    return json_response({"processHistory": items})
