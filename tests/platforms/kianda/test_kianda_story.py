@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 from aiohttp import web
@@ -11,7 +13,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from instancemock.core.context import STATE
 from instancemock.platforms.kianda.webhooks import add_webhook, deliveries
 
-from support import KIANDA, MakeClient, assert_conforms
+from support import KIANDA, NOW, MakeClient, assert_conforms
 
 TOKEN = "/kianda/Token"
 API = "/kianda/api"
@@ -148,8 +150,9 @@ async def test_token_answer_carries_every_documented_field(make_client: MakeClie
     body = await response.json()
     assert body["token_type"] == "bearer" and body["expires_in"] == 299
     assert body["userName"] == "admin@acme.ie"
-    assert body[".issued"] == "Thu, 01 Jan 2026 00:00:00 GMT"
-    assert body[".expires"] == "Thu, 01 Jan 2026 00:04:59 GMT"
+    issued = parsedate_to_datetime(body[".issued"])  # the clock starts at --now and ticks in real time
+    assert NOW <= issued < NOW + timedelta(seconds=30), body[".issued"]
+    assert parsedate_to_datetime(body[".expires"]) == issued + timedelta(seconds=299)
     assert body["hostURL"].endswith("/kianda")
     assert response.headers["Cache-Control"] == "no-cache, no-store"
     assert response.headers["Pragma"] == "no-cache" and response.headers["Expires"] == "-1"
