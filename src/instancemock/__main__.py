@@ -1,33 +1,74 @@
-"""CLI: YAML config, INSTANCEMOCK_* environment, flags -> Settings -> serve."""
+"""The `instancemock` command: `serve` (settings -> port -> seeded world -> banner) and `fixtures export`.
+
+Start-up checks the cheap things first, so a mistake costs no seconds of seeding: the settings
+(settings.py: every source checked, one line per problem), then the port (bound before seeding,
+so "port 8080 is in use" comes at once; it starts listening only once the world is ready), then
+the world, with progress on the console (console.py), then the banner.
+"""
 
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
+import shutil
+import socket
 import sys
+import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
+from instancemock import package_version, registry
+from instancemock.core.plugin import Plugin
+from instancemock.settings import ENV_PREFIX, Layer, Settings, build, from_env, from_flags, load_config, read_yaml
 
-from instancemock import registry
-from instancemock.settings import ENV_PREFIX, Settings, build, check_keys, coerce, from_env, load_config
+DESCRIPTION = """\
+A stateful mock server for the process-instance REST APIs of Kianda, Barium Live and Altinn 3
+(Platform Storage and the App API). Every request is checked against the platform's own OpenAPI
+spec and answered from a seeded world in the platform's own shapes, on one port."""
+
+EXAMPLES = """\
+examples:
+  instancemock serve                          every API on http://127.0.0.1:8080 (Ctrl-C stops it)
+  instancemock serve --port 9000 --seed 42    another port, another generated world
+  instancemock serve --config instancemock.yaml --strict
+  instancemock serve --simulate 60            instances move on by themselves, about once a second
+  instancemock fixtures export my-world       copy the packaged fixtures to edit them ...
+  instancemock serve --fixtures my-world      ... and serve the edited ones
+
+Flags override INSTANCEMOCK_* environment variables, which override the config file.
+Once it runs, GET / lists every API with its base URL, spec URL and demo login."""
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
 def parser() -> argparse.ArgumentParser:
-    cli = argparse.ArgumentParser(prog="instancemock", description=__doc__)
-    commands = cli.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="start the mock server with seeded data for every API")
-    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    formatter = argparse.RawDescriptionHelpFormatter
+    cli = argparse.ArgumentParser(
+        prog="instancemock", description=DESCRIPTION, epilog=EXAMPLES, formatter_class=formatter
+    )
+    cli.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
+    commands = cli.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve = commands.add_parser(
+        "serve",
+        help="start the mock server with seeded data for every API",
+        description="Start the mock server; it keeps the terminal until Ctrl-C.",
+        epilog=EXAMPLES,
+        formatter_class=formatter,
+    )
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)")
     serve.add_argument("--port", type=int, help="port (default 8080; 0 = any free port)")
     serve.add_argument("--seed", type=int, help="seed of the generated data (default 1)")
-    serve.add_argument("--now", help="ISO 8601 instant the world is seeded at (default: now)")
-    serve.add_argument("--config", type=Path, help="YAML config file")
+    serve.add_argument("--now", metavar="ISO", help="ISO 8601 instant the world is seeded at (default: now)")
+    serve.add_argument("--config", type=Path, metavar="FILE", help="YAML config file")
     serve.add_argument("--auth", choices=["on", "off"], help="enforce each platform's auth (default on)")
-    serve.add_argument("--strict", action="store_true", default=None, help="validate every response too")
-    serve.add_argument("--fixtures", type=Path, help="directory of fixture files adding to or replacing fixtures/")
-    serve.add_argument("--state-file", type=Path, dest="state_file", help="load state at start, save it on exit")
+    serve.add_argument(
+        "--strict", action=argparse.BooleanOptionalAction, default=None, help="validate every response too"
+    )
+    serve.add_argument("--fixtures", type=Path, metavar="DIR", help="directory of fixture files replacing the packaged")
+    serve.add_argument("--state-file", type=Path, dest="state_file", metavar="PATH", help="load state, save on exit")
     serve.add_argument(
         "--idle-timeout", type=int, dest="idle_timeout", help="seconds before an idle connection is closed (default 75)"
     )
@@ -37,51 +78,180 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--platform", action="append", dest="platforms", metavar="MODULE", help="load a further platform's module"
     )
-    serve.add_argument("--admin-token", dest="admin_token", help="token /__admin needs off loopback")
-    serve.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
+    serve.add_argument("--admin-token", dest="admin_token", metavar="TOKEN", help="token /__admin needs off loopback")
+    serve.add_argument(
+        "--log-level",
+        default="info",
+        type=str.lower,
+        choices=LOG_LEVELS,
+        help=f"logging level: {', '.join(LOG_LEVELS)} (default info; info logs every request)",
+    )
+
+    fixtures = commands.add_parser(
+        "fixtures",
+        help="work with the fixture files worlds are built from",
+        description="The hand-written part of each platform's world (users, apps, processes) is a YAML file.",
+    )
+    actions = fixtures.add_subparsers(dest="action", required=True, metavar="ACTION")
+    export = actions.add_parser(
+        "export",
+        help="write the packaged fixture files to DIR, to edit and serve with --fixtures DIR",
+        description="Write each platform's packaged fixture (kianda.yaml, barium.yaml, altinn.yaml) and its "
+        "JSON Schema to DIR. Edit them, then start with `instancemock serve --fixtures DIR`.",
+    )
+    export.add_argument("directory", type=Path, metavar="DIR")
+    export.add_argument("--force", action="store_true", help="overwrite files that exist")
+    export.add_argument("--platform", action="append", dest="platforms", metavar="MODULE", help="a further platform")
     return cli
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
     """Config file, then environment, then flags; the platforms say which further keys they read."""
-    file_layer: dict[str, Any] = load_config(args.config) if args.config else {}
-    flags = {k: v for k, v in vars(args).items() if k not in {"command", "config", "log_level"}}
-    modules = flags.get("platforms") or os.environ.get(ENV_PREFIX + "PLATFORMS") or file_layer.get("platforms") or ()
-    declared = registry.declared_settings(registry.discover(coerce("platforms", modules)))
-    check_keys(file_layer, str(args.config), declared)
-    return build(file_layer, from_env(declared=declared), flags, declared=declared)
+    given = {k: v for k, v in vars(args).items() if k not in {"command", "config", "log_level"}}
+    if given.get("auth") is not None:
+        given["auth"] = given["auth"] == "on"
+    found = registry.discover(_platform_modules(args, given))
+    declared = registry.declared(found)
+    environment = from_env(declared=declared)
+    for warning in environment.warnings:
+        print(f"instancemock: {warning}", file=sys.stderr)
+    file_layer: Layer | dict[str, Any] = load_config(args.config, declared) if args.config else {}
+    return build(file_layer, environment, from_flags(given, declared), declared=declared)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+def _platform_modules(args: argparse.Namespace, flags: dict[str, Any]) -> list[str]:
+    """Which further platforms to load, before the settings can be checked (they declare keys)."""
+    if flags.get("platforms"):
+        return list(flags["platforms"])
+    if os.environ.get(ENV_PREFIX + "PLATFORMS", "").strip():
+        return [m.strip() for m in os.environ[ENV_PREFIX + "PLATFORMS"].split(",") if m.strip()]
+    raw = read_yaml(args.config) if getattr(args, "config", None) else None
+    listed = raw.get("platforms") if isinstance(raw, dict) else None
+    return [str(m) for m in listed] if isinstance(listed, list) else []  # a bad value is reported later
+
+
+class PortError(OSError):
+    """The address cannot be listened on; the message says what to do."""
+
+
+def bind(host: str, port: int) -> list[socket.socket]:
+    """Sockets bound to every address `host` names (not yet listening: that starts once the world is ready).
+
+    Binding first reports a taken port before seconds of seeding; listening only later means a
+    client polling the port is refused, not left hanging, while the world is built."""
+    try:
+        infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as error:
+        raise PortError(f"cannot listen on {host!r}: {error.strerror}") from None
+    addresses = list(dict.fromkeys((family, address) for family, _, _, _, address in infos))
+    bound: list[socket.socket] = []
+    try:
+        for family, address in addresses:
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            bound.append(sock)
+            if os.name == "posix":
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            chosen = bound[0].getsockname()[1] if port == 0 and len(bound) > 1 else port
+            sock.bind((address[0], chosen, *address[2:]))
+    except OSError as error:
+        for sock in bound:
+            sock.close()
+        if error.errno == errno.EADDRINUSE:
+            raise PortError(f"port {port} is in use; pass --port (0 = any free port)") from None
+        raise PortError(f"cannot listen on {host}:{port}: {error.strerror}") from None
+    return bound
+
+
+def serve(args: argparse.Namespace) -> int:
+    started = time.monotonic()
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
         settings = settings_from(args)
+        sockets = bind(settings.host, settings.port)
     except (OSError, ValueError) as error:
-        print(f"instancemock: {error}", file=sys.stderr)
-        return 2
-    from instancemock.app import AccessLogger, create_app
+        return _fail(error)
+    from aiohttp import web
+
+    from instancemock.app import create_app
+    from instancemock.console import AccessLogger, SeedingProgress, access_logger, banner, shown_host, world_sizes
     from instancemock.core.pipeline import PARSER_CEILING
 
+    found = registry.discover(settings.platforms)
+    seeded = [p.name for p in found if p.seeder and any(settings.api_enabled(api.name) for api in p.apis)]
+    progress = SeedingProgress(seeded)
     try:
-        app = create_app(settings)
+        app = create_app(settings, found, progress=progress)
     except (OSError, ValueError) as error:
-        print(f"instancemock: cannot start: {error}", file=sys.stderr)
-        return 2
+        for sock in sockets:
+            sock.close()
+        return _fail(error, "cannot start: ")
+    finally:
+        progress.close()
 
+    origin = f"http://{shown_host(settings.host)}:{sockets[0].getsockname()[1]}"
+    sizes: dict[str, int] = {}
+
+    async def count_worlds(app: web.Application) -> None:
+        sizes.update(await world_sizes(app))
+
+    def announce(_running_on: str) -> None:  # aiohttp calls this once every socket listens
+        lines = banner(app, origin, sizes, progress if progress.started is not None else None, started)
+        print("\n".join(lines), flush=True)
+
+    app.on_startup.append(count_worlds)
     web.run_app(
         app,
-        host=settings.host,
-        port=settings.port,
+        sock=sockets,
         access_log_class=AccessLogger,
-        access_log=logging.getLogger("instancemock.access"),
-        print=lambda message: print(message, flush=True),
+        access_log=access_logger(),
+        print=announce,
         shutdown_timeout=5,
         keepalive_timeout=settings.idle_timeout,
         max_line_size=PARSER_CEILING,  # the pipeline's `limits` step refuses long URLs and headers itself
         max_field_size=PARSER_CEILING,
     )
+    if settings.state_file is not None:
+        print(f"instancemock: stopped; state saved to {settings.state_file}", flush=True)
+    else:
+        print("instancemock: stopped; nothing to save (no --state-file: the next start seeds afresh)", flush=True)
     return 0
+
+
+def export_fixtures(args: argparse.Namespace) -> int:
+    """Each platform's packaged fixture and its schema, copied to DIR for a custom world."""
+    plugins: Sequence[Plugin] = registry.discover(args.platforms or ())
+    files = [p.fixture for p in plugins if p.fixture is not None]
+    copies = [(f.packaged, args.directory / f.file_name) for f in files]
+    copies += [(f.schema, args.directory / f"{f.name}.schema.yaml") for f in files if f.schema is not None]
+    existing = [str(target) for _, target in copies if target.exists()]
+    if existing and not args.force:
+        return _fail(FileExistsError(f"{', '.join(existing)} exist(s) already; pass --force to overwrite"))
+    try:
+        args.directory.mkdir(parents=True, exist_ok=True)
+        for source, target in copies:
+            shutil.copyfile(source, target)
+    except OSError as error:
+        return _fail(error)
+    for _, target in copies:
+        print(target)
+    print(f"instancemock: edit them, then: instancemock serve --fixtures {args.directory}", file=sys.stderr)
+    return 0
+
+
+def _fail(error: BaseException, prefix: str = "") -> int:
+    text = str(error) if not isinstance(error, OSError) or not error.filename else f"{error.filename}: {error.strerror}"
+    for line in text.splitlines() or [type(error).__name__]:
+        print(f"instancemock: {prefix}{line}", file=sys.stderr)
+    return 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.command == "fixtures":
+        return export_fixtures(args)
+    return serve(args)
 
 
 if __name__ == "__main__":

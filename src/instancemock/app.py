@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from aiohttp.abc import AbstractAccessLogger
 
 from instancemock import admin, registry
 from instancemock.core.context import APIS, STATE, origin_of
@@ -24,22 +23,15 @@ from instancemock.core.pipeline import API_PLUGINS, MIDDLEWARES, ROUTER, dispatc
 from instancemock.core.plugin import ApiPlugin, Plugin
 from instancemock.core.routing import Router
 from instancemock.core.spec import ADMIN, Api, load_api
-from instancemock.settings import Settings, with_options
+from instancemock.settings import Settings, check_apis, with_options
 from instancemock.world import simulate, snapshot
 from instancemock.world.clock import Clock
 from instancemock.world.simulate import Simulation
-from instancemock.world.state import DEFAULT_SANDBOX, State
+from instancemock.world.state import DEFAULT_SANDBOX, SeedProgress, State
 
 log = logging.getLogger("instancemock")
 
 PLATFORMS = web.AppKey("platforms", list[Plugin])
-
-
-class AccessLogger(AbstractAccessLogger):
-    """One line per request: method, path, status, milliseconds."""
-
-    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        self.logger.info("%s %s %d %.1fms", request.method, request.path_qs, response.status, time * 1000)
 
 
 def is_loopback(host: str) -> bool:
@@ -68,11 +60,15 @@ def mount(platforms: Sequence[Plugin], settings: Settings) -> tuple[dict[str, Ap
     return apis, plugins
 
 
-def create_app(settings: Settings | None = None, platforms: Sequence[Plugin] | None = None) -> web.Application:
-    """The server; `platforms` defaults to every discovered platform (registry.py)."""
+def create_app(
+    settings: Settings | None = None, platforms: Sequence[Plugin] | None = None, progress: SeedProgress | None = None
+) -> web.Application:
+    """The server; `platforms` defaults to every discovered platform (registry.py); `progress`
+    hears of each platform's seeding (the CLI shows it)."""
     settings = settings or Settings()
     found = list(platforms) if platforms is not None else registry.discover(settings.platforms)
-    settings = with_options(settings, {}, registry.declared_settings(found))
+    known = registry.declared(found)
+    settings = replace(with_options(settings, {}, known.options), apis=check_apis(settings.apis, known.apis))
     every = [*found, admin.plugin(found)]
     apis, api_plugins = mount(every, settings)
     serving = [p for p in found if any(api.name in apis for api in p.apis)]
@@ -100,7 +96,8 @@ def create_app(settings: Settings | None = None, platforms: Sequence[Plugin] | N
     # A corrupt state file, or a bad fixture while seeding, stops start-up here with its path and reason.
     loaded = settings.state_file is not None and snapshot.load_file(state, settings.state_file)
     if not loaded:
-        state.seed_all(DEFAULT_SANDBOX)  # seed now: a bad fixture stops start-up, not the first request
+        # seed now: a bad fixture stops start-up, not the first request
+        state.seed_all(DEFAULT_SANDBOX, *([progress] if progress else []))
 
     async def start(app: web.Application) -> None:
         for platform in serving:

@@ -15,7 +15,7 @@ from importlib.metadata import entry_points
 
 from instancemock import platforms as builtin
 from instancemock.core.plugin import Plugin
-from instancemock.settings import PlatformSetting
+from instancemock.settings import Declared, PlatformSetting
 
 ENTRY_POINTS = "instancemock.platforms"
 
@@ -45,6 +45,13 @@ def _plugin_of(module: object, where: str) -> Plugin:
 
 def declared_settings(plugins: Iterable[Plugin]) -> Mapping[str, PlatformSetting]:
     return {name: setting for plugin in plugins for name, setting in plugin.settings.items()}
+
+
+def declared(plugins: Iterable[Plugin]) -> Declared:
+    """Every key the platforms add to the config: their own settings, and each API's under `apis:`."""
+    found = list(plugins)
+    apis = {api.name: api.settings for plugin in found for api in plugin.apis}
+    return Declared(options=declared_settings(found), apis=apis)
 
 
 def api_names(plugins: Iterable[Plugin]) -> list[str]:

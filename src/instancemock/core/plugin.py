@@ -8,7 +8,8 @@ platform edits no shared file:
   authenticates callers and what demo login `GET /` shows;
 - its world: the seeder that builds it, the simulated users that move it (`--simulate`), and
   the fixture file it is built from;
-- settings only it reads (`kianda_token_lifetime`), declared with their defaults and parsers.
+- settings only it reads (`kianda_token_lifetime`), and each API's keys under `apis:`
+  (`instances`), declared with their defaults, parsers and schemas.
 
 The world belongs to the platform, not to one of its APIs: both Altinn APIs read and write one
 world, so with one of them disabled the other still has instances, tokens and simulation.
@@ -48,6 +49,9 @@ class ApiPlugin:
     # Operations that stay mounted when this API is disabled, because a sibling API needs them
     # (Altinn's token endpoints are declared by the Storage spec and used by the App API too).
     shared_operations: frozenset[str] = frozenset()
+    # Keys it takes under `apis: {name: {...}}` in the config file besides `enabled` (`instances`);
+    # any other key there stops start-up.
+    settings: Mapping[str, PlatformSetting] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,8 @@ from typing import Any
 import yaml
 from jsonschema import Draft202012Validator
 
+from instancemock.settings import yaml_problem
+
 
 class FixtureError(ValueError):
     """A fixture that cannot be used; the message names the file, the path inside it and why."""
@@ -45,7 +47,7 @@ class FixtureFile:
         except FileNotFoundError as error:
             raise FixtureError(f"{path}: fixture file not found") from error
         except yaml.YAMLError as error:
-            raise FixtureError(f"{path}: not valid YAML: {error}") from error
+            raise FixtureError(yaml_problem(path, error)) from None
         problems = self.check(data)
         if problems:
             raise FixtureError(f"{path}: " + "; ".join(problems))

@@ -40,6 +40,13 @@ _SEEDED: OrderedDict[tuple[object, ...], bytes] = OrderedDict()
 PARALLEL_INSTANCES = 10_000
 
 Seeder = Callable[["SeedContext"], dict[str, dict[str, Document]]]
+# Told as each platform's seeding starts ("seeding") and ends ("seeded"), so the CLI can show
+# progress through seconds of start-up; it must be quick and must not raise.
+SeedProgress = Callable[[str, str], None]  # (platform, "seeding" | "seeded")
+
+
+def _quiet(platform: str, event: str) -> None:
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,11 +118,12 @@ class State:
             paused.freeze = sum(len(items) for items in data.values()) > CACHE_DOCUMENTS
         return store
 
-    def seed_all(self, sandbox: str = DEFAULT_SANDBOX) -> None:
+    def seed_all(self, sandbox: str = DEFAULT_SANDBOX, progress: SeedProgress = _quiet) -> None:
         """Seed every platform of a sandbox now; large worlds in parallel processes where the OS can fork.
 
         The costliest platform is seeded here (it needs no marshalling back); the others are shared
         out among one forked process per further CPU, each seeding its share one after another.
+        `progress` hears of each platform as it starts and as it is ready.
         """
         platforms = [d for d in self.platforms() if d not in self._worlds.get(sandbox, {})]
         costs = {d: self._cost(d) for d in platforms}
@@ -125,25 +133,35 @@ class State:
             paused.freeze = large
             if not large or len(forked) < 2 or _spare_cpus() < 1:
                 for platform in platforms:
+                    progress(platform, "seeding")
                     self.store(sandbox, platform)
+                    progress(platform, "seeded")
                 return
             forked.sort(key=lambda d: -costs[d])
             own = forked[0]
             shares: list[list[str]] = [[] for _ in range(min(_spare_cpus(), len(forked) - 1))]
             for platform in forked[1:]:  # longest first, each to the least loaded process
                 min(shares, key=lambda share: sum(costs[d] for d in share)).append(platform)
+            for platform in [own, *(d for share in shares for d in share)]:
+                progress(platform, "seeding")
             children = [_Child.start([(d, self.seeders[d], self._seed_context(d)) for d in share]) for share in shares]
             self.store(sandbox, own)
+            progress(own, "seeded")
             received: dict[str, dict[str, dict[str, Document]] | None] = {}
             for child in children:
                 received.update(child.results())
             for platform in platforms:
+                if platform == own:
+                    continue
                 data = received.get(platform)
                 if data is None:  # not forked, or the child failed: seed here, where errors surface
+                    progress(platform, "seeding")
                     self.store(sandbox, platform)
+                    progress(platform, "seeded")
                     continue
                 self._remember(platform, data)
                 self._world(sandbox)[platform] = MemoryStore(data)
+                progress(platform, "seeded")
 
     def _seed_key(self, platform: str) -> tuple[object, ...]:
         return (platform, self.settings.seed, self.clock.start, str(self.settings.fixtures), repr(self.settings.apis))

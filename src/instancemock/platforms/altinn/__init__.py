@@ -13,8 +13,14 @@ from instancemock.core.plugin import ApiPlugin, Plugin
 from instancemock.core.spec import SPEC_DIR
 from instancemock.platforms.altinn import app, auth, errors, storage
 from instancemock.platforms.altinn.domain.world import FIXTURE
-from instancemock.platforms.altinn.seed import seed_altinn
+from instancemock.platforms.altinn.seed import DEFAULT_COUNT, seed_altinn
 from instancemock.platforms.altinn.simulate import advance
+from instancemock.settings import PlatformSetting, instances
+
+# The world is the platform's, but its size and signing key are set under `apis: {altinn-storage: ...}`.
+SIGNING_KEY = PlatformSetting(
+    None, str, "PEM file of the RSA key tokens are signed with", {"type": "string", "minLength": 1}
+)
 
 PLUGIN = Plugin(
     name="altinn",
@@ -28,6 +34,7 @@ PLUGIN = Plugin(
             authenticate=auth.authenticate,
             credentials=auth.credentials,
             shared_operations=storage.TOKEN_OPERATIONS,
+            settings={"instances": instances(DEFAULT_COUNT), "signing_key": SIGNING_KEY},
         ),
         ApiPlugin(
             name="altinn-app",

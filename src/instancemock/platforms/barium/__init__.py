@@ -13,8 +13,9 @@ from instancemock.platforms.barium import errors, image, instances, tasks
 from instancemock.platforms.barium import simulate as barium_simulate
 from instancemock.platforms.barium.auth import authenticate, credentials, login, sso_login
 from instancemock.platforms.barium.catalog import FIXTURE
-from instancemock.platforms.barium.seed import seed_barium
+from instancemock.platforms.barium.seed import DEFAULT_SIZE, seed_barium
 from instancemock.settings import PlatformSetting, positive_int
+from instancemock.settings import instances as instances_setting
 
 OPERATIONS: dict[str, Handler] = {
     "authenticate": login,
@@ -56,10 +57,15 @@ PLUGIN = Plugin(
             operations=OPERATIONS,
             authenticate=authenticate,
             credentials=credentials,
+            settings={"instances": instances_setting(DEFAULT_SIZE)},
         ),
     ),
     seeder=seed_barium,
     simulate=barium_simulate.advance,
     fixture=FIXTURE,
-    settings={"barium_ticket_minutes": PlatformSetting(50, positive_int, "minutes a Barium ticket lives unused")},
+    settings={
+        "barium_ticket_minutes": PlatformSetting(
+            50, positive_int, "minutes a Barium ticket lives unused", {"type": "integer", "minimum": 1}
+        )
+    },
 )

@@ -17,7 +17,7 @@ from instancemock.platforms.kianda.instances import OPERATIONS as INSTANCE_OPERA
 from instancemock.platforms.kianda.simulate import advance
 from instancemock.platforms.kianda.tasks import OPERATIONS as TASK_OPERATIONS
 from instancemock.platforms.kianda.tenant import FIXTURE, load_tenant, services
-from instancemock.settings import PlatformSetting, Settings, positive_int, url_list
+from instancemock.settings import PlatformSetting, Settings, instances, positive_int, url_list
 from instancemock.world.state import State
 
 
@@ -55,6 +55,7 @@ PLUGIN = Plugin(
             },
             authenticate=authenticate,
             credentials=credentials,
+            settings={"instances": instances(seeds.DEFAULT_SIZE)},
         ),
     ),
     seeder=seeds.seed,
@@ -63,7 +64,14 @@ PLUGIN = Plugin(
     fixture=FIXTURE,
     admin_operations=webhook_admin.OPERATIONS,
     settings={
-        "kianda_token_lifetime": PlatformSetting(299, positive_int, "seconds a Kianda access token lives"),
-        "webhooks": PlatformSetting((), url_list, "URLs called on every Kianda instance create, update and delete"),
+        "kianda_token_lifetime": PlatformSetting(
+            299, positive_int, "seconds a Kianda access token lives", {"type": "integer", "minimum": 1}
+        ),
+        "webhooks": PlatformSetting(
+            (),
+            url_list,
+            "URLs called on every Kianda instance create, update and delete",
+            {"type": "array", "items": {"type": "string", "minLength": 1}},
+        ),
     },
 )

@@ -1,0 +1,56 @@
+"""Console output pieces on their own: the seeding progress (live and plain) and the access log's redaction."""
+
+from __future__ import annotations
+
+import io
+
+from aiohttp.test_utils import make_mocked_request
+
+from instancemock.console import SeedingProgress, fault_note, redacted_path, shown_host
+
+
+def test_plain_progress_is_one_line_per_world() -> None:
+    stream = io.StringIO()
+    progress = SeedingProgress(["kianda", "barium"], stream=stream, live=False)
+    for platform in ("kianda", "barium"):
+        progress(platform, "seeding")
+        progress(platform, "seeded")
+    progress.close()
+    lines = stream.getvalue().splitlines()
+    assert lines[0] == "instancemock: seeding 2 worlds (kianda, barium)"
+    assert [line.split(" in ")[0] for line in lines[1:]] == [f"instancemock: seeded {p}" for p in ("kianda", "barium")]
+    assert lines[2].endswith("(2/2)") and progress.total_seconds is not None
+
+
+def test_live_progress_redraws_one_line_and_keeps_each_finished_world() -> None:
+    stream = io.StringIO()
+    progress = SeedingProgress(["kianda", "barium", "altinn"], stream=stream, live=True)
+    progress("kianda", "seeding")
+    progress("barium", "seeding")
+    empty = "." * 24
+    assert progress.live_line(progress.started or 0.0).startswith(f"seeding [{empty}] 0/3 kianda, barium")
+    progress("kianda", "seeded")
+    assert progress.live_line(progress.started or 0.0).startswith("seeding [########................] 1/3 barium ")
+    progress.close()
+    written = stream.getvalue()
+    assert "\r\x1b[2Kinstancemock: seeded kianda in " in written and written.endswith("\r\x1b[2K")
+    assert progress._ticker is None  # the redrawing thread has stopped
+
+
+def test_credentials_in_the_query_are_redacted_in_the_access_log() -> None:
+    request = make_mocked_request("GET", "/barium/api/v1.1/Instances?Max=2&Ticket=abc%20d&x=1&access_token=t")
+    assert redacted_path(request) == "/barium/api/v1.1/Instances?Max=2&Ticket=[redacted]&x=1&access_token=[redacted]"
+    assert redacted_path(make_mocked_request("GET", "/a?ticket")) == "/a?ticket=[redacted]"
+    assert redacted_path(make_mocked_request("GET", "/a")) == "/a"
+
+
+def test_fault_notes_and_hosts_read_as_a_user_writes_them() -> None:
+    assert fault_note({"source": "rule", "rule": "rule-1", "status": 503, "delayMs": 0, "fault": None}) == (
+        "rule-1: status 503"
+    )
+    assert fault_note({"source": "header", "rule": None, "status": None, "delayMs": 250.0, "fault": "reset"}) == (
+        "header: fault reset, delay 250.0ms"
+    )
+    assert fault_note(None) == ""
+    hosts = ("0.0.0.0", "::", "127.0.0.1", "::1")
+    assert [shown_host(h) for h in hosts] == ["127.0.0.1", "[::1]", "127.0.0.1", "[::1]"]
