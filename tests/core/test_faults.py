@@ -10,7 +10,7 @@ from aiohttp.test_utils import TestClient
 
 from instancemock.__main__ import main
 from instancemock.app import create_app
-from instancemock.core.faults import FaultRules, RuleError
+from instancemock.core.faults import FaultRules, RuleError, path_matches
 
 from support import ADMIN, BARIUM, KIANDA, MakeClient, assert_conforms, settings
 
@@ -60,9 +60,33 @@ async def test_path_glob_is_on_the_path_after_the_mount_base(make_client: MakeCl
     await add(client, {"path": "/Instances", "status": 500})
     assert (await client.get("/barium/api/v1.0/instances")).status == 500  # either Barium base
     assert (await client.get("/barium/api/v1.1/Instances")).status == 500
-    await client.delete("/__admin/faults")
-    await add(client, {"path": "/barium/*", "status": 500})  # the full path is not what rules see
-    assert (await client.get(UNKNOWN)).status == 404
+    assert (await client.get(UNKNOWN)).status == 404  # an exact path names only itself
+
+
+@pytest.mark.parametrize(
+    "glob",
+    ["/Instances", "/Instances*", "/Instances/*", "/barium/api/v1.1/Instances", "/barium/*", "/BARIUM/API/V1.1/inst*"],
+)
+async def test_path_glob_takes_what_a_user_writes(make_client: MakeClient, glob: str) -> None:
+    """Issue 15: the README's `/Instances/*` rule never matched `GET /Instances`, nor did the full path."""
+    client = await make_client()
+    await add(client, {"api": "barium", "method": "GET", "path": glob, "status": 503, "times": 2})
+    assert await statuses(client, INSTANCES, 3) == [503, 503, 401]  # the rule fires before auth; then 401
+
+
+@pytest.mark.parametrize("glob", ["/Tasks*", "/Instance", "/barium/api/v1.0/Instances", "/kianda/*", "/Instances/x"])
+async def test_path_glob_names_nothing_else(make_client: MakeClient, glob: str) -> None:
+    client = await make_client()
+    await add(client, {"path": glob, "status": 503})
+    assert (await client.get(INSTANCES)).status == 401
+
+
+def test_path_matches_api_path_and_full_path() -> None:
+    assert path_matches("/instances/*", "/Instances", "/barium/api/v1.1/Instances")
+    assert path_matches("/instances/*", "/Instances/abc/Tasks")
+    assert path_matches("/barium/api/v1.1/*", "/Instances", "/barium/api/v1.1/Instances")
+    assert not path_matches("/barium/api/v1.1/*", "/Instances")  # no full path given: only the API's
+    assert not path_matches("/instances/*", "/InstancesX", "/barium/api/v1.1/InstancesX")
 
 
 async def test_status_with_own_body_and_headers(make_client: MakeClient) -> None:

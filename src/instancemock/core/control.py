@@ -122,7 +122,7 @@ async def apply_mock_controls(request: web.Request, handler: Handler) -> web.Str
     if violations:
         return errors.reject(shape, *violations)
     rule = request.app[FAULT_RULES].pick(
-        api.name if api is not None else None, request.method, found.api_path, found.sandbox
+        api.name if api is not None else None, request.method, found.api_path, found.sandbox, request.path
     )
     plan = merge(plan, rule, request)
     if plan == Plan():

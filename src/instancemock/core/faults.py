@@ -80,7 +80,7 @@ class FaultRule:
     id: str
     api: str | None = None  # None: any
     method: str | None = None
-    path: str = "*"  # glob on the API's own path (after its mount base), case-insensitive
+    path: str = "*"  # glob on the API's own path or the full path, case-insensitive (`path_matches`)
     sandbox: str | None = None
     probability: float = 1.0  # seeded draw
     times: int | None = None  # None: always; counts the times the rule fired
@@ -91,13 +91,13 @@ class FaultRule:
     fault: Fault | None = None
     fired: int = 0
 
-    def matches(self, api: str | None, method: str, path: str, sandbox: str) -> bool:
+    def matches(self, api: str | None, method: str, path: str, sandbox: str, full_path: str | None = None) -> bool:
         return (
             (self.times is None or self.fired < self.times)
             and self.api in (None, api)
             and self.method in (None, method.upper())
             and self.sandbox in (None, sandbox)
-            and fnmatchcase(path.lower(), self.path.lower())
+            and path_matches(self.path, path, full_path)
         )
 
     def as_json(self) -> dict[str, Any]:
@@ -166,10 +166,12 @@ class FaultRules:
         self._rules = []
         return count
 
-    def pick(self, api: str | None, method: str, path: str, sandbox: str) -> FaultRule | None:
+    def pick(
+        self, api: str | None, method: str, path: str, sandbox: str, full_path: str | None = None
+    ) -> FaultRule | None:
         """The first rule that matches and fires; firing counts against its `times`."""
         for rule in self._rules:
-            if not rule.matches(api, method, path, sandbox):
+            if not rule.matches(api, method, path, sandbox, full_path):
                 continue
             if rule.probability < 1.0 and self.rng.random() >= rule.probability:
                 continue
@@ -179,6 +181,25 @@ class FaultRules:
 
 
 FAULT_RULES = web.AppKey("fault_rules", FaultRules)
+
+
+def path_matches(glob: str, api_path: str, full_path: str | None = None) -> bool:
+    """Whether a rule's (or a journal filter's) `path` glob names a request, the way a user writes it.
+
+    Case-insensitive, as the routes are. The glob may be written against the API's own path
+    (`/Instances`, `/Instances*`: what the spec lists) or against the full path the user sees
+    (`/barium/api/v1.1/Instances`, `/barium/*`). `*` also matches `/`, and a trailing `/*` also
+    matches the collection itself: `/Instances/*` names `GET /Instances` too.
+    """
+    pattern = glob.lower()
+    collection = pattern[:-2] if pattern.endswith("/*") else None
+    for candidate in (api_path, full_path):
+        if candidate is None:
+            continue
+        lowered = candidate.lower()
+        if fnmatchcase(lowered, pattern) or lowered == collection:
+            return True
+    return False
 
 
 # --- parsing ---------------------------------------------------------------------------------

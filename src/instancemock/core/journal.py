@@ -17,12 +17,12 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from fnmatch import fnmatchcase
 from typing import Any
 
 from aiohttp import web
 
 from instancemock.core.context import STATE, Handler, api_path_of, facts, sandbox_of
+from instancemock.core.faults import path_matches
 from instancemock.core.spec import ADMIN
 from instancemock.world.clock import iso
 
@@ -91,8 +91,7 @@ class Filter:
         if self.status is not None and not _status_matches(self.status, entry.status):
             return False
         if self.path is not None:
-            glob = self.path.lower()
-            return fnmatchcase(entry.path.lower(), glob) or fnmatchcase(entry.api_path.lower(), glob)
+            return path_matches(self.path, entry.api_path, entry.path)
         return True
 
 
