@@ -93,7 +93,7 @@ def kianda_headers(server: Server) -> dict[str, str]:
 
 def barium_headers(server: Server) -> dict[str, str]:
     login = credentials(server)["barium"]
-    form = {"APIKey": login["apikey"], "Username": login["username"], "Password": login["password"]}
+    form = {key: login[key] for key in ("APIKey", "Username", "Password")}
     ticket = json.loads(server.post_form("/barium/api/v1.1/Authenticate", form))["Ticket"]
     return {"ticket": ticket}
 

@@ -135,12 +135,13 @@ async def sso_login(request: web.Request) -> web.Response:
 
 
 def credentials(settings: Settings, origin: str) -> dict[str, Any]:
+    """Anna Berg's login, named as the spec and the vendor's documentation name the form fields."""
     users = catalog(settings)
     user = users.default_user
     return {
-        "apikey": users.apikey,
-        "username": user.username,
-        "password": user.password,
+        "APIKey": users.apikey,
+        "Username": user.username,
+        "Password": user.password,
         "authenticate": f"{origin}/barium/api/v1.1/Authenticate",
         "header": "ticket",
     }
