@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 from aiohttp.test_utils import make_mocked_request
 
-from instancemock.console import SeedingProgress, fault_note, redacted_path, shown_host
+from instancemock.app import create_app
+from instancemock.console import SeedingProgress, banner, fault_note, redacted_path, shown_host
+
+from support import settings
 
 
 def test_plain_progress_is_one_line_per_world() -> None:
@@ -54,3 +58,15 @@ def test_fault_notes_and_hosts_read_as_a_user_writes_them() -> None:
     assert fault_note(None) == ""
     hosts = ("0.0.0.0", "::", "127.0.0.1", "::1")
     assert [shown_host(h) for h in hosts] == ["127.0.0.1", "[::1]", "127.0.0.1", "[::1]"]
+
+
+def test_the_banner_gives_the_admin_token_when_one_is_needed(tmp_path: Path) -> None:
+    app = create_app(settings(host="0.0.0.0", admin_token="s3cret", state_file=tmp_path / "state.json"))
+    lines = banner(app, "http://127.0.0.1:8080", {"kianda": 3}, None, started=0.0)
+    text = "\n".join(lines)
+    assert "admin token   send 'Authorization: Bearer s3cret' to /__admin" in text
+    assert f"state file    {tmp_path / 'state.json'} (saved every 30 s and on exit)" in text
+    assert "kianda          http://127.0.0.1:8080/kianda" in text and "3 instances" in text
+    assert lines[-1] == "Ctrl-C stops the server."
+    loopback = banner(create_app(settings()), "http://127.0.0.1:8080", {}, None, started=0.0)
+    assert not any("admin token" in line for line in loopback)
