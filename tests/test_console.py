@@ -9,6 +9,7 @@ from aiohttp.test_utils import make_mocked_request
 
 from instancemock.app import create_app
 from instancemock.console import SeedingProgress, banner, fault_note, redacted_path, shown_host
+from instancemock.world.state import SeedEvent
 
 from support import settings
 
@@ -17,27 +18,29 @@ def test_plain_progress_is_one_line_per_world() -> None:
     stream = io.StringIO()
     progress = SeedingProgress(["kianda", "barium"], stream=stream, live=False)
     for platform in ("kianda", "barium"):
-        progress(platform, "seeding")
-        progress(platform, "seeded")
+        progress(SeedEvent("default", platform, False))
+        progress(SeedEvent("default", platform, True, 1200, 0.5))
     progress.close()
     lines = stream.getvalue().splitlines()
     assert lines[0] == "instancemock: seeding 2 worlds (kianda, barium)"
     assert [line.split(" in ")[0] for line in lines[1:]] == [f"instancemock: seeded {p}" for p in ("kianda", "barium")]
-    assert lines[2].endswith("(2/2)") and progress.total_seconds is not None
+    assert lines[2] == "instancemock: seeded barium in 0.50 s, 1,200 documents (2/2)"
+    assert progress.total_seconds is not None
 
 
 def test_live_progress_redraws_one_line_and_keeps_each_finished_world() -> None:
     stream = io.StringIO()
     progress = SeedingProgress(["kianda", "barium", "altinn"], stream=stream, live=True)
-    progress("kianda", "seeding")
-    progress("barium", "seeding")
+    progress(SeedEvent("default", "kianda", False))
+    progress(SeedEvent("default", "barium", False))
     empty = "." * 24
     assert progress.live_line(progress.started or 0.0).startswith(f"seeding [{empty}] 0/3 kianda, barium")
-    progress("kianda", "seeded")
+    progress(SeedEvent("default", "kianda", True, 10, 0.25))
     assert progress.live_line(progress.started or 0.0).startswith("seeding [########................] 1/3 barium ")
     progress.close()
     written = stream.getvalue()
-    assert "\r\x1b[2Kinstancemock: seeded kianda in " in written and written.endswith("\r\x1b[2K")
+    assert "\r\x1b[2Kinstancemock: seeded kianda in 0.25 s, 10 documents (1/3)\n" in written
+    assert written.endswith("\r\x1b[2K")
     assert progress._ticker is None  # the redrawing thread has stopped
 
 
@@ -70,3 +73,12 @@ def test_the_banner_gives_the_admin_token_when_one_is_needed(tmp_path: Path) -> 
     assert lines[-1] == "Ctrl-C stops the server."
     loopback = banner(create_app(settings()), "http://127.0.0.1:8080", {}, None, started=0.0)
     assert not any("admin token" in line for line in loopback)
+
+
+def test_progress_is_quiet_once_start_up_is_over() -> None:
+    stream = io.StringIO()
+    progress = SeedingProgress(["kianda"], stream=stream, live=True)
+    progress.close()
+    progress(SeedEvent("team-a", "kianda", False))  # a sandbox seeded later, while serving
+    progress(SeedEvent("team-a", "kianda", True, 10, 0.1))
+    assert stream.getvalue() == "" and progress._ticker is None

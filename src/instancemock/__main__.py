@@ -9,6 +9,7 @@ the world, with progress on the console (console.py), then the banner.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import errno
 import logging
 import os
@@ -191,22 +192,25 @@ def serve(args: argparse.Namespace) -> int:
         progress.close()
 
     origin = f"http://{shown_host(settings.host)}:{sockets[0].getsockname()[1]}"
-    sizes: dict[str, int] = {}
+    announcing: set[asyncio.Task[None]] = set()
 
-    async def count_worlds(app: web.Application) -> None:
-        sizes.update(await world_sizes(app))
-
-    def announce(_running_on: str) -> None:  # aiohttp calls this once every socket listens
+    async def announce() -> None:
+        """The banner, once the worlds are in (`world_sizes` waits for them and counts)."""
+        sizes = await world_sizes(app)
         lines = banner(app, origin, sizes, progress if progress.started is not None else None, started)
         print("\n".join(lines), flush=True)
 
-    app.on_startup.append(count_worlds)
+    def listening(_running_on: str) -> None:  # aiohttp calls this once every socket listens
+        task = asyncio.get_running_loop().create_task(announce(), name="instancemock-banner")
+        announcing.add(task)
+        task.add_done_callback(announcing.discard)
+
     web.run_app(
         app,
         sock=sockets,
         access_log_class=AccessLogger,
         access_log=access_logger(),
-        print=announce,
+        print=listening,
         shutdown_timeout=5,
         keepalive_timeout=settings.idle_timeout,
         max_line_size=PARSER_CEILING,  # the pipeline's `limits` step refuses long URLs and headers itself

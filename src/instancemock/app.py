@@ -27,7 +27,7 @@ from instancemock.settings import Settings, check_apis, with_options
 from instancemock.world import simulate, snapshot
 from instancemock.world.clock import Clock
 from instancemock.world.simulate import Simulation
-from instancemock.world.state import DEFAULT_SANDBOX, SeedProgress, State
+from instancemock.world.state import DEFAULT_SANDBOX, Progress, State
 
 log = logging.getLogger("instancemock")
 
@@ -61,7 +61,7 @@ def mount(platforms: Sequence[Plugin], settings: Settings) -> tuple[dict[str, Ap
 
 
 def create_app(
-    settings: Settings | None = None, platforms: Sequence[Plugin] | None = None, progress: SeedProgress | None = None
+    settings: Settings | None = None, platforms: Sequence[Plugin] | None = None, progress: Progress | None = None
 ) -> web.Application:
     """The server; `platforms` defaults to every discovered platform (registry.py); `progress`
     hears of each platform's seeding (the CLI shows it)."""
@@ -79,6 +79,7 @@ def create_app(
         clock=Clock(settings.now),
         platform_apis={p.name: tuple(a.name for a in p.apis if a.name in apis) for p in serving},
         seeders={p.name: p.seeder for p in serving if p.seeder is not None},
+        progress=progress,
     )
 
     app = web.Application(middlewares=MIDDLEWARES, client_max_size=settings.max_body_bytes)
@@ -96,8 +97,7 @@ def create_app(
     # A corrupt state file, or a bad fixture while seeding, stops start-up here with its path and reason.
     loaded = settings.state_file is not None and snapshot.load_file(state, settings.state_file)
     if not loaded:
-        # seed now: a bad fixture stops start-up, not the first request
-        state.seed_all(DEFAULT_SANDBOX, *([progress] if progress else []))
+        state.seed_all(DEFAULT_SANDBOX)  # seed now: a bad fixture stops start-up, not the first request
 
     async def start(app: web.Application) -> None:
         for platform in serving:

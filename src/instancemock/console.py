@@ -29,7 +29,7 @@ from instancemock.core.context import APIS, STATE, facts
 from instancemock.core.journal import JOURNAL_NOTE, REDACTED, SECRET_QUERY
 from instancemock.core.spec import ADMIN
 from instancemock.world.clock import iso
-from instancemock.world.state import DEFAULT_SANDBOX
+from instancemock.world.state import DEFAULT_SANDBOX, SeedEvent
 
 INSTANCES = "instances"  # the collection the banner counts in each world (every platform has one)
 BAR_WIDTH = 24
@@ -41,7 +41,7 @@ REDRAW_SECONDS = 0.2
 
 @dataclass
 class SeedingProgress:
-    """The `progress` callback of `State.seed_all`: each platform's start and end, with timings.
+    """`State.progress`: each world's start and end, with its size and timing.
 
     On a terminal a live line (bar, platforms done, the ones still seeding, seconds) is redrawn by
     a thread while seeding holds the main thread; it writes with `os.write`, so a process forked
@@ -64,18 +64,22 @@ class SeedingProgress:
         if self.live is None:
             self.live = self.stream.isatty()
 
-    def __call__(self, platform: str, event: str) -> None:
+    def __call__(self, event: SeedEvent) -> None:
         now = time.monotonic()
+        platform = event.platform
         with self._lock:
+            if self.finished is not None:  # start-up is over: later worlds (new sandboxes) are not news
+                return
             if self.started is None:
                 self.started = now
                 self._begin()
-            if event == "seeding":
+            if not event.done:
                 self.seeding[platform] = now
                 return
-            began = self.seeding.pop(platform, now)
-            self.seconds[platform] = now - began
-            line = f"instancemock: seeded {platform} in {now - began:.2f} s ({len(self.seconds)}/{self._total()})"
+            self.seeding.pop(platform, None)
+            self.seconds[platform] = event.seconds
+            done = f"({len(self.seconds)}/{self._total()})"
+            line = f"instancemock: seeded {platform} in {event.seconds:.2f} s, {event.documents:,} documents {done}"
             if self.live:
                 self._write("\r\x1b[2K" + line + "\n")
             else:
@@ -141,7 +145,10 @@ def shown_host(host: str) -> str:
 
 
 async def world_sizes(app: web.Application) -> dict[str, int]:
-    """Instances in each platform's world of the default sandbox (read before the banner is printed)."""
+    """Instances in each platform's world of the default sandbox: the banner's counts.
+
+    The worlds are seeded before the server listens today; where they are seeded in the
+    background, this is the place that waits for each to be in."""
     state = app[STATE]
     return {p.name: await state.store(DEFAULT_SANDBOX, p.name).count(INSTANCES) for p in app[PLATFORMS]}
 

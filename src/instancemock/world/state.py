@@ -13,6 +13,7 @@ import marshal
 import multiprocessing
 import os
 import random
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -40,13 +41,6 @@ _SEEDED: OrderedDict[tuple[object, ...], bytes] = OrderedDict()
 PARALLEL_INSTANCES = 10_000
 
 Seeder = Callable[["SeedContext"], dict[str, dict[str, Document]]]
-# Told as each platform's seeding starts ("seeding") and ends ("seeded"), so the CLI can show
-# progress through seconds of start-up; it must be quick and must not raise.
-SeedProgress = Callable[[str, str], None]  # (platform, "seeding" | "seeded")
-
-
-def _quiet(platform: str, event: str) -> None:
-    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,12 +76,27 @@ class SeedContext:
 T = TypeVar("T")
 
 
+@dataclass(frozen=True, slots=True)
+class SeedEvent:
+    """Seeding progress, for the CLI to print: a world started (`done` False) or is in, with its size."""
+
+    sandbox: str
+    platform: str
+    done: bool
+    documents: int = 0
+    seconds: float = 0.0
+
+
+Progress = Callable[[SeedEvent], None]
+
+
 @dataclass
 class State:
     settings: Settings
     clock: Clock
     platform_apis: dict[str, tuple[str, ...]]  # platform -> the names of its mounted APIs
     seeders: dict[str, Seeder]
+    progress: Progress | None = None  # told when a world starts seeding and when it is in
     # What a platform keeps across sandboxes (tokens, tickets, its tenant), one object per type.
     _services: dict[type, object] = field(default_factory=dict)
     _worlds: OrderedDict[str, dict[str, Store]] = field(default_factory=OrderedDict)
@@ -118,12 +127,11 @@ class State:
             paused.freeze = sum(len(items) for items in data.values()) > CACHE_DOCUMENTS
         return store
 
-    def seed_all(self, sandbox: str = DEFAULT_SANDBOX, progress: SeedProgress = _quiet) -> None:
+    def seed_all(self, sandbox: str = DEFAULT_SANDBOX) -> None:
         """Seed every platform of a sandbox now; large worlds in parallel processes where the OS can fork.
 
         The costliest platform is seeded here (it needs no marshalling back); the others are shared
         out among one forked process per further CPU, each seeding its share one after another.
-        `progress` hears of each platform as it starts and as it is ready.
         """
         platforms = [d for d in self.platforms() if d not in self._worlds.get(sandbox, {})]
         costs = {d: self._cost(d) for d in platforms}
@@ -133,35 +141,39 @@ class State:
             paused.freeze = large
             if not large or len(forked) < 2 or _spare_cpus() < 1:
                 for platform in platforms:
-                    progress(platform, "seeding")
-                    self.store(sandbox, platform)
-                    progress(platform, "seeded")
+                    began = self._tell(sandbox, platform, False)
+                    self._tell(sandbox, platform, True, self.store(sandbox, platform), began)
                 return
             forked.sort(key=lambda d: -costs[d])
             own = forked[0]
             shares: list[list[str]] = [[] for _ in range(min(_spare_cpus(), len(forked) - 1))]
             for platform in forked[1:]:  # longest first, each to the least loaded process
                 min(shares, key=lambda share: sum(costs[d] for d in share)).append(platform)
-            for platform in [own, *(d for share in shares for d in share)]:
-                progress(platform, "seeding")
+            starts = {d: self._tell(sandbox, d, False) for d in [own, *(d for share in shares for d in share)]}
             children = [_Child.start([(d, self.seeders[d], self._seed_context(d)) for d in share]) for share in shares]
-            self.store(sandbox, own)
-            progress(own, "seeded")
+            self._tell(sandbox, own, True, self.store(sandbox, own), starts[own])
             received: dict[str, dict[str, dict[str, Document]] | None] = {}
             for child in children:
                 received.update(child.results())
             for platform in platforms:
+                data = received.get(platform)
                 if platform == own:
                     continue
-                data = received.get(platform)
                 if data is None:  # not forked, or the child failed: seed here, where errors surface
-                    progress(platform, "seeding")
-                    self.store(sandbox, platform)
-                    progress(platform, "seeded")
+                    started = starts.get(platform) or self._tell(sandbox, platform, False)
+                    self._tell(sandbox, platform, True, self.store(sandbox, platform), started)
                     continue
                 self._remember(platform, data)
                 self._world(sandbox)[platform] = MemoryStore(data)
-                progress(platform, "seeded")
+                self._tell(sandbox, platform, True, self._world(sandbox)[platform], starts[platform])
+
+    def _tell(self, sandbox: str, platform: str, done: bool, store: Store | None = None, since: float = 0) -> float:
+        """Tell `progress` of a world started or in (with its size and the seconds `since`); the time now."""
+        now = time.monotonic()
+        if self.progress is not None and platform in self.seeders:
+            documents = sum(len(items) for items in store.dump().values()) if store is not None else 0
+            self.progress(SeedEvent(sandbox, platform, done, documents, now - since if done else 0.0))
+        return now
 
     def _seed_key(self, platform: str) -> tuple[object, ...]:
         return (platform, self.settings.seed, self.clock.start, str(self.settings.fixtures), repr(self.settings.apis))
