@@ -73,8 +73,8 @@ def test_value_errors_name_the_setting_in_each_source(tmp_path: Path) -> None:
         from_env({"INSTANCEMOCK_PORT": "abc"})
     with pytest.raises(SettingsError, match=r"^command line: --port: must be at most 65535, got 70000$"):
         from_flags({"port": 70000})
-    with pytest.raises(SettingsError, match="INSTANCEMOCK_IDLE_TIMEOUT: must be at least 1, got 0"):
-        from_env({"INSTANCEMOCK_IDLE_TIMEOUT": "0"})
+    with pytest.raises(SettingsError, match="INSTANCEMOCK_SANDBOXES: must be at least 1, got 0"):
+        from_env({"INSTANCEMOCK_SANDBOXES": "0"})
     with pytest.raises(SettingsError, match="now: must be an ISO 8601 instant"):
         load_config(config(tmp_path, "now: yesterday\n"), DECLARED)
     with pytest.raises(SettingsError, match="INSTANCEMOCK_KIANDA_TOKEN_LIFETIME: must be a whole number of at least 1"):

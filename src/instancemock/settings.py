@@ -204,7 +204,7 @@ LIMITS: dict[str, dict[str, float]] = {
     "port": {"minimum": 0, "maximum": 65535},
     "journal_size": {"minimum": 1},
     "max_body_bytes": {"minimum": 1},
-    "idle_timeout": {"minimum": 1},
+    "idle_timeout": {"minimum": 0},  # 0: no keep-alive
     "sandboxes": {"minimum": 1},
     "state_save_seconds": {"minimum": 0},
     "simulate": {"minimum": 0},
