@@ -76,7 +76,7 @@ def wait_healthy(base: str, process: subprocess.Popen[str], seconds: float = 30)
             with urllib.request.urlopen(f"{base}/__admin/health", timeout=1) as response:
                 if response.status == 200:
                     return
-        except (urllib.error.URLError, ConnectionError):
+        except OSError:  # refused (not listening yet), or a first answer slower than the poll's timeout
             time.sleep(0.05)  # polling a port that is not open yet: there is no event to await
     raise AssertionError("server did not become healthy")
 

@@ -48,7 +48,8 @@ README = ROOT / "README.md"
 FENCE = re.compile(r"^```(\w*)[ \t]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
 SHELLS = {"bash", "sh", "shell", "console"}
 SETUP = re.compile(r"^(python3 -m venv |\. \.venv/bin/activate|pip install |instancemock serve\b|pytest\b|docker )")
-BLOCK_SECONDS = 60
+BLOCK_SECONDS = 120  # limits for a hung block or a server that never answers; a passing run waits for events
+START_SECONDS = 120
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +147,7 @@ class Servers:
         with self.log.open("w") as log:
             self.process = subprocess.Popen(command, cwd=self.cwd, env=self.env, stdout=log, stderr=subprocess.STDOUT)
         try:
-            wait_healthy(self.base, self.process)  # type: ignore[arg-type]
+            wait_healthy(self.base, self.process, START_SECONDS)  # type: ignore[arg-type]
         except AssertionError as error:
             raise AssertionError(f"README.md:{line}: the server did not start: {self.log.read_text()}") from error
 
