@@ -18,15 +18,30 @@ from openapi_core.validation.schemas import oas31_schema_validators_factory
 DOTNET_BOOLEANS = {"true": True, "false": False}
 
 
+class CastFailed(Exception):
+    """A string that does not read as its schema's type (openapi-core's `CastError`, as data)."""
+
+    def __init__(self, value: Any, kind: Any) -> None:
+        super().__init__(f"Failed to cast value to {kind} type: {value}")
+        self.value = value
+        self.type = kind
+
+
+def dotnet_boolean(value: Any) -> bool:
+    """`bool.Parse`: `true` or `false` in any case, with surrounding blanks; a bool stays one."""
+    if isinstance(value, bool):
+        return value
+    if not isinstance(value, str) or value.strip().lower() not in DOTNET_BOOLEANS:
+        raise ValueError("not a boolean: 'true' or 'false' only")
+    return DOTNET_BOOLEANS[value.strip().lower()]
+
+
 class DotNetBooleanCaster(BooleanCaster):
     def validate(self, value: Any) -> None:
-        if isinstance(value, bool):
-            return
-        if not isinstance(value, str) or value.strip().lower() not in DOTNET_BOOLEANS:
-            raise ValueError("not a boolean: 'true' or 'false' only")
+        dotnet_boolean(value)
 
     def cast(self, value: str | bytes) -> bool:
-        return value if isinstance(value, bool) else DOTNET_BOOLEANS[str(value).strip().lower()]
+        return dotnet_boolean(value)
 
 
 SCHEMA_CASTERS = SchemaCastersFactory(

@@ -8,38 +8,21 @@ from __future__ import annotations
 
 import copy
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-from jsonschema_path import SchemaPath
-from openapi_core import OpenAPI
-from openapi_core.configurations import Config
-
-from instancemock.core.casting import SCHEMA_CASTERS
+from instancemock.core.document import METHODS, Operation, operations_of, read_spec, resolve_refs
 from instancemock.core.errors import ErrorShape
-from instancemock.core.media import JSON_DESERIALIZERS
+from instancemock.core.operations import CompiledSpec, compile_spec
+
+__all__ = ["ADMIN", "METHODS", "SPEC_DIR", "Api", "Operation", "load_api", "read_spec", "resolve_refs"]
 
 SPEC_DIR = Path(__file__).resolve().parent.parent / "openapi"
-METHODS = ("get", "put", "post", "patch", "delete", "head", "options")
 
 
 ADMIN = "admin"  # the admin API's name, and its platform's: the mock itself
-
-
-@dataclass(frozen=True, slots=True)
-class Operation:
-    id: str
-    method: str  # upper case
-    template: str  # the spec's path, e.g. /Instances/{Id}
-    spec: dict[str, Any] = field(repr=False, compare=False)
-
-    @property
-    def parameters(self) -> list[dict[str, Any]]:
-        parameters: list[dict[str, Any]] = self.spec.get("parameters", [])
-        return parameters
 
 
 @dataclass(slots=True)
@@ -51,8 +34,9 @@ class Api:
     spec: dict[str, Any]  # the document as written (resolved parameters, original servers)
     bases: tuple[str, ...]
     operations: list[Operation]
-    openapi: OpenAPI  # built once at start-up, never per request
+    compiled: CompiledSpec  # every operation's plan, compiled once at start-up (core/operations.py)
     errors: ErrorShape
+    validation_text: str  # the validation document as JSON: the key core/oracle.py builds openapi-core by
 
     @property
     def title(self) -> str:
@@ -65,33 +49,8 @@ class Api:
         raise KeyError(operation_id)
 
 
-def resolve_refs(spec: dict[str, Any], node: Any) -> Any:
-    """Follow local `$ref`s (only `#/...`), so handlers and the router can read parameters directly."""
-    while isinstance(node, dict) and "$ref" in node:
-        target: Any = spec
-        for part in node["$ref"].removeprefix("#/").split("/"):
-            target = target[part.replace("~1", "/").replace("~0", "~")]
-        node = target
-    return node
-
-
-def operations_of(spec: dict[str, Any]) -> list[Operation]:
-    found: list[Operation] = []
-    for template, item in spec.get("paths", {}).items():
-        shared = [resolve_refs(spec, p) for p in item.get("parameters", [])]
-        for method in METHODS:
-            if method not in item:
-                continue
-            op = dict(item[method])
-            own = [resolve_refs(spec, p) for p in op.get("parameters", [])]
-            names = {(p["name"], p["in"]) for p in own}
-            op["parameters"] = own + [p for p in shared if (p["name"], p["in"]) not in names]
-            found.append(Operation(op["operationId"], method.upper(), template, op))
-    return found
-
-
 def validation_document(spec: dict[str, Any]) -> dict[str, Any]:
-    """The copy openapi-core validates against.
+    """The copy requests are validated against (by the compiled plans and by openapi-core alike).
 
     `security` is dropped because the auth step enforces each platform's scheme itself (and
     `--auth off` must turn it off); `servers` becomes one root server because the router has
@@ -128,16 +87,10 @@ def inline_refs(spec: dict[str, Any], node: Any, depth: int = 0) -> Any:
     return node
 
 
-@cache
-def read_spec(path: Path) -> dict[str, Any]:
-    with path.open(encoding="utf-8") as handle:
-        return yaml.safe_load(handle)  # type: ignore[no-any-return]
-
-
-@cache  # checking a spec takes ~0.5 s and holds no per-server state, so servers share it
-def _openapi(text: str) -> OpenAPI:
-    config = Config(extra_media_type_deserializers=JSON_DESERIALIZERS, schema_casters_factory=SCHEMA_CASTERS)
-    return OpenAPI(SchemaPath.from_dict(validation_document(json.loads(text))), config=config)
+@cache  # compiling takes a moment and holds no per-server state, so servers (and tests) share it
+def _compiled(text: str) -> tuple[CompiledSpec, str]:
+    document = validation_document(json.loads(text))
+    return compile_spec(document), json.dumps(document, sort_keys=True)
 
 
 def load_api(
@@ -151,4 +104,5 @@ def load_api(
     spec = read_spec(source) if isinstance(source, Path) else source
     bases = tuple(server["url"].rstrip("/") for server in spec.get("servers", [{"url": ""}]))
     operations = [op for op in operations_of(spec) if only is None or op.id in only]
-    return Api(name, platform, spec, bases, operations, _openapi(json.dumps(spec, sort_keys=True)), errors)
+    compiled, validation_text = _compiled(json.dumps(spec, sort_keys=True))
+    return Api(name, platform, spec, bases, operations, compiled, errors, validation_text)

@@ -1,207 +1,73 @@
-"""Request and response checks against the operation the router found, with openapi-core.
+"""Request and response checks against the operation the router found: the entry points.
 
-The router has already chosen the operation (case-insensitively), so this module hands
-openapi-core that operation directly instead of letting it search the paths again: its own path
-finder is case-sensitive and would pick `/instances/{name}` over `/instances/create` at random.
+`check_request` and `check_response` run the operation's compiled plan (`core/operations.py`);
+what a plan does not compile goes to openapi-core (`core/oracle.py`), which also stays the
+reference the plans are tested against. The pipeline, the test support and the proxy call these
+two functions only.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from collections.abc import Iterable, Mapping
 
-from jsonschema_path import SchemaPath
-from openapi_core.datatypes import RequestParameters
-from werkzeug.datastructures import Headers, ImmutableMultiDict
+from werkzeug.datastructures import Headers
 
+from instancemock.core import oracle
 from instancemock.core.context import Args
-from instancemock.core.spec import Api, Operation, resolve_refs
-from instancemock.core.violations import Violation, violations_from
-
-
-@dataclass(slots=True)
-class SpecRequest:
-    """The openapi-core Request protocol, built from what aiohttp read."""
-
-    method: str
-    path: str
-    parameters: RequestParameters
-    body: bytes | None
-    content_type: str
-    host_url: str = "http://instancemock"
-    full_url_pattern: str = field(default="")
-
-
-def _op_paths(api: Api, op: Operation) -> tuple[SchemaPath, SchemaPath]:
-    path = api.openapi.spec / "paths" / op.template
-    return path, path / op.method.lower()
-
-
-def canonical_query(api: Api, op: Operation, query: Iterable[tuple[str, str]]) -> ImmutableMultiDict[str, str]:
-    """Map `processname=` onto a declared `processName`, and `Status=Active` onto an enum's `active`.
-
-    ASP.NET binds query names, and enum values, case-insensitively; the spec declares one casing.
-    """
-    declared = [p for p in op.parameters if p.get("in") == "query"]
-    names = {p["name"].lower(): p["name"] for p in declared}
-    enums: dict[str, dict[str, str]] = {}
-    for p in declared:
-        schema = resolve_refs(api.spec, p.get("schema", {}))
-        schema = resolve_refs(api.spec, schema.get("items", {})) if schema.get("type") == "array" else schema
-        values = [v for v in schema.get("enum", []) if isinstance(v, str)]
-        if values:
-            enums[p["name"]] = {v.lower(): v for v in values}
-    pairs = []
-    for key, value in query:
-        name = names.get(key.lower(), key)
-        pairs.append((name, enums.get(name, {}).get(value.lower(), value)))
-    return ImmutableMultiDict(pairs)
-
-
-def _properties(spec: dict[str, Any], schema: Any, depth: int = 0) -> dict[str, Any]:
-    """Declared properties of a schema, looking through $ref and allOf/anyOf/oneOf."""
-    schema = resolve_refs(spec, schema)
-    if not isinstance(schema, dict) or depth > 8:
-        return {}
-    props = dict(schema.get("properties", {}))
-    for key in ("allOf", "anyOf", "oneOf"):
-        for sub in schema.get(key, []):
-            for name, sub_schema in _properties(spec, sub, depth + 1).items():
-                props.setdefault(name, sub_schema)
-    return props
-
-
-def canonical_keys(spec: dict[str, Any], schema: Any, value: Any, depth: int = 0) -> Any:
-    """Rename JSON keys to the schema's casing (`ProcessName` -> `processName`), recursively.
-
-    Json.NET and System.Text.Json (as ASP.NET configures it) bind property names
-    case-insensitively, so a client may send either; validation must see the declared name.
-    """
-    if depth > 32:
-        return value
-    schema = resolve_refs(spec, schema)
-    if isinstance(value, dict):
-        props = _properties(spec, schema)
-        by_lower = {name.lower(): name for name in props}
-        out: dict[str, Any] = {}
-        for key, item in value.items():
-            name = key if key in props else by_lower.get(key.lower(), key) if isinstance(key, str) else key
-            if name in out and name != key:
-                name = key  # both spellings sent: keep both, let validation complain
-            out[name] = canonical_keys(spec, props.get(name, {}), item, depth + 1)
-        return out
-    if isinstance(value, list) and isinstance(schema, dict):
-        items = schema.get("items", {})
-        return [canonical_keys(spec, items, item, depth + 1) for item in value]
-    return value
-
-
-def _body_schema(api: Api, op: Operation, media_type: str) -> Any:
-    content = resolve_refs(api.spec, op.spec.get("requestBody", {})).get("content", {})
-    return content.get(media_type, {}).get("schema")
-
-
-def canonical_body(api: Api, op: Operation, body: bytes, content_type: str) -> bytes:
-    media_type = content_type.split(";")[0].strip().lower()
-    schema = _body_schema(api, op, media_type)
-    if schema is None or not body:
-        return body
-    if media_type == "application/json" or media_type.endswith("+json"):
-        try:
-            value = json.loads(body)
-        except (ValueError, RecursionError):
-            return body  # let the validator report it
-        return json.dumps(canonical_keys(api.spec, schema, value)).encode()
-    if media_type == "application/x-www-form-urlencoded":
-        try:
-            pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True)
-        except UnicodeDecodeError:
-            return body
-        by_lower = {name.lower(): name for name in _properties(api.spec, schema)}
-        return urlencode([(by_lower.get(k.lower(), k), v) for k, v in pairs]).encode()
-    return body
+from instancemock.core.operations import Unreadable
+from instancemock.core.spec import Api, Operation
+from instancemock.core.violations import Violation
 
 
 def check_request(
     api: Api,
     op: Operation,
-    path_params: dict[str, str],
+    path_params: Mapping[str, str],
     query: Iterable[tuple[str, str]],
     headers: Iterable[tuple[str, str]],
-    cookies: dict[str, str],
+    cookies: Mapping[str, str],
     body: bytes,
     content_type: str,
 ) -> tuple[Args, list[Violation]]:
-    body = canonical_body(api, op, body, content_type)
-    canonical = canonical_query(api, op, query)
-    request = SpecRequest(
-        method=op.method.lower(),
-        path=op.template,
-        parameters=RequestParameters(
-            query=canonical,
-            header=Headers(list(headers)),
-            cookie=ImmutableMultiDict(cookies),
-            path=path_params,
-        ),
-        body=body or None,
-        content_type=content_type,
-    )
-    path, operation = _op_paths(api, op)
+    """The arguments as the handler gets them (names in the spec's casing, values cast and
+    unmarshalled), and every violation; `content_type` is the header lowered ("" if none)."""
+    plan = api.compiled.plans[op.id]
+    if plan.delegate:
+        return oracle.check_request(api, op, dict(path_params), query, headers, dict(cookies), body, content_type)
     try:
-        result = api.openapi.request_unmarshaller._unmarshal(request, operation, path)  # type: ignore[attr-defined]
-    except Exception as error:  # a parser inside openapi-core gave up on hostile input
+        result = plan.check_request(path_params, query, headers, cookies, body, content_type)
+        if result.body_delegated:
+            result.body, violations = oracle.read_body(api, op, result.raw_body, content_type)
+            result.violations += violations
+    except (Unreadable, RecursionError) as error:  # what made openapi-core's request step give up
+        kind = error.kind if isinstance(error, Unreadable) else type(error).__name__
+        return Args(raw_body=body, content_type=content_type), [
+            Violation("body", "", f"the request could not be read: {kind}")
+        ]
+    except Exception as error:  # a parser inside openapi-core (a delegated body) gave up on hostile input
         return Args(raw_body=body, content_type=content_type), [
             Violation("body", "", f"the request could not be read: {type(error).__name__}")
         ]
-    params = result.parameters
+    values = result.values
     args = Args(
-        path=dict(params.path) if params else {},
-        query=dict(params.query) if params else {},
-        header=dict(params.header) if params else {},
-        cookie=dict(params.cookie) if params else {},
+        path=values["path"],
+        query=values["query"],
+        header=values["header"],
+        cookie=values["cookie"],
         body=result.body,
-        raw_body=body,
+        raw_body=result.raw_body,
         content_type=content_type,
     )
-    return args, repeated_query(api, op, canonical) + violations_from(result.errors)
-
-
-SCALARS = ("string", "integer", "number", "boolean")
-
-
-def repeated_query(api: Api, op: Operation, query: ImmutableMultiDict[str, str]) -> list[Violation]:
-    """`?size=1&size=2` for a parameter that takes one value: refused, rather than silently picking one."""
-    single = {
-        p["name"]
-        for p in op.parameters
-        if p.get("in") == "query" and resolve_refs(api.spec, p.get("schema", {})).get("type") in SCALARS
-    }
-    return [
-        Violation("query", name, f"the query parameter '{name}' takes one value, got {len(values)}")
-        for name, values in query.lists()
-        if name in single and len(values) > 1
-    ]
+    return args, result.violations
 
 
 def check_response(api: Api, op: Operation, status: int, body: bytes, headers: Headers, mimetype: str) -> list[str]:
     """Why a response does not conform to its operation (empty: it does)."""
-    _, operation = _op_paths(api, op)
-    validator = api.openapi.response_validator
-    problems: list[str] = []
+    plan = api.compiled.plans[op.id]
     try:
-        for error in validator._iter_errors(status, body or None, headers, mimetype, operation):  # type: ignore[attr-defined]
-            cause = error.__cause__
-            detail = str(error)
-            if cause is not None and hasattr(cause, "schema_errors"):
-                detail += ": " + "; ".join(
-                    f"{'.'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in cause.schema_errors
-                )
-            elif cause is not None:
-                detail += f": {cause}"
-            problems.append(detail)
+        problems = plan.check_response(status, body, headers.get, mimetype)
     except Exception as error:
-        problems.append(f"response could not be checked: {error}")
+        return [f"response could not be checked: {error}"]
+    if problems is None:
+        return oracle.check_response(api, op, status, body, headers, mimetype)
     return problems

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from jsonschema.exceptions import ValidationError as SchemaError
 from jsonschema.exceptions import best_match
@@ -70,9 +71,13 @@ def _cast_message(name: str, location: str, cause: BaseException | None) -> str:
 
 
 def _schema_details(cause: BaseException | None) -> Iterator[tuple[str, str]]:
-    if not isinstance(cause, InvalidSchemaValue):
-        return
-    for error in _leaves(cause.schema_errors):  # type: ignore[arg-type]
+    if isinstance(cause, InvalidSchemaValue):
+        yield from schema_details(cause.schema_errors)  # type: ignore[arg-type]
+
+
+def schema_details(errors: Iterable[SchemaError]) -> Iterator[tuple[str, str]]:
+    """(dotted field, message) per problem jsonschema found; a missing property is named as the field."""
+    for error in _leaves(errors):
         field = ".".join(str(p) for p in error.absolute_path)
         if error.validator == "required" and isinstance(error.instance, dict):
             missing = [name for name in error.validator_value if name not in error.instance]  # type: ignore[union-attr]
@@ -86,6 +91,25 @@ def _leaves(errors: Iterable[SchemaError]) -> Iterator[SchemaError]:
     """The specific errors under oneOf/anyOf, rather than 'is not valid under any of the given schemas'."""
     for error in errors:
         if error.context:
-            yield from _leaves([best_match(error.context)])
+            yield from _leaves([best_match(_fitting_branches(error.context))])
         else:
             yield error
+
+
+def _fitting_branches(context: list[SchemaError]) -> list[SchemaError]:
+    """The errors of the oneOf/anyOf branches whose type the value has (all of them if none has it).
+
+    `notification: {requestedSendTime: ""}` against `oneOf: [Notification, {type: "null"}]` fails
+    both branches; the useful message is Notification's (`'' is not a 'date-time'`), not
+    `... is not of type 'null'`, which the shallowest-error rule of `best_match` would pick.
+    """
+    by_branch: dict[Any, list[SchemaError]] = {}
+    for error in context:
+        by_branch.setdefault(error.relative_schema_path[0] if error.relative_schema_path else None, []).append(error)
+    wrong_type = {
+        branch
+        for branch, found in by_branch.items()
+        if any(e.validator == "type" and not e.relative_path for e in found)
+    }
+    fitting = [e for branch, found in by_branch.items() if branch not in wrong_type for e in found]
+    return fitting or context

@@ -1,0 +1,415 @@
+"""The schemas of one spec, compiled once: a verdict, the messages, and openapi-core's value rules.
+
+openapi-core (kept as the reference, `core/oracle.py`) rebuilds a validator, a caster and an
+unmarshaller for every parameter of every request, resolving `$ref`s through `SchemaPath`
+accessors each time. Here each schema is compiled when the spec is loaded:
+
+- `Check`: the verdict comes from jsonschema-rs (a Rust validator compiled once per schema, ~1 µs
+  for a small value); when it says no, jsonschema (the library openapi-core itself validates with,
+  same validator class and format checker) decides and words the messages, so a rejection always
+  reads as it did, and a value jsonschema-rs is stricter about (Python's `$` before a final newline,
+  NaN) is still accepted. Formats are checked by jsonschema's own checkers in both.
+- `Shape`: one schema node with its `$ref`s resolved, for the three things openapi-core does to
+  values besides validating them: casting query and form strings (`cast`), renaming JSON keys to
+  the declared casing (`canonical`), and unmarshalling (`unmarshal`: `date-time` strings become
+  datetimes, `uuid` strings UUIDs, missing properties take their defaults, objects list their
+  declared properties first). These follow openapi-core 0.23's casting/unmarshalling modules rule
+  for rule; the differential test (tests/core/test_compiled_vs_openapi_core.py) holds them to it.
+  A node under which none of that changes anything is `plain`, and its values pass untouched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import quote
+
+import jsonschema_rs
+from jsonschema.exceptions import ValidationError as SchemaError
+from jsonschema.protocols import Validator
+from openapi_core.unmarshalling.schemas import oas31_format_unmarshallers
+from openapi_schema_validator import OAS30ReadValidator, OAS31Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from instancemock.core.casting import CastFailed, dotnet_boolean
+from instancemock.core.document import resolve_at
+
+SPEC_URI = "urn:instancemock:spec"
+# openapi-core checks 3.1 formats with the 3.0 checker (openapi_core/validation/schemas/__init__.py).
+FORMATS = OAS30ReadValidator.FORMAT_CHECKER
+TYPES = OAS31Validator.TYPE_CHECKER
+FORMAT_UNMARSHALLERS: dict[str, Callable[[Any], Any]] = dict(oas31_format_unmarshallers)
+ANY_TYPE = ("array", "boolean", "integer", "null", "number", "object", "string")  # the order openapi-core tries
+
+
+class _Format:
+    """`format` for jsonschema-rs, judged by jsonschema's checkers, so both engines agree on formats."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, parent: dict[str, Any], value: Any, schema_path: list[str | int]) -> None:
+        self.name = str(value)
+
+    def validate(self, instance: Any) -> None:
+        if not FORMATS.conforms(instance, self.name):
+            raise ValueError(f"{instance!r} is not a {self.name!r}")
+
+
+class Check:
+    """Does a value validate against one schema; if not, jsonschema's errors."""
+
+    __slots__ = ("_fast", "_full")
+
+    def __init__(self, fast: Any, full: Validator) -> None:
+        self._fast = fast
+        self._full = full
+
+    def _fast_says_yes(self, value: Any) -> bool:
+        try:
+            return bool(self._fast.is_valid(value))
+        except (ValueError, TypeError, OverflowError):  # a value jsonschema-rs cannot take: jsonschema decides
+            return False
+
+    def is_valid(self, value: Any) -> bool:
+        return self._fast_says_yes(value) or bool(self._full.is_valid(value))
+
+    def errors(self, value: Any) -> list[SchemaError]:
+        """Empty when the value is valid; jsonschema runs only when jsonschema-rs refuses."""
+        if self._fast_says_yes(value):
+            return []
+        return list(self._full.iter_errors(value))
+
+
+class Shape:
+    """One schema node, `$ref`s resolved, with what casting, key renaming and unmarshalling need."""
+
+    __slots__ = (
+        "additional",
+        "all_of",
+        "any_of",
+        "by_lower",
+        "check",
+        "default",
+        "format",
+        "has_default",
+        "has_type",
+        "item_keys",
+        "items",
+        "key_props",
+        "keys_plain",
+        "one_of",
+        "plain",
+        "pointer",
+        "properties",
+        "schema",
+        "type",
+    )
+
+    def __init__(self, schema: dict[str, Any], pointer: str, check: Check) -> None:
+        self.schema = schema
+        self.pointer = pointer
+        self.check = check
+        self.type: Any = schema.get("type")
+        self.has_type = "type" in schema
+        self.format: str | None = schema.get("format") if isinstance(schema.get("format"), str) else None
+        self.has_default = "default" in schema
+        self.default = schema.get("default")
+        self.properties: dict[str, Shape] = {}
+        self.additional: Shape | None = None  # None: additionalProperties is false
+        self.items: Shape | None = None
+        self.one_of: list[Shape] = []
+        self.any_of: list[Shape] = []
+        self.all_of: list[Shape] = []
+        self.key_props: dict[str, Shape] = {}  # properties for key renaming, allOf/anyOf/oneOf included
+        self.by_lower: dict[str, str] = {}
+        self.item_keys: Shape | None = None
+        self.plain = False  # unmarshalling changes nothing below this node
+        self.keys_plain = False  # key renaming changes nothing below this node
+
+
+class SchemaSet:
+    """Every schema of one spec document, compiled on first use and kept by JSON pointer."""
+
+    def __init__(self, document: dict[str, Any]) -> None:
+        self.document = document
+        self._fast_registry = jsonschema_rs.Registry([(SPEC_URI, document)])
+        self._full_registry: Registry[Any] = Registry().with_resource(
+            SPEC_URI, Resource.from_contents(document, default_specification=DRAFT202012)
+        )
+        self._checks: dict[str, Check] = {}
+        self._shapes: dict[str, Shape] = {}
+        self._unfinished: list[Shape] = []
+        self.empty = self._new_shape({}, "")  # no schema: anything, untouched
+        self.any_value = self._new_shape({"nullable": True}, "")  # openapi-core's free-form property
+        self._finish([self.empty, self.any_value])
+
+    def check(self, pointer: str) -> Check:
+        found = self._checks.get(pointer)
+        if found is None:
+            ref = {"$ref": f"{SPEC_URI}#{quote(pointer, safe='/~')}"}
+            fast = jsonschema_rs.validator_for(
+                ref, registry=self._fast_registry, validate_formats=False, keywords={"format": _Format}
+            )
+            full = OAS31Validator(ref, registry=self._full_registry, format_checker=FORMATS)
+            found = self._checks[pointer] = Check(fast, full)
+        return found
+
+    def shape(self, node: Any, pointer: str) -> Shape:
+        """The compiled node for the schema `node` found at `pointer` (its `$ref`s followed).
+
+        Call `finish` once every shape is made: it works out key maps and `plain` flags.
+        """
+        return self._shape(node, pointer, self._unfinished)
+
+    def finish(self) -> None:
+        self._finish(self._unfinished)
+        self._unfinished = []
+
+    def _new_shape(self, schema: dict[str, Any], pointer: str) -> Shape:
+        if pointer:
+            return Shape(schema, pointer, self.check(pointer))
+        fast = jsonschema_rs.validator_for(schema, validate_formats=False, keywords={"format": _Format})
+        return Shape(schema, pointer, Check(fast, OAS31Validator(schema, format_checker=FORMATS)))
+
+    def _shape(self, node: Any, pointer: str, made: list[Shape]) -> Shape:
+        schema, pointer = resolve_at(self.document, node, pointer)
+        if not isinstance(schema, dict):
+            return self.empty  # a boolean schema: nothing to cast, rename or unmarshal
+        found = self._shapes.get(pointer)
+        if found is not None:
+            return found
+        shape = self._shapes[pointer] = self._new_shape(schema, pointer)
+        made.append(shape)
+        for name, sub in schema.get("properties", {}).items():
+            shape.properties[name] = self._shape(sub, f"{pointer}/properties/{_escape(name)}", made)
+        additional = schema.get("additionalProperties", True)
+        if additional is True:
+            shape.additional = self.any_value
+        elif isinstance(additional, dict):
+            shape.additional = self._shape(additional, f"{pointer}/additionalProperties", made)
+        if "items" in schema:
+            shape.items = self._shape(schema["items"], f"{pointer}/items", made)
+        for key, into in (("oneOf", shape.one_of), ("anyOf", shape.any_of), ("allOf", shape.all_of)):
+            into += [self._shape(sub, f"{pointer}/{key}/{i}", made) for i, sub in enumerate(schema.get(key, []))]
+        return shape
+
+    def _finish(self, made: list[Shape]) -> None:
+        """Key maps and the `plain` flags, once the new nodes and everything they reach exist."""
+        for shape in made:
+            shape.key_props = self._key_props(shape, 0)
+            shape.by_lower = {name.lower(): name for name in shape.key_props}
+            shape.item_keys = shape.items if shape.items is not None else self.empty
+        everything = [*self._shapes.values(), self.empty, self.any_value]
+        for shape in everything:
+            shape.plain = not (
+                (shape.format in FORMAT_UNMARSHALLERS)
+                or shape.properties
+                or shape.one_of
+                or shape.any_of
+                or shape.all_of
+            )
+            shape.keys_plain = not shape.key_props
+        changed = True
+        while changed:  # a fixed point: a node is plain only if everything it reaches is
+            changed = False
+            for shape in everything:
+                below = [*shape.properties.values(), *shape.one_of, *shape.any_of, *shape.all_of]
+                below += [s for s in (shape.additional, shape.items) if s is not None]
+                if shape.plain and not all(s.plain for s in below):
+                    shape.plain = False
+                    changed = True
+                keys_below = [*shape.key_props.values(), shape.item_keys or self.empty]
+                if shape.keys_plain and not all(s.keys_plain for s in keys_below):
+                    shape.keys_plain = False
+                    changed = True
+
+    def _key_props(self, shape: Shape, depth: int) -> dict[str, Shape]:
+        """Declared properties, looking through allOf/anyOf/oneOf (as `canonical_keys` always did)."""
+        if depth > 8:
+            return {}
+        props = dict(shape.properties)
+        for branches in (shape.all_of, shape.any_of, shape.one_of):
+            for branch in branches:
+                for name, sub in self._key_props(branch, depth + 1).items():
+                    props.setdefault(name, sub)
+        return props
+
+
+def _escape(token: str) -> str:
+    return token.replace("~", "~0").replace("/", "~1")
+
+
+# --- casting: strings from the query, headers, path and forms -------------------------------------
+
+
+def cast(shape: Shape, value: Any) -> Any:
+    """openapi-core's `SchemaCaster.cast`, with ASP.NET's booleans (`core/casting.py`)."""
+    if value is None:
+        return None
+    kind = shape.type
+    try:
+        if kind is None:
+            return _cast_any(shape, value)
+        if not isinstance(kind, str) or kind in ("string", "null"):
+            return value
+        if kind == "integer":
+            return int(value)
+        if kind == "number":
+            return float(value)
+        if kind == "boolean":
+            return dotnet_boolean(value)
+        if kind == "array":
+            if isinstance(value, str | bytes) or not hasattr(value, "__iter__"):
+                raise ValueError("not an array format")
+            return [cast(shape.items or EMPTY, item) for item in value]
+        if kind == "object":
+            if not isinstance(value, dict):
+                raise ValueError("not an object format")
+            for name, sub in shape.properties.items():
+                if name in value:
+                    value[name] = cast(sub, value[name])
+            return value
+        return value
+    except (ValueError, TypeError) as error:
+        raise CastFailed(value, kind) from error
+
+
+def _cast_any(shape: Shape, value: Any) -> Any:
+    for branch in shape.all_of:
+        with contextlib.suppress(ValueError, TypeError, CastFailed):
+            value = cast(branch, value)
+    for branches in (shape.one_of, shape.any_of):
+        for branch in branches:
+            try:
+                return cast(branch, value)
+            except (ValueError, TypeError, CastFailed):
+                pass
+    return value
+
+
+def _empty() -> Shape:
+    shape = Shape({}, "", Check(jsonschema_rs.validator_for({}), OAS31Validator({})))
+    shape.plain = shape.keys_plain = True
+    return shape
+
+
+EMPTY = _empty()  # no schema (an array without `items`): anything, untouched
+
+
+# --- key renaming: JSON bodies ---------------------------------------------------------------------
+
+
+def canonical(shape: Shape, value: Any, renamed: list[bool], depth: int = 0) -> Any:
+    """Keys renamed to the schema's casing (`ProcessName` -> `processName`), recursively.
+
+    Json.NET and System.Text.Json (as ASP.NET configures it) bind property names
+    case-insensitively, so a client may send either; validation must see the declared name.
+    `renamed[0]` becomes True when a key changed.
+    """
+    if depth > 32 or shape.keys_plain:
+        return value
+    if isinstance(value, dict):
+        props = shape.key_props
+        out: dict[Any, Any] = {}
+        for key, item in value.items():
+            name = key if key in props or not isinstance(key, str) else shape.by_lower.get(key.lower(), key)
+            if name in out and name != key:
+                name = key  # both spellings sent: keep both, let validation complain
+            if name != key:
+                renamed[0] = True
+            sub = props.get(name)
+            out[name] = item if sub is None else canonical(sub, item, renamed, depth + 1)
+        return out
+    if isinstance(value, list):
+        items = shape.item_keys
+        if items is None or items.keys_plain:
+            return value
+        return [canonical(items, item, renamed, depth + 1) for item in value]
+    return value
+
+
+# --- unmarshalling ---------------------------------------------------------------------------------
+
+
+def _format_fits(shape: Shape, value: Any) -> bool:
+    return shape.format is None or shape.format not in FORMATS.checkers or FORMATS.conforms(value, shape.format)
+
+
+def primitive_type(shape: Shape, value: Any) -> str | None:
+    """openapi-core's `SchemaValidator.get_primitive_type`."""
+    kind = shape.type
+    if isinstance(kind, str):
+        return kind
+    for candidate in kind if isinstance(kind, list) else ANY_TYPE:
+        if TYPES.is_type(value, candidate) and _format_fits(shape, value):
+            return str(candidate)
+    return None
+
+
+def _valid_schemas(shape: Shape, value: Any) -> Iterator[Shape]:
+    yield shape
+    for branch in shape.one_of:
+        if branch.check.is_valid(value):
+            yield branch
+            break
+    yield from (branch for branch in shape.any_of if branch.check.is_valid(value))
+    yield from (branch for branch in shape.all_of if branch.has_type and branch.check.is_valid(value))
+
+
+def unmarshal(shape: Shape, value: Any) -> Any:
+    """openapi-core's `SchemaUnmarshaller.unmarshal` of a value already found valid."""
+    if shape.plain:
+        return value
+    kind = shape.type if isinstance(shape.type, str) else primitive_type(shape, value)
+    if kind is None:
+        return None
+    if kind == "object":
+        typed: Any = _properties(shape, value, schema_only=False)
+    elif kind == "array":
+        items = shape.items or EMPTY
+        typed = [unmarshal(items, item) for item in value]
+    else:
+        typed = value
+    if typed is None or not isinstance(value, str | bytes):
+        return typed
+    found = next(
+        (s.format for s in _valid_schemas(shape, value) if primitive_type(s, value) == "string" and s.format), None
+    )
+    if found is None or (isinstance(value, bytes) and found not in ("binary", "byte")):
+        return typed
+    unmarshaller = FORMAT_UNMARSHALLERS.get(found)
+    if unmarshaller is None:
+        return typed
+    try:
+        return unmarshaller(typed)
+    except (AttributeError, ValueError, TypeError):
+        return typed
+
+
+def _properties(shape: Shape, value: Any, schema_only: bool) -> dict[str, Any]:
+    """openapi-core's `ObjectUnmarshaller._unmarshal_properties`: branches, declared, then the rest."""
+    properties: dict[str, Any] = {}
+    for branch in shape.one_of:
+        if branch.check.is_valid(value):
+            properties.update(_properties(branch, value, schema_only=True))
+            break
+    for branch in shape.any_of:
+        if branch.check.is_valid(value):
+            properties.update(_properties(branch, value, schema_only=True))
+    for branch in shape.all_of:
+        if branch.has_type and branch.check.is_valid(value):
+            properties.update(_properties(branch, value, schema_only=True))
+    for name, sub in shape.properties.items():
+        if name in value:
+            properties[name] = unmarshal(sub, value[name])
+        elif sub.has_default:
+            properties[name] = unmarshal(sub, copy.deepcopy(sub.default))
+    if schema_only or shape.additional is None:
+        return properties
+    for name, item in value.items():
+        if name not in properties:
+            properties[name] = unmarshal(shape.additional, item)
+    return properties
