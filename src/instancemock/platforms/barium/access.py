@@ -7,7 +7,7 @@ lookup helper can stop a request without every caller checking for None.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from instancemock.core.context import Ctx
@@ -62,17 +62,23 @@ async def object_of(c: Ctx, key: str) -> Stored:
 
 async def docs(c: Ctx, collection: str, **equal: Any) -> list[Document]:
     """The documents whose fields equal the given values, in store order."""
+    if not equal:
+        return [s.doc for s in await c.store.list(collection)]
     return [
         s.doc for s in await c.store.list(collection) if all(s.doc.get(key) == value for key, value in equal.items())
     ]
 
 
-def page(c: Ctx, items: Iterable[Any]) -> dict[str, Any]:
-    """`{TotalCount, Data}`: `Start` is a 0-based offset; `Max` defaults to 100, clamped to 1000."""
-    everything = list(items)
+def page(c: Ctx, items: Iterable[Any], view: Callable[[Any], Any] | None = None) -> dict[str, Any]:
+    """`{TotalCount, Data}`: `Start` is a 0-based offset; `Max` defaults to 100, clamped to 1000.
+
+    `view` makes the answer's summary of an item: only the items of the page are summarised.
+    """
+    everything = items if isinstance(items, list) else list(items)
     start = int(c.args.query.get("Start", 0))
     limit = min(int(c.args.query.get("Max", MAX_DEFAULT)), MAX_CAP)
-    return {"TotalCount": len(everything), "Data": everything[start : start + limit]}
+    shown = everything[start : start + limit]
+    return {"TotalCount": len(everything), "Data": shown if view is None else [view(item) for item in shown]}
 
 
 def newest_first(items: Iterable[Document], key: str) -> list[Document]:

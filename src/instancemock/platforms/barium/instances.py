@@ -63,8 +63,8 @@ async def get_app(request: web.Request) -> web.Response:
 async def list_app_instances(request: web.Request) -> web.Response:
     c = ctx(request)
     app = (await app_of(c, c.args.path["Id"])).doc
-    items = _status_filter(c, newest_first(await docs(c, "instances", ApplicationId=app["Id"]), "StartDate"))
-    return json_response(page(c, [process.pick(d, process.APP_INSTANCE_SUMMARY) for d in items]))
+    items = newest_first(_status_filter(c, await docs(c, "instances", ApplicationId=app["Id"])), "StartDate")
+    return json_response(page(c, items, lambda d: process.pick(d, process.APP_INSTANCE_SUMMARY)))
 
 
 async def start_app(request: web.Request) -> web.Response:
@@ -147,8 +147,8 @@ def _start_values(app: Document, pairs: list[tuple[str, str]]) -> tuple[dict[str
 
 async def list_instances(request: web.Request) -> web.Response:
     c = ctx(request)
-    items = _status_filter(c, newest_first(await docs(c, "instances"), "StartDate"))
-    return json_response(page(c, [process.pick(d, process.INSTANCE_SUMMARY) for d in items]))
+    items = newest_first(_status_filter(c, await docs(c, "instances")), "StartDate")
+    return json_response(page(c, items, lambda d: process.pick(d, process.INSTANCE_SUMMARY)))
 
 
 async def get_instance(request: web.Request) -> web.Response:
@@ -227,7 +227,7 @@ async def list_instance_objects(request: web.Request) -> web.Response:
     instance = (await instance_of(c, c.args.path["Id"])).doc
     finished = instance["Status"] in process.FINISHED
     items = _objects_in_order(await docs(c, "objects", InstanceId=instance["Id"]))
-    return json_response(page(c, [process.object_view(d, finished) for d in items]))
+    return json_response(page(c, items, lambda d: process.object_view(d, finished)))
 
 
 async def get_instance_object(request: web.Request) -> web.Response:
@@ -334,8 +334,8 @@ async def list_instance_tasks(request: web.Request) -> web.Response:
     c = ctx(request)
     instance = (await instance_of(c, c.args.path["Id"])).doc
     user = caller(c)
-    items = _status_filter(c, newest_first(await docs(c, "tasks", InstanceId=instance["Id"]), "CreatedDate"))
-    return json_response(page(c, [process.task_summary(d, user) for d in items]))
+    items = newest_first(_status_filter(c, await docs(c, "tasks", InstanceId=instance["Id"])), "CreatedDate")
+    return json_response(page(c, items, lambda d: process.task_summary(d, user)))
 
 
 async def get_instance_task(request: web.Request) -> web.Response:

@@ -125,8 +125,8 @@ def _status_filter(c: Ctx, items: list[Document]) -> list[Document]:
 async def list_tasks(request: web.Request) -> web.Response:
     c = ctx(request)
     user = caller(c)
-    items = _status_filter(c, newest_first(await docs(c, "tasks"), "CreatedDate"))
-    return json_response(page(c, [process.task_summary(d, user) for d in items]))
+    items = newest_first(_status_filter(c, await docs(c, "tasks")), "CreatedDate")
+    return json_response(page(c, items, lambda d: process.task_summary(d, user)))
 
 
 async def get_task(request: web.Request) -> web.Response:
@@ -194,7 +194,7 @@ async def list_task_objects(request: web.Request) -> web.Response:
     c = ctx(request)
     task = (await task_of(c, c.args.path["Id"])).doc
     items = sorted(await docs(c, "objects", InstanceId=task["InstanceId"]), key=lambda d: (d["SortIndex"], d["Id"]))
-    return json_response(page(c, [process.task_object_summary(d) for d in items]))
+    return json_response(page(c, items, process.task_object_summary))
 
 
 async def get_task_object(request: web.Request) -> web.Response:
