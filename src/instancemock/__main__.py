@@ -165,6 +165,17 @@ def bind(host: str, port: int) -> list[socket.socket]:
     return bound
 
 
+def use_uvloop() -> bool:
+    """Serve on uvloop where it is installed (a dependency, except on Windows): ~1.25x the requests
+    per second of asyncio's own loop on the same handlers (bench/README.md)."""
+    try:
+        import uvloop
+    except ImportError:
+        return False
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    return True
+
+
 def serve(args: argparse.Namespace) -> int:
     started = time.monotonic()
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -205,6 +216,7 @@ def serve(args: argparse.Namespace) -> int:
         announcing.add(task)
         task.add_done_callback(announcing.discard)
 
+    use_uvloop()
     web.run_app(
         app,
         sock=sockets,
