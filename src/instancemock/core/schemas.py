@@ -321,7 +321,7 @@ def canonical(shape: Shape, value: Any, renamed: list[bool], depth: int = 0) -> 
             if name != key:
                 renamed[0] = True
             sub = props.get(name)
-            out[name] = item if sub is None else canonical(sub, item, renamed, depth + 1)
+            out[name] = item if sub is None or sub.keys_plain else canonical(sub, item, renamed, depth + 1)
         return out
     if isinstance(value, list):
         items = shape.item_keys
@@ -370,7 +370,7 @@ def unmarshal(shape: Shape, value: Any) -> Any:
         typed: Any = _properties(shape, value, schema_only=False)
     elif kind == "array":
         items = shape.items or EMPTY
-        typed = [unmarshal(items, item) for item in value]
+        typed = value if items.plain else [unmarshal(items, item) for item in value]
     else:
         typed = value
     if typed is None or not isinstance(value, str | bytes):
@@ -404,12 +404,13 @@ def _properties(shape: Shape, value: Any, schema_only: bool) -> dict[str, Any]:
             properties.update(_properties(branch, value, schema_only=True))
     for name, sub in shape.properties.items():
         if name in value:
-            properties[name] = unmarshal(sub, value[name])
+            properties[name] = value[name] if sub.plain else unmarshal(sub, value[name])
         elif sub.has_default:
             properties[name] = unmarshal(sub, copy.deepcopy(sub.default))
     if schema_only or shape.additional is None:
         return properties
+    additional = shape.additional
     for name, item in value.items():
         if name not in properties:
-            properties[name] = unmarshal(shape.additional, item)
+            properties[name] = item if additional.plain else unmarshal(additional, item)
     return properties
