@@ -136,9 +136,9 @@ class SchemaSet:
     def __init__(self, document: dict[str, Any]) -> None:
         self.document = document
         self._fast_registry = jsonschema_rs.Registry([(SPEC_URI, document)])
-        self._full_registry: Registry[Any] = Registry().with_resource(
-            SPEC_URI, Resource.from_contents(document, default_specification=DRAFT202012)
-        )
+        resource = Resource.from_contents(document, default_specification=DRAFT202012)
+        # Crawled once here: an uncrawled registry looks the document up again on every `$ref`.
+        self._full_registry: Registry[Any] = Registry().with_resource(SPEC_URI, resource).crawl()
         self._checks: dict[str, Check] = {}
         self._shapes: dict[str, Shape] = {}
         self._unfinished: list[Shape] = []
