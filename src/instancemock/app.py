@@ -21,7 +21,7 @@ from instancemock.core.faults import FAULT_RULES, FaultRules
 from instancemock.core.journal import JOURNAL, Journal
 from instancemock.core.pipeline import API_PLUGINS, MIDDLEWARES, ROUTER, dispatch
 from instancemock.core.plugin import ApiPlugin, Plugin
-from instancemock.core.routing import Router
+from instancemock.core.routing import CachingRouter
 from instancemock.core.spec import ADMIN, Api, load_api
 from instancemock.settings import Settings, check_apis, with_options
 from instancemock.world import simulate, snapshot
@@ -85,7 +85,7 @@ def create_app(
     app = web.Application(middlewares=MIDDLEWARES, client_max_size=settings.max_body_bytes)
     app[STATE] = state
     app[APIS] = apis
-    app[ROUTER] = Router(list(apis.values()))
+    app[ROUTER] = CachingRouter(list(apis.values()))
     app[API_PLUGINS] = api_plugins
     app[PLATFORMS] = serving
     app[JOURNAL] = Journal(settings.journal_size)

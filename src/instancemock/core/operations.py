@@ -328,11 +328,10 @@ class OperationPlan:
         return problems
 
 
-_UNREAD = object()
+_UNREAD = object()  # the body could not be read; its violation is recorded
+# A run of 19 digits, found in C at ~1 ns a byte (a regular expression took ~50).
 DIGITS_AS_ZERO = bytes.maketrans(b"0123456789", b"0" * 10)
-LONG_NUMBER = (
-    b"0" * 19
-)  # a run of 19 digits, found in C at ~1 ns a byte (a regular expression takes ~50)  # the body could not be read; its violation is recorded
+LONG_NUMBER = b"0" * 19
 
 
 def _is_json(media_type: str) -> bool:
