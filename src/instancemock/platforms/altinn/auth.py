@@ -184,16 +184,31 @@ def verify(state: State, token: str) -> Principal | None:
     return Principal.from_claims(claims) if claims is not None else None
 
 
+VERIFIED_TOKENS = 1024
+# Tokens whose RS256 signature was already checked, with the key that checked it: the RSA check was
+# a seventh of an Altinn request's time, and clients send the same token again and again. Expiry is
+# still checked on every use; a token checked by another server's key is checked again.
+_verified: dict[str, tuple[Any, dict[str, Any]]] = {}
+
+
 def verified_claims(state: State, token: str) -> dict[str, Any] | None:
-    try:
-        claims = jwt.decode(
-            token,
-            signing_key(state).public,
-            algorithms=["RS256"],
-            options={"verify_exp": False, "verify_nbf": False, "verify_iat": False, "verify_aud": False},
-        )
-    except jwt.PyJWTError:
-        return None
+    key = signing_key(state).public
+    known = _verified.get(token)
+    if known is not None and known[0] is key:
+        claims = dict(known[1])
+    else:
+        try:
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=["RS256"],
+                options={"verify_exp": False, "verify_nbf": False, "verify_iat": False, "verify_aud": False},
+            )
+        except jwt.PyJWTError:
+            return None
+        if len(_verified) >= VERIFIED_TOKENS:
+            del _verified[next(iter(_verified))]
+        _verified[token] = (key, dict(claims))
     return claims if not _expired(state, claims) else None
 
 
