@@ -15,6 +15,7 @@ from instancemock.platforms.altinn.domain.query import ticks
 from support import (
     ALTINN_STORAGE,
     OWNER_SCOPES,
+    MakeClient,
     altinn_headers,
     assert_conforms,
     kari_headers,
@@ -68,6 +69,15 @@ async def test_an_expired_token_is_refused(client: TestClient) -> None:
     await query(client, headers, {"org": "ttd", "size": "1"})
     client.server.app[STATE].clock.advance(61)
     await query(client, headers, {"org": "ttd"}, status=401)
+
+
+async def test_a_token_checked_by_one_server_is_refused_by_another(make_client: MakeClient) -> None:
+    """Signatures already checked are remembered per key (auth.py): another server's key checks again."""
+    first, second = await make_client(), await make_client()
+    headers = await ttd(first)
+    await query(first, headers, {"org": "ttd", "size": "1"})
+    await query(first, headers, {"org": "ttd", "size": "1"})  # the remembered check
+    await query(second, headers, {"org": "ttd"}, status=401)
 
 
 async def test_service_owner_needs_the_read_scope_then_org_or_app(client: TestClient) -> None:

@@ -192,7 +192,7 @@ _verified: dict[str, tuple[Any, dict[str, Any]]] = {}
 
 
 def verified_claims(state: State, token: str) -> dict[str, Any] | None:
-    key = signing_key(state).public
+    key = signing_key(state)
     known = _verified.get(token)
     if known is not None and known[0] is key:
         claims = dict(known[1])
@@ -200,7 +200,7 @@ def verified_claims(state: State, token: str) -> dict[str, Any] | None:
         try:
             claims = jwt.decode(
                 token,
-                key,
+                key.public,
                 algorithms=["RS256"],
                 options={"verify_exp": False, "verify_nbf": False, "verify_iat": False, "verify_aud": False},
             )
