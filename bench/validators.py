@@ -92,7 +92,7 @@ def main() -> None:
     pointer = "/paths/~1api~1instances~1create/post/requestBody/content/application~1json/schema"
     ref = {"$ref": f"{SPEC}#{quote(pointer, safe='/~')}"}
     fast = jsonschema_rs.validator_for(ref, registry=jsonschema_rs.Registry([(SPEC, document)]))
-    registry: Registry[Any] = Registry().with_resource(SPEC, Resource.from_contents(document, DRAFT202012))
+    registry: Registry[Any] = Registry().with_resource(SPEC, Resource.from_contents(document, DRAFT202012)).crawl()
     full = OAS31Validator(ref, registry=registry, format_checker=OAS30ReadValidator.FORMAT_CHECKER)
     draft7 = fastjsonschema.compile({"$ref": f"#{pointer}", **{k: document[k] for k in ("paths", "components")}})
     for count in (10, 1000):
