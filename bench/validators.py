@@ -28,8 +28,9 @@ from referencing.jsonschema import DRAFT202012
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from instancemock.core import oracle, validation  # noqa: E402
-from support import APIS  # noqa: E402
+from instancemock.core import oracle, validation
+
+from support import APIS
 
 SPEC = "urn:instancemock:spec"
 
