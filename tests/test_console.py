@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import io
+import logging
 from pathlib import Path
 
 from aiohttp.test_utils import make_mocked_request
 
 from instancemock.app import create_app
-from instancemock.console import SeedingProgress, banner, fault_note, redacted_path, shown_host
+from instancemock.console import AccessLogger, SeedingProgress, banner, fault_note, redacted_path, shown_host
 from instancemock.world.state import SeedEvent
 
 from support import settings
@@ -82,3 +83,13 @@ def test_progress_is_quiet_once_start_up_is_over() -> None:
     progress(SeedEvent("team-a", "kianda", False))  # a sandbox seeded later, while serving
     progress(SeedEvent("team-a", "kianda", True, 10, 0.1))
     assert stream.getvalue() == "" and progress._ticker is None
+
+
+def test_the_access_log_is_off_below_info_so_aiohttp_skips_it() -> None:
+    """aiohttp reads `enabled` once per connection and then neither times nor calls `log`."""
+    logger = logging.getLogger("instancemock.test-access")
+    access = AccessLogger(logger, "")
+    logger.setLevel(logging.WARNING)
+    assert access.enabled is False
+    logger.setLevel(logging.INFO)
+    assert access.enabled is True

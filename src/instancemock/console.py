@@ -234,6 +234,12 @@ def fault_note(note: dict[str, object] | None) -> str:
 class AccessLogger(AbstractAccessLogger):
     """One line per request: method, path (credentials redacted), status, ms, sandbox, fault."""
 
+    @property
+    def enabled(self) -> bool:
+        """aiohttp asks once per connection; below INFO it then skips timing and calling `log`,
+        which took ~10% of a Barium list's time at --log-level WARNING (bench/README.md)."""
+        return self.logger.isEnabledFor(logging.INFO)
+
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
         found = facts(request)  # type: ignore[arg-type]  # the same request object the pipeline saw
         extra = []

@@ -25,6 +25,7 @@ from instancemock.platforms.barium.access import (
     new_id,
     newest_first,
     page,
+    status_equal,
     users,
 )
 from instancemock.platforms.barium.catalog import Catalog, User
@@ -33,11 +34,6 @@ from instancemock.world.clock import iso
 from instancemock.world.store import Document, Store, Stored, VersionConflict
 
 RESERVED = {"message", "template", "instance.name", "ticket", "format", "webticket"}
-
-
-def _status_filter(c: Ctx, items: list[Document]) -> list[Document]:
-    status = c.args.query.get("Status")
-    return [d for d in items if d["Status"] == status] if status else items
 
 
 # --- apps ---------------------------------------------------------------------------------------
@@ -63,7 +59,7 @@ async def get_app(request: web.Request) -> web.Response:
 async def list_app_instances(request: web.Request) -> web.Response:
     c = ctx(request)
     app = (await app_of(c, c.args.path["Id"])).doc
-    items = newest_first(_status_filter(c, await docs(c, "instances", ApplicationId=app["Id"])), "StartDate")
+    items = newest_first(await docs(c, "instances", ApplicationId=app["Id"], **status_equal(c)), "StartDate")
     return json_response(page(c, items, lambda d: process.pick(d, process.APP_INSTANCE_SUMMARY)))
 
 
@@ -147,7 +143,7 @@ def _start_values(app: Document, pairs: list[tuple[str, str]]) -> tuple[dict[str
 
 async def list_instances(request: web.Request) -> web.Response:
     c = ctx(request)
-    items = newest_first(_status_filter(c, await docs(c, "instances")), "StartDate")
+    items = newest_first(await docs(c, "instances", **status_equal(c)), "StartDate")
     return json_response(page(c, items, lambda d: process.pick(d, process.INSTANCE_SUMMARY)))
 
 
@@ -334,7 +330,7 @@ async def list_instance_tasks(request: web.Request) -> web.Response:
     c = ctx(request)
     instance = (await instance_of(c, c.args.path["Id"])).doc
     user = caller(c)
-    items = newest_first(_status_filter(c, await docs(c, "tasks", InstanceId=instance["Id"])), "CreatedDate")
+    items = newest_first(await docs(c, "tasks", InstanceId=instance["Id"], **status_equal(c)), "CreatedDate")
     return json_response(page(c, items, lambda d: process.task_summary(d, user)))
 
 

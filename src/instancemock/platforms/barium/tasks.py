@@ -25,6 +25,7 @@ from instancemock.platforms.barium.access import (
     newest_first,
     object_of,
     page,
+    status_equal,
     task_of,
     users,
 )
@@ -117,15 +118,10 @@ def _flag(value: str | None) -> bool:
 # --- tasks --------------------------------------------------------------------------------------
 
 
-def _status_filter(c: Ctx, items: list[Document]) -> list[Document]:
-    status = c.args.query.get("Status")
-    return [d for d in items if d["Status"] == status] if status else items
-
-
 async def list_tasks(request: web.Request) -> web.Response:
     c = ctx(request)
     user = caller(c)
-    items = newest_first(_status_filter(c, await docs(c, "tasks")), "CreatedDate")
+    items = newest_first(await docs(c, "tasks", **status_equal(c)), "CreatedDate")
     return json_response(page(c, items, lambda d: process.task_summary(d, user)))
 
 
