@@ -72,8 +72,7 @@ def create_app(
     every = [*found, admin.plugin(found)]
     apis, api_plugins = mount(every, settings)
     serving = [p for p in found if any(api.name in apis for api in p.apis)]
-    if settings.admin_token is None and not is_loopback(settings.host):
-        settings = _with_admin_token(settings)
+    settings = _with_admin_token(settings)
     state = State(
         settings=settings,
         clock=Clock(settings.now),
@@ -141,7 +140,24 @@ def _keep_state_file(state: State, path: Path, every: int) -> Callable[[web.Appl
     return keep
 
 
+MIN_ADMIN_TOKEN = 16  # characters; a token is guessed over the network, so it must not be short
+
+
 def _with_admin_token(settings: Settings) -> Settings:
+    """The admin token as given (refused if empty or short), or a generated one off loopback.
+
+    An empty `--admin-token ''` (or `INSTANCEMOCK_ADMIN_TOKEN=`) used to leave /__admin open on
+    every interface; configuration fails closed, so a token too short to be a secret stops start-up.
+    """
+    if settings.admin_token is not None:
+        if len(settings.admin_token.strip()) < MIN_ADMIN_TOKEN:
+            raise ValueError(
+                f"the admin token must be at least {MIN_ADMIN_TOKEN} characters "
+                "(leave it unset to have one generated when listening beyond loopback)"
+            )
+        return settings
+    if is_loopback(settings.host):
+        return settings
     token = secrets.token_urlsafe(24)
     log.warning("listening beyond loopback: /__admin needs 'Authorization: Bearer %s'", token)
     print(f"instancemock: admin token (for /__admin): {token}", flush=True)

@@ -8,8 +8,11 @@ import pytest
 
 from instancemock.app import create_app, is_loopback
 from instancemock.core.context import STATE
+from instancemock.settings import build, from_env
 
 from support import ADMIN, assert_conforms, settings
+
+SECRET = "s3cret-admin-token-42"
 
 GUARDED = [
     ("GET", "/__admin/faults"),
@@ -63,16 +66,32 @@ async def test_off_loopback_a_token_is_generated_printed_and_required(
 
 
 async def test_a_given_admin_token_is_used_as_is(aiohttp_client: Any, capsys: pytest.CaptureFixture[str]) -> None:
-    client = await aiohttp_client(create_app(settings(host="0.0.0.0", admin_token="s3cret")))
-    assert "s3cret" not in capsys.readouterr().out
+    client = await aiohttp_client(create_app(settings(host="0.0.0.0", admin_token=SECRET)))
+    assert SECRET not in capsys.readouterr().out
     assert (await client.get("/__admin/requests")).status == 401
-    response = await client.get("/__admin/requests", headers={"Authorization": "Bearer s3cret"})
+    response = await client.get("/__admin/requests", headers={"Authorization": f"Bearer {SECRET}"})
     assert response.status == 200
 
 
 async def test_the_admin_token_is_never_journaled(aiohttp_client: Any) -> None:
-    client = await aiohttp_client(create_app(settings(host="0.0.0.0", admin_token="s3cret")))
-    auth = {"Authorization": "Bearer s3cret"}
-    await client.get("/__admin/faults", headers={"X-Admin-Token": "s3cret"})
+    client = await aiohttp_client(create_app(settings(host="0.0.0.0", admin_token=SECRET)))
+    auth = {"Authorization": f"Bearer {SECRET}"}
+    await client.get("/__admin/faults", headers={"X-Admin-Token": SECRET})
     text = await (await client.get("/__admin/requests", params={"api": "admin"}, headers=auth)).text()
-    assert "s3cret" not in text and "[redacted]" in text
+    assert SECRET not in text and "[redacted]" in text
+
+
+@pytest.mark.parametrize("token", ["", "   ", "short-token"])
+def test_an_empty_or_short_admin_token_stops_start_up(token: str) -> None:
+    """`--admin-token ''` used to leave /__admin open on every interface, without a word."""
+    with pytest.raises(ValueError, match="at least 16 characters"):
+        create_app(settings(host="0.0.0.0", admin_token=token))
+    with pytest.raises(ValueError, match="at least 16 characters"):
+        create_app(settings(host="127.0.0.1", admin_token=token))
+
+
+def test_an_empty_admin_token_from_the_environment_stops_start_up() -> None:
+    configured = build(from_env({"INSTANCEMOCK_ADMIN_TOKEN": "", "INSTANCEMOCK_HOST": "0.0.0.0"}))
+    assert configured.admin_token == ""
+    with pytest.raises(ValueError, match="at least 16 characters"):
+        create_app(configured)
