@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from instancemock.core.routing import Miss, Route
+from instancemock.core.routing import Miss, Route, fold
 from instancemock.core.spec import Api, Operation
 from instancemock.world.state import DEFAULT_SANDBOX, State
 from instancemock.world.store import Store
@@ -59,9 +59,9 @@ def sandbox_of(request: web.Request) -> str:
 
 def api_path_of(path: str, api: Api | None) -> str:
     """The path after the owning API's mount base (the path as sent if no API owns it)."""
-    lowered = path.lower()
+    lowered = fold(path)
     for base in api.bases if api is not None else ():
-        if lowered.startswith(base.lower() + "/") or lowered == base.lower():
+        if lowered.startswith(fold(base) + "/") or lowered == fold(base):
             return path[len(base) :] or "/"
     return path
 

@@ -3,14 +3,48 @@
 aiohttp's router is case-sensitive and resolves before middlewares run, so the server registers
 one catch-all route and this router does the matching on lowered literal segments. Both Altinn
 APIs share the `/altinn` base, which aiohttp sub-applications could not do.
+
+Case is folded as .NET's ordinal-ignore-case compares route literals: ASCII letters only. Python's
+`str.lower()` would also fold the Kelvin sign (U+212A) to `k`, so `/\u212aianda` reached Kianda.
+
+A path parameter may carry ASP.NET's route constraint (`x-route-constraint: int` or `guid`, see
+openapi/CONVENTIONS.md): a segment that breaks it does not match that route at all, so the path
+is another route's, or a 405 naming only the methods whose routes do match, or a 404.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import unquote
 
 from instancemock.core.spec import Api, Operation
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def fold(text: str) -> str:
+    """ASCII-only lower case, as .NET's OrdinalIgnoreCase treats route literals."""
+    return text.lower() if text.isascii() else text.translate(_ASCII_LOWER)
+
+
+_INT = re.compile(r"[+-]?[0-9]+")
+_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+INT32 = range(-(2**31), 2**31)
+
+
+def _is_int32(segment: str) -> bool:
+    return _INT.fullmatch(segment) is not None and int(segment) in INT32
+
+
+def _is_guid(segment: str) -> bool:
+    """Only the hyphenated form: .NET would also take N/B/P, but clients send what the platform returned."""
+    return _GUID.fullmatch(segment) is not None
+
+
+CONSTRAINTS: dict[str, Callable[[str], bool]] = {"int": _is_int32, "guid": _is_guid}
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +68,7 @@ class _Entry:
     base: str
     segments: tuple[str | None, ...]  # lowered literal, or None for a {parameter}
     names: tuple[str | None, ...]
+    checks: tuple[Callable[[str], bool] | None, ...]  # a {parameter}'s route constraint, if it has one
     rank: tuple[int, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -46,32 +81,43 @@ def split(path: str) -> list[str]:
     return [unquote(part) for part in path.strip("/").split("/")] if path.strip("/") else []
 
 
+def _constraints(op: Operation, names: tuple[str | None, ...]) -> tuple[Callable[[str], bool] | None, ...]:
+    declared: dict[str, Any] = {p["name"]: p.get("x-route-constraint") for p in op.parameters if p.get("in") == "path"}
+    checks: list[Callable[[str], bool] | None] = []
+    for name in names:
+        constraint = declared.get(name) if name is not None else None
+        if constraint is not None and constraint not in CONSTRAINTS:
+            raise ValueError(f"{op.id}: unknown x-route-constraint {constraint!r} (known: {', '.join(CONSTRAINTS)})")
+        checks.append(CONSTRAINTS[constraint] if constraint is not None else None)
+    return tuple(checks)
+
+
 class Router:
     def __init__(self, apis: list[Api]) -> None:
         self._entries: list[_Entry] = []
         self._bases: list[tuple[tuple[str, ...], Api, str]] = []
         for api in apis:
             for base in api.bases:
-                base_parts = tuple(p.lower() for p in split(base))
+                base_parts = tuple(fold(p) for p in split(base))
                 self._bases.append((base_parts, api, base))
                 for op in api.operations:
                     parts = split(op.template)
-                    segments = tuple(None if _is_param(p) else p.lower() for p in parts)
+                    segments = tuple(None if _is_param(p) else fold(p) for p in parts)
                     names = tuple(p[1:-1] if _is_param(p) else None for p in parts)
-                    self._entries.append(_Entry(api, op, base, segments, names))
+                    self._entries.append(_Entry(api, op, base, segments, names, _constraints(op, names)))
         self._entries.sort(key=lambda e: e.rank)
         self._bases.sort(key=lambda b: -len(b[0]))
 
     def resolve(self, method: str, raw_path: str) -> Route | Miss:
         parts = split(raw_path)
-        lowered = [p.lower() for p in parts]
+        lowered = [fold(p) for p in parts]
         allowed: list[str] = []
         owners = self._owners(lowered)
         for entry in self._entries:
             if entry.api not in owners or not self._base_matches(entry.base, lowered):
                 continue
             rest = parts[len(split(entry.base)) :]
-            if not _matches(entry.segments, [p.lower() for p in rest]):
+            if not _matches(entry.segments, [fold(p) for p in rest]) or not _satisfies(entry.checks, rest):
                 continue
             if entry.op.method != method.upper():
                 if entry.op.method not in allowed:
@@ -91,7 +137,7 @@ class Router:
         return []
 
     def _base_matches(self, base: str, lowered: list[str]) -> bool:
-        base_parts = [p.lower() for p in split(base)]
+        base_parts = [fold(p) for p in split(base)]
         return lowered[: len(base_parts)] == base_parts
 
     def _owner(self, lowered: list[str], owners: list[Api]) -> Api | None:
@@ -119,6 +165,10 @@ def _matches(segments: tuple[str | None, ...], parts: list[str]) -> bool:
     if len(segments) != len(parts):
         return False
     return all(want is None or want == got for want, got in zip(segments, parts, strict=True))
+
+
+def _satisfies(checks: tuple[Callable[[str], bool] | None, ...], parts: list[str]) -> bool:
+    return all(check is None or check(part) for check, part in zip(checks, parts, strict=True))
 
 
 class CachingRouter(Router):

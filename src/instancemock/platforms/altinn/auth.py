@@ -245,30 +245,8 @@ def _needs_altinn_token(c: Ctx) -> bool:
     return any("altinnBearer" in requirement or "altinnCookie" in requirement for requirement in declared)
 
 
-_INT = re.compile(r"^[+-]?[0-9]+$")
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-INT32 = range(-(2**31), 2**31)
-
-
-def _route_matches(c: Ctx) -> bool:
-    """ASP.NET's route constraints `{instanceOwnerPartyId:int}` and `{instanceGuid:guid}`.
-
-    A segment that fails them means no route matched at all, so the platform answers 404 before
-    authentication or model binding, not a 400 about the parameter. [I] The 404 has the body this
-    server gives every unknown Altinn path; only the hyphenated GUID form matches (.NET would also
-    take the `N`/`B`/`P` forms), and clients send what Altinn returned.
-    """
-    party = c.route.params.get("instanceOwnerPartyId")
-    if party is not None and not (_INT.match(party) and int(party) in INT32):
-        return False
-    guid = c.route.params.get("instanceGuid")
-    return guid is None or _GUID.match(guid) is not None
-
-
 async def authenticate(request: web.Request, c: Ctx) -> web.StreamResponse | None:
     """Sets `c.principal` to a `Principal`; 401 (the platform's shape) without a valid token."""
-    if not _route_matches(c):
-        raise Refusal(404, c.api.errors.not_found(request))
     if not _needs_altinn_token(c):
         return None
     token = bearer_token(request)

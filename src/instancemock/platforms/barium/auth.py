@@ -17,6 +17,7 @@ from aiohttp import web
 from instancemock.core.context import Ctx, ctx
 from instancemock.core.encoding import json_response
 from instancemock.core.errors import Refusal
+from instancemock.core.violations import Violation
 from instancemock.platforms.barium.catalog import User, catalog
 from instancemock.settings import Settings
 from instancemock.world.state import State
@@ -68,10 +69,19 @@ def lifetime(settings: Settings) -> timedelta:
 
 
 def _sent_ticket(request: web.Request) -> str:
+    """The `ticket` header, else the `?ticket=` query parameter; sent twice in the query is a 400.
+
+    A repeated one-value parameter is refused everywhere else (core/validation.py), and a ticket
+    is no exception: which of two tickets to believe is not the server's guess to make.
+    """
+    in_query = [v.strip() for k, v in request.rel_url.query.items() if k.lower() == "ticket"]
+    if len(in_query) > 1:
+        message = f"the query parameter 'ticket' takes one value, got {len(in_query)}"
+        raise Refusal.invalid(Violation("query", "ticket", message))
     header = request.headers.get("ticket", "").strip()
     if header:
         return header
-    return next((v.strip() for k, v in request.rel_url.query.items() if k.lower() == "ticket"), "")
+    return in_query[0] if in_query else ""
 
 
 async def authenticate(request: web.Request, c: Ctx) -> web.StreamResponse | None:
@@ -80,10 +90,10 @@ async def authenticate(request: web.Request, c: Ctx) -> web.StreamResponse | Non
     if c.op.spec.get("security") == []:
         c.principal = users.default_user
         return None
+    sent = _sent_ticket(request)
     if not c.state.settings.auth:
         c.principal = users.default_user
         return None
-    sent = _sent_ticket(request)
     user_id = book(c.state).use(sent, c.now(), lifetime(c.state.settings)) if sent else None
     user = users.user(user_id) if user_id else None
     if user is None:
