@@ -88,16 +88,31 @@ def schema_details(errors: Iterable[SchemaError]) -> Iterator[tuple[str, str]]:
 
 
 def _leaves(errors: Iterable[SchemaError]) -> Iterator[SchemaError]:
-    """The specific errors under oneOf/anyOf, rather than 'is not valid under any of the given schemas'."""
+    """The specific errors under oneOf/anyOf, rather than 'is not valid under any of the given schemas'.
+
+    Of the branches, the one whose type fits the value speaks: `""` for a nullable date-time
+    breaks the date-time branch's format, and that is the problem, not "is not of type 'null'".
+    """
     for error in errors:
-        if error.context:
-            yield from _leaves([best_match(_fitting_branches(error.context))])
-        else:
+        if not error.context:
             yield error
+            continue
+        fitting = _fitting_branches(error.context)
+        if fitting:
+            yield from _leaves([best_match(fitting)])
+            continue
+        types = [
+            t
+            for e in error.context
+            if e.validator == "type" and not e.relative_path
+            for t in (e.validator_value if isinstance(e.validator_value, list) else [e.validator_value])
+        ]
+        message = f"{error.instance!r} is not of type {', '.join(repr(t) for t in types)}"
+        yield SchemaError(message, validator="type", path=error.absolute_path, instance=error.instance)
 
 
 def _fitting_branches(context: list[SchemaError]) -> list[SchemaError]:
-    """The errors of the oneOf/anyOf branches whose type the value has (all of them if none has it).
+    """The errors of the oneOf/anyOf branches whose type the value has (none: it has no branch's type).
 
     `notification: {requestedSendTime: ""}` against `oneOf: [Notification, {type: "null"}]` fails
     both branches; the useful message is Notification's (`'' is not a 'date-time'`), not
@@ -111,5 +126,4 @@ def _fitting_branches(context: list[SchemaError]) -> list[SchemaError]:
         for branch, found in by_branch.items()
         if any(e.validator == "type" and not e.relative_path for e in found)
     }
-    fitting = [e for branch, found in by_branch.items() if branch not in wrong_type for e in found]
-    return fitting or context
+    return [e for branch, found in by_branch.items() if branch not in wrong_type for e in found]
