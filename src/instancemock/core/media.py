@@ -6,6 +6,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from instancemock.world.text import check_text
+
 PROBLEM_JSON = "application/problem+json"
 
 
@@ -13,12 +15,15 @@ def safe_json_loads(value: bytes, **parameters: str) -> Any:
     """json.loads that fails as a *value* error on hostile input.
 
     A 50,000-deep array makes the stdlib raise RecursionError, which openapi-core does not treat
-    as a bad body; turning it into ValueError makes it a clean 400 instead of a 500.
+    as a bad body; turning it into ValueError makes it a clean 400 instead of a 500. A string with
+    a lone surrogate is refused here too (`LoneSurrogate`, a ValueError naming the field).
     """
     try:
-        return json.loads(value)
+        found = json.loads(value)
     except RecursionError as error:
         raise ValueError("JSON nested too deeply") from error
+    check_text(value if isinstance(value, bytes) else str(value).encode("utf-8", "surrogatepass"), found)
+    return found
 
 
 def problem_json_deserializer(value: bytes, **parameters: str) -> Any:

@@ -21,6 +21,8 @@ from openapi_core.validation.request.exceptions import (
 )
 from openapi_core.validation.schemas.exceptions import InvalidSchemaValue
 
+from instancemock.world.text import LoneSurrogate
+
 
 @dataclass(frozen=True, slots=True)
 class Violation:
@@ -47,7 +49,11 @@ def violations_from(errors: Iterable[Exception]) -> list[Violation]:
                 message = f"content type {cause.mimetype or '(none)'!r} is not supported; use {allowed}"
                 found.append(Violation("header", "Content-Type", message, 415))
             case RequestBodyValidationError() if isinstance(cause, MediaTypeDeserializeError):
-                found.append(Violation("body", "", f"the body is not valid {cause.mimetype}"))
+                reason = cause.__context__
+                if isinstance(reason, LoneSurrogate):
+                    found.append(Violation("body", reason.path, _surrogate_message(reason)))
+                else:
+                    found.append(Violation("body", "", f"the body is not valid {cause.mimetype}"))
             case RequestBodyValidationError():
                 found += [Violation("body", f, m) for f, m in _schema_details(cause)] or [
                     Violation("body", "", str(cause or error))
@@ -62,6 +68,10 @@ def violations_from(errors: Iterable[Exception]) -> list[Violation]:
             case _:
                 found.append(Violation("request", "", str(error)))
     return found
+
+
+def _surrogate_message(reason: LoneSurrogate) -> str:
+    return f"the text is not valid Unicode: a lone surrogate (\\u{reason.code:04x}) cannot be read as UTF-8"
 
 
 def _cast_message(name: str, location: str, cause: BaseException | None) -> str:
