@@ -7,7 +7,7 @@ import contextlib
 import ipaddress
 import logging
 import secrets
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,9 @@ from instancemock.core.spec import ADMIN, Api, load_api
 from instancemock.settings import Settings, check_apis, with_options
 from instancemock.world import simulate, snapshot
 from instancemock.world.clock import Clock
+from instancemock.world.persistence import InMemory, Persistence
 from instancemock.world.simulate import Simulation
+from instancemock.world.sqlite_store import SqlitePersistence
 from instancemock.world.state import DEFAULT_SANDBOX, Progress, State
 
 log = logging.getLogger("instancemock")
@@ -73,14 +75,42 @@ def create_app(
     apis, api_plugins = mount(every, settings)
     serving = [p for p in found if any(api.name in apis for api in p.apis)]
     settings = _with_admin_token(settings)
+    _check_limits(settings)
+    persistence = _persistence(settings.state_file)
     state = State(
         settings=settings,
         clock=Clock(settings.now),
         platform_apis={p.name: tuple(a.name for a in p.apis if a.name in apis) for p in serving},
         seeders={p.name: p.seeder for p in serving if p.seeder is not None},
         progress=progress,
+        persistence=persistence,
     )
+    try:
+        app = _application(settings, state, apis, api_plugins, serving)
+    except BaseException:
+        if isinstance(persistence, SqlitePersistence):
+            persistence.close_now()
+        raise
+    return app
 
+
+def _check_limits(settings: Settings) -> None:
+    """A limit of 0 or less would refuse every request (or none): configuration fails closed."""
+    for name in ("max_body_bytes", "max_state_bytes", "body_timeout", "max_connections"):
+        if getattr(settings, name) < 1:
+            raise ValueError(f"{name} must be at least 1, not {getattr(settings, name)}")
+
+
+def _persistence(state_file: Path | None) -> Persistence:
+    """A SQLite database for `--state-file x.db` (any name but *.json); memory otherwise."""
+    if state_file is None or snapshot.is_json_file(state_file):
+        return InMemory()
+    return SqlitePersistence(state_file)
+
+
+def _application(
+    settings: Settings, state: State, apis: dict[str, Api], api_plugins: dict[str, ApiPlugin], serving: list[Plugin]
+) -> web.Application:
     app = web.Application(middlewares=MIDDLEWARES, client_max_size=settings.max_body_bytes)
     app[STATE] = state
     app[APIS] = apis
@@ -94,9 +124,11 @@ def create_app(
     app.router.add_route("*", "/{tail:.*}", dispatch, name="dispatch")
 
     # A corrupt state file, or a bad fixture while seeding, stops start-up here with its path and reason.
-    loaded = settings.state_file is not None and snapshot.load_file(state, settings.state_file)
-    if not loaded:
-        state.seed_all(DEFAULT_SANDBOX)  # seed now: a bad fixture stops start-up, not the first request
+    if settings.state_file is not None and snapshot.is_json_file(settings.state_file):
+        snapshot.load_file(state, settings.state_file)
+    else:
+        state.restore()
+    state.seed_all(DEFAULT_SANDBOX)  # seed what is missing now: a bad fixture stops start-up, not the first request
 
     async def start(app: web.Application) -> None:
         for platform in serving:
@@ -107,9 +139,19 @@ def create_app(
     simulation = simulate.install(state, {p.name: p.simulate for p in serving if p.simulate is not None})
     if settings.simulate > 0:
         app.cleanup_ctx.append(_simulating(simulation))
-    if settings.state_file is not None:
+    if settings.state_file is not None and snapshot.is_json_file(settings.state_file):
         app.cleanup_ctx.append(_keep_state_file(state, settings.state_file, settings.state_save_seconds))
+    app.on_cleanup.append(_close_persistence(state))
     return app
+
+
+def _close_persistence(state: State) -> Callable[[web.Application], Awaitable[None]]:
+    """On shutdown: every queued write committed, the database closed."""
+
+    async def close(app: web.Application) -> None:
+        await state.persistence.close()
+
+    return close
 
 
 def _simulating(simulation: Simulation) -> Callable[[web.Application], AsyncIterator[None]]:
@@ -135,7 +177,10 @@ def _keep_state_file(state: State, path: Path, every: int) -> Callable[[web.Appl
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        await snapshot.save_file_async(state, path)
+        try:
+            await snapshot.save_file_async(state, path)
+        except Exception:
+            log.exception("could not save the state file %s on shutdown", path)
 
     return keep
 

@@ -64,10 +64,15 @@ class Settings:
     state_save_seconds: int = 30  # with a state file: also saved this often, not only on exit
     journal_size: int = 1000
     max_body_bytes: int = 10 * 1024 * 1024
+    max_state_bytes: int = 256 * 1024 * 1024  # PUT /__admin/state: the server's own export must fit
+    body_timeout: int = 30  # seconds to receive a request's body (then 408 and the connection is closed)
+    max_connections: int = 1000  # open at once; more are answered 503 and closed
     idle_timeout: int = 75  # seconds an idle keep-alive connection stays open
     sandboxes: int = 32  # kept at once, least recently used evicted
     admin_token: str | None = None
     cors_origins: tuple[str, ...] = ("*",)
+    admin_origins: tuple[str, ...] = ()  # web origins allowed to call /__admin (none: no page can)
+    admin_hosts: tuple[str, ...] = ()  # Host names /__admin answers besides loopback and the bound host
     apis: dict[str, dict[str, Any]] = field(default_factory=dict)  # per-API enable/size/options
     faults: tuple[dict[str, Any], ...] = ()
     simulate: float = 0.0  # speed factor of the living processes (world/simulate.py); 0 = off
@@ -204,6 +209,9 @@ LIMITS: dict[str, dict[str, float]] = {
     "port": {"minimum": 0, "maximum": 65535},
     "journal_size": {"minimum": 1},
     "max_body_bytes": {"minimum": 1},
+    "max_state_bytes": {"minimum": 1},
+    "body_timeout": {"minimum": 1},
+    "max_connections": {"minimum": 1},
     "idle_timeout": {"minimum": 0},  # 0: no keep-alive
     "sandboxes": {"minimum": 1},
     "state_save_seconds": {"minimum": 0},

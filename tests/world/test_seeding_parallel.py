@@ -14,7 +14,7 @@ import pytest
 from instancemock.world.state import _spare_cpus
 
 EXPORT = """
-import hashlib, json, sys
+import asyncio, hashlib, json, sys
 from datetime import datetime
 from instancemock.world import state
 from instancemock.app import create_app
@@ -24,7 +24,7 @@ from instancemock.world.snapshot import export_state
 state.PARALLEL_INSTANCES = int(sys.argv[1])
 sizes = {name: {"instances": 150} for name in ("kianda", "barium", "altinn-storage")}
 app = create_app(Settings(seed=3, now=datetime.fromisoformat("2026-01-01T00:00:00+00:00"), apis=sizes))
-print(hashlib.sha256(json.dumps(export_state(app[STATE]), ensure_ascii=False).encode()).hexdigest())
+print(hashlib.sha256(json.dumps(asyncio.run(export_state(app[STATE])), ensure_ascii=False).encode()).hexdigest())
 """
 
 

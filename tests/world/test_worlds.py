@@ -15,14 +15,14 @@ import sys
 from support import MakeClient
 
 EXPORT = """
-import hashlib, json, sys
+import asyncio, hashlib, json, sys
 from datetime import datetime
 from instancemock.app import create_app
 from instancemock.core.context import STATE
 from instancemock.settings import Settings
 from instancemock.world.snapshot import export_state
 app = create_app(Settings(seed=int(sys.argv[1]), now=datetime.fromisoformat("2026-01-01T00:00:00+00:00")))
-document = export_state(app[STATE])
+document = asyncio.run(export_state(app[STATE]))
 print(hashlib.sha256(json.dumps(document, ensure_ascii=False).encode()).hexdigest())
 worlds = document["sandboxes"]["default"]
 print(json.dumps({ds: {c: len(items) for c, items in world.items()} for ds, world in worlds.items()}))

@@ -1,23 +1,43 @@
-"""GET/PUT /__admin/state: the whole state as one document, for snapshots and CI fixtures."""
+"""GET/PUT /__admin/state: the whole state as one document, for snapshots and CI fixtures.
+
+Both ends may be large (six sandboxes at default data make 12.7 MB), so neither runs on the event
+loop beyond dict copies: the export is encoded in a thread, and the import is read in chunks under
+its own limit (`max_state_bytes`, the operation is `x-streamed-body` in openapi/admin.yaml), then
+parsed, checked and turned into stores in a thread (world/snapshot.py).
+"""
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 
+from instancemock.core.bodies import stream_body
 from instancemock.core.context import ctx
 from instancemock.core.encoding import json_response
-from instancemock.core.errors import Refusal
-from instancemock.world.snapshot import StateError, export_state, import_state
+from instancemock.core.errors import PLAIN, Refusal
+from instancemock.world import snapshot
+from instancemock.world.snapshot import StateError
+
+JSON = "application/json"
 
 
 async def get_state(request: web.Request) -> web.Response:
-    return json_response(export_state(ctx(request).state))
+    document = await snapshot.export_state(ctx(request).state)
+    body = await asyncio.to_thread(snapshot.encode, document)
+    return web.Response(body=body, content_type=JSON, charset="utf-8")
 
 
 async def put_state(request: web.Request) -> web.Response:
     context = ctx(request)
+    settings = context.state.settings
+    media_type = (request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    if media_type != JSON:
+        raise Refusal(415, f"content type {media_type or '(none)'!r} is not supported; use {JSON}")
+    raw = await stream_body(request, PLAIN, settings.max_state_bytes, settings.body_timeout)
     try:
-        import_state(context.state, context.args.body)
+        document = await asyncio.to_thread(snapshot.parse, raw)
+        await snapshot.import_state(context.state, document)
     except StateError as error:
         raise Refusal(400, f"The state document was not loaded, nothing changed: {error}") from error
     return json_response({"loaded": True, "sandboxes": context.state.sandboxes()})

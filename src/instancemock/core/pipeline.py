@@ -22,6 +22,7 @@ from aiohttp.typedefs import Middleware
 from werkzeug.datastructures import Headers
 
 from instancemock.core import errors
+from instancemock.core.bodies import read_body
 from instancemock.core.context import CTX, FACTS, STATE, Ctx, Facts, Handler, api_path_of, ctx, origin_of, sandbox_of
 from instancemock.core.control import apply_mock_controls
 from instancemock.core.cors import answer_cors
@@ -94,10 +95,21 @@ async def enforce_limits(request: web.Request, handler: Handler) -> web.StreamRe
         if len(name) + len(value) + 2 > MAX_HEADER_BYTES:
             shown = name.decode("latin-1")[:64]
             return errors.error(shape, 431, f"The header {shown!r} is longer than {MAX_HEADER_BYTES} bytes.")
-    limit = request.app[STATE].settings.max_body_bytes
+    limit = body_limit(request)
     if request.content_length is not None and request.content_length > limit:
         return errors.error(shape, 413, f"The request body is larger than {limit} bytes.")
     return await handler(request)
+
+
+def streams_body(request: web.Request) -> bool:
+    """The operation reads its body itself (`x-streamed-body` in its spec), under its own limit."""
+    context = request.get(CTX)
+    return context is not None and bool(context.op.spec.get("x-streamed-body"))
+
+
+def body_limit(request: web.Request) -> int:
+    settings = request.app[STATE].settings
+    return settings.max_state_bytes if streams_body(request) else settings.max_body_bytes
 
 
 @web.middleware
@@ -132,10 +144,11 @@ async def authenticate_caller(request: web.Request, handler: Handler) -> web.Str
 @web.middleware
 async def validate_request(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Parameters and body against the operation; violations are one 400 (or 401/415...) listing them all."""
-    if CTX not in request:
+    if CTX not in request or streams_body(request):
         return await handler(request)
     context = ctx(request)
-    body = await request.read() if request.can_read_body else b""
+    seconds = context.state.settings.body_timeout
+    body = await read_body(request, context.api.errors, seconds) if request.can_read_body else b""
     args, violations = check_request(
         context.api,
         context.op,

@@ -1,9 +1,15 @@
-"""The whole state as one JSON document: export, validated import, and an atomic state file.
+"""The whole state as one JSON document: export, checked import, and the JSON state file.
 
 The document holds every sandbox's worlds (instances, tokens aside: those are short-lived and
 shared). Import checks the whole document before it touches anything, so a bad document changes
-nothing; the state file is written to a temporary file, fsynced and renamed, so a crash in the
-middle of a save leaves the previous file intact.
+nothing. Large documents are encoded, parsed, checked and turned into stores in a thread: the
+event loop only swaps the worlds in (ARCHITECTURE.md, "Limits").
+
+`--state-file state.json` keeps this document as the state file: loaded at start-up, saved every
+`state_save_seconds` and on a clean exit, each save written to a temporary file, fsynced and
+renamed, so a crash in the middle of a save leaves the previous file intact (temporary files a
+kill -9 left behind are removed at the next start). Any other name is a SQLite database
+(world/sqlite_store.py), which loses no acknowledged write at all.
 """
 
 from __future__ import annotations
@@ -12,55 +18,36 @@ import asyncio
 import json
 import logging
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
-
 from instancemock.world.clock import iso
 from instancemock.world.state import State
-from instancemock.world.store import MemoryStore, Store
+from instancemock.world.store import MemoryStore
+from instancemock.world.text import find_lone_surrogate
 
 log = logging.getLogger("instancemock.state")
 
 FORMAT = "instancemock-state/1"
-
-SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["format", "sandboxes"],
-    "properties": {
-        "format": {"const": FORMAT},
-        "seed": {"type": "integer"},
-        "now": {"type": "string"},
-        "sandboxes": {
-            "type": "object",
-            "propertyNames": {"pattern": "^[A-Za-z0-9._-]{1,64}$"},
-            "additionalProperties": {  # sandbox -> platform -> collection -> key -> document
-                "type": "object",
-                "additionalProperties": {
-                    "type": "object",
-                    "additionalProperties": {
-                        "type": "object",
-                        "additionalProperties": {"type": "object"},
-                    },
-                },
-            },
-        },
-    },
-}
-_VALIDATOR = Draft202012Validator(SCHEMA)
+SANDBOX_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
+MAX_PROBLEMS = 20
 
 
 class StateError(ValueError):
     """A state document or file that cannot be used; the message says where and why."""
 
 
-def export_state(state: State) -> dict[str, Any]:
+def is_json_file(path: Path) -> bool:
+    """`--state-file x.json` is the JSON state file of old; any other name is a SQLite database."""
+    return path.suffix.lower() == ".json"
+
+
+async def export_state(state: State) -> dict[str, Any]:
     sandboxes: dict[str, Any] = {}
     for sandbox in state.sandboxes():
-        worlds = {platform: state.store(sandbox, platform).dump() for platform in state.platforms()}
-        sandboxes[sandbox] = worlds
+        sandboxes[sandbox] = {platform: await state.store(sandbox, platform).dump() for platform in state.platforms()}
     return {
         "format": FORMAT,
         "seed": state.settings.seed,
@@ -69,32 +56,122 @@ def export_state(state: State) -> dict[str, Any]:
     }
 
 
-def check_document(document: Any) -> list[str]:
-    problems = []
-    for error in sorted(_VALIDATOR.iter_errors(document), key=lambda e: list(map(str, e.absolute_path))):
-        where = "/".join(str(p) for p in error.absolute_path) or "(root)"
-        problems.append(f"{where}: {error.message}")
-    return problems
+def encode(document: Any) -> bytes:
+    """UTF-8 JSON; text that cannot be UTF-8 (a lone surrogate from an old file) is written as escapes."""
+    try:
+        return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+    except UnicodeEncodeError:
+        return json.dumps(document, separators=(",", ":")).encode()
 
 
-def import_state(state: State, document: Any) -> None:
-    """Replace every sandbox with the document's; raise StateError (changing nothing) if it is bad."""
-    problems = check_document(document)
+def parse(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError) as error:
+        raise StateError(f"not a JSON document ({error})") from error
+
+
+def check_document(document: Any, platforms: list[str]) -> list[str]:
+    """What is wrong with a state document (empty: nothing), each problem with where it is.
+
+    The structure is that of `StateDocument` in openapi/admin.yaml; it is walked by hand because a
+    server's own export has hundreds of thousands of documents, and a schema validator takes
+    seconds over them where this takes milliseconds.
+    """
+    if not isinstance(document, dict):
+        return ["(root): the state document must be a JSON object"]
+    problems: list[str] = []
+    if document.get("format") != FORMAT:
+        problems.append(f"format: must be {FORMAT!r}, not {document.get('format')!r}")
+    if "seed" in document and (not isinstance(document["seed"], int) or isinstance(document["seed"], bool)):
+        problems.append("seed: must be an integer")
+    if "now" in document and not isinstance(document["now"], str):
+        problems.append("now: must be a string")
+    sandboxes = document.get("sandboxes")
+    if not isinstance(sandboxes, dict):
+        return [*problems, "sandboxes: must be an object of sandbox -> platform -> collection -> key -> document"]
+    known = set(platforms)
+    for sandbox, worlds in sandboxes.items():
+        if not SANDBOX_NAME.fullmatch(sandbox):
+            problems.append(f"sandboxes/{sandbox}: a sandbox name is 1-64 of A-Z a-z 0-9 . _ -")
+        if not isinstance(worlds, dict):
+            problems.append(f"sandboxes/{sandbox}: must be an object of platform -> collections")
+            continue
+        for platform, collections in worlds.items():
+            where = f"sandboxes/{sandbox}/{platform}"
+            if platform not in known:
+                problems.append(f"{where}: no API uses this platform (known: {', '.join(sorted(known))})")
+            if not isinstance(collections, dict):
+                problems.append(f"{where}: must be an object of collection -> key -> document")
+                continue
+            for collection, items in collections.items():
+                if not isinstance(items, dict):
+                    problems.append(f"{where}/{collection}: must be an object of key -> document")
+                    continue
+                problems += [
+                    f"{where}/{collection}/{k}: a document must be an object"
+                    for k, d in items.items()
+                    if not isinstance(d, dict)
+                ]
+        if len(problems) >= MAX_PROBLEMS:
+            break
     if not problems:
-        allowed = set(state.platforms())
-        problems = [
-            f"sandboxes/{sandbox}/{platform}: no API uses this platform (known: {', '.join(sorted(allowed))})"
-            for sandbox, worlds in document["sandboxes"].items()
-            for platform in worlds
-            if platform not in allowed
-        ]
-    if problems:
-        raise StateError("; ".join(problems[:20]))
-    worlds: dict[str, dict[str, Store]] = {
-        sandbox: {platform: MemoryStore(data) for platform, data in platforms.items()}
-        for sandbox, platforms in document["sandboxes"].items()
+        found = find_lone_surrogate(sandboxes, "sandboxes")
+        if found is not None:
+            problems.append(str(found))
+    return problems[:MAX_PROBLEMS]
+
+
+def build_worlds(document: dict[str, Any]) -> dict[str, dict[str, MemoryStore]]:
+    """One store per world of a checked document (pure: safe to run in a thread)."""
+    return {
+        sandbox: {platform: MemoryStore(data) for platform, data in worlds.items()}
+        for sandbox, worlds in document["sandboxes"].items()
     }
+
+
+def _checked_worlds(document: Any, platforms: list[str]) -> dict[str, dict[str, MemoryStore]]:
+    problems = check_document(document, platforms)
+    if problems:
+        raise StateError("; ".join(problems))
+    return build_worlds(document)
+
+
+async def import_state(state: State, document: Any) -> None:
+    """Replace every sandbox with the document's, durably; raise StateError (changing nothing) if it is bad."""
+    worlds = await asyncio.to_thread(_checked_worlds, document, state.platforms())
     state.replace_worlds(worlds)
+    await state.persistence.flush()
+
+
+def load_file(state: State, path: Path) -> bool:
+    """Load the JSON state file if it exists; a corrupt one stops start-up instead of starting empty."""
+    clean_temporaries(path)
+    if not path.exists():
+        return False
+    try:
+        worlds = _checked_worlds(parse(path.read_bytes()), state.platforms())
+    except StateError as error:
+        raise StateError(f"{path}: not a valid state file ({error}); move it away to start from the seed") from error
+    state.replace_worlds(worlds)
+    return True
+
+
+def _temporaries(path: Path) -> list[Path]:
+    return list(path.parent.glob(f".{glob_escape(path.name)}.*.tmp")) if path.parent.is_dir() else []
+
+
+def glob_escape(name: str) -> str:
+    return re.sub(r"([*?\[])", r"[\1]", name)
+
+
+def clean_temporaries(path: Path) -> None:
+    """Remove the temporary files of saves that a crash interrupted (they are never complete)."""
+    for leftover in _temporaries(path):
+        try:
+            leftover.unlink()
+        except OSError as error:
+            log.warning("could not remove %s, left by an interrupted save: %s", leftover, error)
 
 
 def write_atomically(path: Path, data: bytes) -> None:
@@ -117,31 +194,17 @@ def write_atomically(path: Path, data: bytes) -> None:
 
 
 async def save_file_async(state: State, path: Path) -> None:
-    """Snapshot on the event loop (documents are never mutated in place), write in a thread."""
-    document = export_state(state)
-    data = await asyncio.to_thread(lambda: json.dumps(document, ensure_ascii=False).encode())
+    """Export on the loop (only dict copies there), encode and write in a thread."""
+    document = await export_state(state)
+    data = await asyncio.to_thread(encode, document)
     await asyncio.to_thread(write_atomically, path, data)
 
 
-def load_file(state: State, path: Path) -> bool:
-    """Load the state file if it exists; a corrupt one stops start-up instead of starting empty."""
-    if not path.exists():
-        return False
-    try:
-        document = json.loads(path.read_bytes())
-    except (ValueError, RecursionError) as error:
-        raise StateError(f"{path}: not a valid state file ({error}); move it away to start from the seed") from error
-    try:
-        import_state(state, document)
-    except StateError as error:
-        raise StateError(f"{path}: {error}") from error
-    return True
-
-
 async def save_periodically(state: State, path: Path, every: float) -> None:
+    """Save every `every` seconds until cancelled; a failed save is logged and the next one still runs."""
     while True:
         await asyncio.sleep(every)
         try:
             await save_file_async(state, path)
-        except OSError:
-            log.exception("could not save the state file %s", path)
+        except Exception:
+            log.exception("could not save the state file %s; trying again in %s s", path, every)

@@ -26,6 +26,7 @@ from faker import Faker
 
 from instancemock.settings import Settings
 from instancemock.world.clock import Clock
+from instancemock.world.persistence import InMemory, Persistence
 from instancemock.world.store import Document, MemoryStore, Store
 
 DEFAULT_SANDBOX = "default"
@@ -97,6 +98,8 @@ class State:
     platform_apis: dict[str, tuple[str, ...]]  # platform -> the names of its mounted APIs
     seeders: dict[str, Seeder]
     progress: Progress | None = None  # told when a world starts seeding and when it is in
+    # Where worlds are kept beyond memory (world/persistence.py); told of every new, reset or evicted world.
+    persistence: Persistence = field(default_factory=InMemory)
     # What a platform keeps across sandboxes (tokens, tickets, its tenant), one object per type.
     _services: dict[type, object] = field(default_factory=dict)
     _worlds: OrderedDict[str, dict[str, Store]] = field(default_factory=OrderedDict)
@@ -112,7 +115,7 @@ class State:
         """Put `service` in place of the shared object of its type."""
         self._services[type(service)] = service
 
-    def seed_world(self, platform: str) -> Store:
+    def seed_world(self, platform: str) -> MemoryStore:
         """A fresh store holding the seeded world; equal inputs give an equal world, so it is cached."""
         seeder = self.seeders.get(platform)
         if seeder is None:
@@ -164,14 +167,14 @@ class State:
                     self._tell(sandbox, platform, True, self.store(sandbox, platform), started)
                     continue
                 self._remember(platform, data)
-                self._world(sandbox)[platform] = MemoryStore(data)
+                self._world(sandbox)[platform] = self.persistence.adopt(sandbox, platform, MemoryStore(data))
                 self._tell(sandbox, platform, True, self._world(sandbox)[platform], starts[platform])
 
     def _tell(self, sandbox: str, platform: str, done: bool, store: Store | None = None, since: float = 0) -> float:
         """Tell `progress` of a world started or in (with its size and the seconds `since`); the time now."""
         now = time.monotonic()
         if self.progress is not None and platform in self.seeders:
-            documents = sum(len(items) for items in store.dump().values()) if store is not None else 0
+            documents = _size(store) if store is not None else 0
             self.progress(SeedEvent(sandbox, platform, done, documents, now - since if done else 0.0))
         return now
 
@@ -204,7 +207,7 @@ class State:
     def store(self, sandbox: str, platform: str) -> Store:
         world = self._world(sandbox)
         if platform not in world:
-            world[platform] = self.seed_world(platform)
+            world[platform] = self.persistence.adopt(sandbox, platform, self.seed_world(platform))
         return world[platform]
 
     def _world(self, sandbox: str) -> dict[str, Store]:
@@ -215,11 +218,19 @@ class State:
             while len(self._worlds) > max(self.settings.sandboxes, 1) + 1:
                 oldest = next(k for k in self._worlds if k != DEFAULT_SANDBOX)
                 del self._worlds[oldest]
+                self.persistence.forget(oldest)
         self._worlds.move_to_end(sandbox)
         return world
 
-    def replace_worlds(self, worlds: dict[str, dict[str, Store]]) -> None:
-        self._worlds = OrderedDict(worlds)
+    def replace_worlds(self, worlds: dict[str, dict[str, MemoryStore]]) -> None:
+        """Every world at once (an imported state); `await persistence.flush()` before acknowledging it."""
+        self._worlds = OrderedDict(self.persistence.replace(worlds))
+
+    def restore(self) -> bool:
+        """The worlds the persistence kept from an earlier run, if any (start-up)."""
+        kept = self.persistence.load()
+        self._worlds = OrderedDict(kept)
+        return bool(kept)
 
     def sandboxes(self) -> list[str]:
         """The default sandbox always exists; the others once used."""
@@ -232,7 +243,8 @@ class State:
             if world is None:
                 continue
             for key in [platform] if platform else list(world):
-                world.pop(key, None)
+                if world.pop(key, None) is not None:
+                    self.persistence.forget(name, key)
 
     def platforms(self) -> list[str]:
         return sorted(self.platform_apis)
@@ -309,3 +321,9 @@ def _seed_and_send(jobs: list[tuple[Seeder, SeedContext]], writer: Connection) -
             payload = b""
         writer.send_bytes(payload)
     writer.close()
+
+
+def _size(store: Store) -> int:
+    """How many documents a freshly seeded world holds, for the progress report (0 where unknown)."""
+    memory = store if isinstance(store, MemoryStore) else getattr(store, "memory", None)
+    return sum(len(items) for _, items in memory.items()) if isinstance(memory, MemoryStore) else 0

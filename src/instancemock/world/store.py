@@ -1,25 +1,47 @@
 """The Store: collections of JSON documents with a version each, one per sandbox and platform.
 
-It is async so that a networked store (Redis, for several replicas) can replace MemoryStore with
-no change in handlers. Documents are plain JSON-compatible dicts; callers must not mutate a
-returned document in place (MemoryStore hands out what it holds, for speed).
+Handlers only ever see the async `Store` protocol below, so the store behind it can change with
+no change in handlers: `MemoryStore` (the default), `SqliteStore` (world/sqlite_store.py, with
+`--state-file state.db`), and later a networked store (Redis, for several replicas).
+
+The contract every implementation keeps (ARCHITECTURE.md, "Stores"):
+
+- A document is a JSON-compatible dict. Callers never mutate a document they got from the store,
+  or one they handed to it: stores may keep and hand out the very object (MemoryStore does).
+- Each key has a version: 1 when first written, one more with every write. `put(..., expect=v)`
+  writes only if the stored version is still `v` (0: the key must not exist), else raises
+  `VersionConflict` carrying the current document. `update` applies a change atomically: no other
+  write to the same world comes between reading the document and storing the change.
+- A write is acknowledged (its coroutine returns) only once it is durable in that store: a
+  persistent store returns after its transaction committed, so a server killed at any moment
+  keeps every write a client was told about.
+- Reads see only acknowledged writes. `list` returns documents in the order keys were first
+  written (a key deleted and written again goes last), so seeded worlds list the same way
+  everywhere.
+- `dump` is a point-in-time copy of every collection, for exports.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 Document = dict[str, Any]
+Collections = dict[str, dict[str, Document]]  # collection -> key -> document
+
+# From this many documents, a dump builds its copy in a thread: the loop only copies the dicts.
+LARGE_DUMP = 5_000
 
 
 @dataclass(frozen=True, slots=True)
 class Stored:
     doc: Document
     version: int
+
+
+Snapshot = list[tuple[str, list[tuple[str, Stored]]]]  # collection -> (key, stored) pairs, in order
 
 
 class VersionConflict(Exception):
@@ -37,56 +59,92 @@ class Store(Protocol):
         self, collection: str, key: str, change: Callable[[Document], Document | None]
     ) -> Stored | None: ...
     async def count(self, collection: str) -> int: ...
-    def dump(self) -> dict[str, dict[str, Document]]: ...
-    def load(self, data: dict[str, dict[str, Document]]) -> None: ...
+    async def dump(self) -> Collections: ...
+
+
+def check_expected(previous: Stored | None, expect: int | None) -> None:
+    """Optimistic locking: with `expect`, the stored version must still be that one (0: absent)."""
+    if expect is not None and (previous.version if previous else 0) != expect:
+        raise VersionConflict(previous)
 
 
 class MemoryStore:
-    """Insertion-ordered dicts; every write is one synchronous step, so it is atomic under asyncio."""
+    """Insertion-ordered dicts; every write is one synchronous step, so it is atomic under asyncio.
 
-    def __init__(self, data: dict[str, dict[str, Document]] | None = None) -> None:
-        self._data: defaultdict[str, dict[str, Stored]] = defaultdict(dict)
-        self.lock = asyncio.Lock()  # for read-modify-write sequences that span awaits
+    `peek` and `apply` are the synchronous halves a persistent store wraps (world/sqlite_store.py):
+    it checks with `peek`, makes the write durable, then `apply`s it, so reads see only what is
+    committed.
+    """
+
+    def __init__(self, data: Collections | None = None) -> None:
+        self._data: dict[str, dict[str, Stored]] = {}
         if data:
             self.load(data)
 
     async def get(self, collection: str, key: str) -> Stored | None:
-        return self._data[collection].get(key)
+        return self.peek(collection, key)
 
     async def list(self, collection: str) -> list[Stored]:
-        return list(self._data[collection].values())
+        return list(self._data.get(collection, {}).values())
 
     async def count(self, collection: str) -> int:
-        return len(self._data[collection])
+        return len(self._data.get(collection, {}))
 
     async def put(self, collection: str, key: str, doc: Document, expect: int | None = None) -> Stored:
         """Write; with `expect`, only if the stored version is still that one (optimistic locking)."""
-        previous = self._data[collection].get(key)
-        if expect is not None and (previous.version if previous else 0) != expect:
-            raise VersionConflict(previous)
+        previous = self.peek(collection, key)
+        check_expected(previous, expect)
         stored = Stored(doc, previous.version + 1 if previous else 1)
-        self._data[collection][key] = stored
+        self.apply(collection, key, stored)
         return stored
 
     async def update(self, collection: str, key: str, change: Callable[[Document], Document | None]) -> Stored | None:
         """Apply `change` to a copy-free view and store its result in one step; None: leave as is."""
-        previous = self._data[collection].get(key)
+        previous = self.peek(collection, key)
         if previous is None:
             return None
         new = change(previous.doc)
         if new is None:
             return previous
         stored = Stored(new, previous.version + 1)
-        self._data[collection][key] = stored
+        self.apply(collection, key, stored)
         return stored
 
     async def delete(self, collection: str, key: str) -> bool:
-        return self._data[collection].pop(key, None) is not None
+        if self.peek(collection, key) is None:
+            return False
+        self.apply(collection, key, None)
+        return True
 
-    def dump(self) -> dict[str, dict[str, Document]]:
-        return {name: {k: s.doc for k, s in items.items()} for name, items in self._data.items() if items}
+    def peek(self, collection: str, key: str) -> Stored | None:
+        items = self._data.get(collection)
+        return items.get(key) if items is not None else None
 
-    def load(self, data: dict[str, dict[str, Document]]) -> None:
-        self._data.clear()
-        for name, items in data.items():
-            self._data[name] = {k: Stored(doc, 1) for k, doc in items.items()}
+    def apply(self, collection: str, key: str, stored: Stored | None) -> None:
+        """Store `stored` under the key (keeping its place if it exists), or remove the key (None)."""
+        if stored is None:
+            self._data.get(collection, {}).pop(key, None)
+        else:
+            self._data.setdefault(collection, {})[key] = stored
+
+    def items(self) -> Snapshot:
+        """Every collection's keys and stored documents, in order: a snapshot safe to read in a thread."""
+        return [(name, list(items.items())) for name, items in list(self._data.items()) if items]
+
+    async def dump(self) -> Collections:
+        snapshot = self.items()
+        if sum(len(items) for _, items in snapshot) < LARGE_DUMP:
+            return _documents(snapshot)
+        return await asyncio.to_thread(_documents, snapshot)
+
+    def load(self, data: Collections, versions: dict[tuple[str, str], int] | None = None) -> None:
+        """Replace everything; versions start at 1 unless given (a persistent store keeps them)."""
+        versions = versions or {}
+        self._data = {
+            name: {k: Stored(doc, versions.get((name, k), 1)) for k, doc in items.items()}
+            for name, items in data.items()
+        }
+
+
+def _documents(snapshot: Snapshot) -> Collections:
+    return {name: {key: stored.doc for key, stored in items} for name, items in snapshot}

@@ -1,0 +1,62 @@
+"""Where a State keeps its worlds beyond memory: nowhere (the default), or a database.
+
+`State` (world/state.py) creates, resets, evicts and replaces worlds; it tells its `Persistence`
+each time, and the persistence decides what a world's `Store` is. `InMemory` hands the seeded
+`MemoryStore` back as is; `SqlitePersistence` (world/sqlite_store.py) wraps it in a store that
+commits every write, and records created and dropped worlds, so a restart finds them again.
+A networked store (Redis) would be a third implementation of the same two protocols.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from instancemock.world.store import MemoryStore, Store
+
+Worlds = dict[str, dict[str, Store]]  # sandbox -> platform -> store
+
+
+class Persistence(Protocol):
+    def load(self) -> Worlds:
+        """The worlds kept from an earlier run (none the first time); called once, at start-up."""
+        ...
+
+    def adopt(self, sandbox: str, platform: str, seeded: MemoryStore) -> Store:
+        """The store to serve a new world from, holding `seeded`; kept from now on."""
+        ...
+
+    def forget(self, sandbox: str, platform: str | None = None) -> None:
+        """A world (or a whole sandbox) is gone: reset or evicted."""
+        ...
+
+    def replace(self, worlds: dict[str, dict[str, MemoryStore]]) -> Worlds:
+        """Every world at once (an imported state document): all of them or, on a crash, none."""
+        ...
+
+    async def flush(self) -> None:
+        """Return once every change announced above is durable."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class InMemory:
+    """Nothing is kept beyond the process: the seeded store is the world's store."""
+
+    def load(self) -> Worlds:
+        return {}
+
+    def adopt(self, sandbox: str, platform: str, seeded: MemoryStore) -> Store:
+        return seeded
+
+    def forget(self, sandbox: str, platform: str | None = None) -> None:
+        return None
+
+    def replace(self, worlds: dict[str, dict[str, MemoryStore]]) -> Worlds:
+        return {sandbox: dict(platforms) for sandbox, platforms in worlds.items()}
+
+    async def flush(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
