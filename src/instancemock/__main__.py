@@ -184,8 +184,8 @@ def serve(args: argparse.Namespace) -> int:
         sockets = bind(settings.host, settings.port)
     except (OSError, ValueError) as error:
         return _fail(error)
-    from aiohttp import web
 
+    from instancemock import server
     from instancemock.app import create_app
     from instancemock.console import AccessLogger, SeedingProgress, access_logger, banner, shown_host, world_sizes
     from instancemock.core.pipeline import PARSER_CEILING
@@ -217,17 +217,20 @@ def serve(args: argparse.Namespace) -> int:
         task.add_done_callback(announcing.discard)
 
     use_uvloop()
-    web.run_app(
-        app,
-        sock=sockets,
-        access_log_class=AccessLogger,
-        access_log=access_logger(),
-        print=listening,
-        shutdown_timeout=5,
-        keepalive_timeout=settings.idle_timeout,
-        max_line_size=PARSER_CEILING,  # the pipeline's `limits` step refuses long URLs and headers itself
-        max_field_size=PARSER_CEILING,
-    )
+    try:
+        server.run(  # aiohttp's server with the guards of src/instancemock/server.py
+            app,
+            sock=sockets,
+            access_log_class=AccessLogger,
+            access_log=access_logger(),
+            print=listening,
+            shutdown_timeout=5,
+            keepalive_timeout=settings.idle_timeout,
+            max_line_size=PARSER_CEILING,  # the pipeline's `limits` step refuses long URLs and headers itself
+            max_field_size=PARSER_CEILING,
+        )
+    except (OSError, ValueError) as error:  # a platform's start-up check failed
+        return _fail(error, "cannot start: ")
     if settings.state_file is not None:
         print(f"instancemock: stopped; state saved to {settings.state_file}", flush=True)
     else:

@@ -33,7 +33,7 @@ async def test_answers_carry_cors_headers_and_expose_paging_headers(make_client:
 
 async def test_an_origin_outside_the_list_gets_no_cors_headers(make_client: MakeClient) -> None:
     client = await make_client(cors_origins=("https://app.example",))
-    response = await client.get("/__admin/health", headers={"Origin": ORIGIN})
+    response = await client.get("/barium/api/v1.1/Apps", headers={"Origin": ORIGIN})
     assert "Access-Control-Allow-Origin" not in response.headers
-    allowed = await client.get("/__admin/health", headers={"Origin": "https://app.example"})
+    allowed = await client.get("/barium/api/v1.1/Apps", headers={"Origin": "https://app.example"})
     assert allowed.headers["Access-Control-Allow-Origin"] == "https://app.example"

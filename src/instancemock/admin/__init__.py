@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from instancemock.admin import faults as admin_faults
+from instancemock.admin import guard
 from instancemock.admin import journal as admin_journal
 from instancemock.admin import simulate as admin_simulate
 from instancemock.admin import state as admin_state
@@ -25,8 +26,12 @@ from instancemock.core.spec import ADMIN, SPEC_DIR, read_spec
 
 
 async def authenticate(request: web.Request, context: Ctx) -> web.StreamResponse | None:
+    """The admin guard (admin/guard.py: Host and web origin), then the admin token where one is set."""
+    if context.op.spec.get("security") == []:  # health and specs stay open
+        return None
+    guard.check(request, context)
     token = context.state.settings.admin_token
-    if token is None or context.op.spec.get("security") == []:  # health and specs stay open
+    if token is None:
         return None
     sent = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
     sent = sent or request.headers.get("X-Admin-Token", "")
@@ -64,6 +69,7 @@ async def reset(request: web.Request) -> web.Response:
             raise Refusal(400, f"No API named {api_name!r}.")
         platform = api.platform
     state.reset(sandbox, platform)
+    await state.persistence.flush()  # acknowledged once durable: a restart must not bring the old world back
     return json_response({"reset": True, "api": api_name, "sandbox": sandbox})
 
 

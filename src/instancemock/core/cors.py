@@ -3,13 +3,18 @@
 Preflights are answered here, before auth and validation (browsers send them without
 credentials). An allowed origin is echoed rather than answered with `*`, so requests that carry
 cookies (Altinn's AltinnStudioRuntime) or Authorization headers work too.
+
+The admin API is not for web pages: its paths answer CORS only for the origins in
+`admin_origins` (none by default), never for `cors_origins`; admin/guard.py refuses the rest.
 """
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from instancemock.core.context import STATE, Handler
+from instancemock.core.context import APIS, STATE, Handler
+from instancemock.core.routing import fold
+from instancemock.core.spec import ADMIN
 
 EXPOSED = "Location, Total-Items, Retry-After, WWW-Authenticate, X-Mock-Source, Allow"
 METHODS = "GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS"
@@ -19,10 +24,17 @@ def _allowed(origin: str, allowed: tuple[str, ...]) -> bool:
     return "*" in allowed or origin in allowed
 
 
+def _is_admin(request: web.Request) -> bool:
+    admin = request.app[APIS].get(ADMIN)
+    path = fold(request.path)
+    return admin is not None and any(path == fold(b) or path.startswith(fold(b) + "/") for b in admin.bases)
+
+
 @web.middleware
 async def answer_cors(request: web.Request, handler: Handler) -> web.StreamResponse:
     origin = request.headers.get("Origin")
-    allowed = request.app[STATE].settings.cors_origins
+    settings = request.app[STATE].settings
+    allowed = settings.admin_origins if _is_admin(request) else settings.cors_origins
     if origin is None or not _allowed(origin, allowed):
         return await handler(request)
     if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
@@ -51,3 +52,22 @@ async def test_webhooks_added_at_run_time_are_called_and_listed(make_client: Mak
         await assert_conforms(ADMIN, removed)
         assert (await removed.json())["urls"] == []
         assert (await client.delete("/__admin/webhooks", params={"url": url})).status == 404
+
+
+async def test_webhooks_may_only_call_allowed_hosts(make_client: MakeClient) -> None:
+    """A webhook is a request the server makes from the developer's machine: loopback only, unless configured."""
+    client = await make_client()
+    for url in ("http://169.254.169.254/latest/meta-data", "http://intranet.example/hook", "https://10.0.0.1/"):
+        refused = await client.post("/__admin/webhooks", json={"url": url})
+        assert refused.status == 400, url
+        assert "webhook_hosts" in (await refused.json())["error"]
+        await assert_conforms(ADMIN, refused)
+    assert (await client.post("/__admin/webhooks", json={"url": "http://localhost:9/hook"})).status == 201
+    configured = await make_client(webhook_hosts=("hooks.internal",))
+    assert (await configured.post("/__admin/webhooks", json={"url": "http://hooks.internal/x"})).status == 201
+    assert (await configured.post("/__admin/webhooks", json={"url": "http://127.0.0.1/x"})).status == 400
+
+
+async def test_a_configured_webhook_off_the_list_stops_start_up(make_client: MakeClient) -> None:
+    with pytest.raises(ValueError, match="webhook_hosts"):
+        await make_client(webhooks=("http://intranet.example/hook",))

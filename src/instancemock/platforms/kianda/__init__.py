@@ -9,7 +9,7 @@ from typing import Any
 
 from instancemock.core.plugin import ApiPlugin, Plugin
 from instancemock.core.spec import SPEC_DIR
-from instancemock.platforms.kianda import errors, webhook_admin
+from instancemock.platforms.kianda import errors, webhook_admin, webhooks
 from instancemock.platforms.kianda import seed as seeds
 from instancemock.platforms.kianda.auth import authenticate, get_token
 from instancemock.platforms.kianda.designs import get_process, list_processes
@@ -34,7 +34,9 @@ def credentials(settings: Settings, origin: str) -> dict[str, Any]:
 
 
 async def startup(state: State) -> None:
-    """Read the tenant (users, subscription) now, so a broken fixture stops the start, not a login."""
+    """Read the tenant (users, subscription) now, so a broken fixture stops the start, not a login;
+    check the configured webhooks against `webhook_hosts` likewise."""
+    webhooks.check_configured(state)
     services(state)
 
 
@@ -71,6 +73,12 @@ PLUGIN = Plugin(
             (),
             url_list,
             "URLs called on every Kianda instance create, update and delete",
+            {"type": "array", "items": {"type": "string", "minLength": 1}},
+        ),
+        "webhook_hosts": PlatformSetting(
+            webhooks.LOOPBACK,
+            url_list,
+            "host names webhooks may call ('*': any); loopback names by default",
             {"type": "array", "items": {"type": "string", "minLength": 1}},
         ),
     },

@@ -22,6 +22,7 @@ log = logging.getLogger("instancemock.kianda.webhooks")
 
 Event = Literal["created", "updated", "deleted"]
 TIMEOUT = aiohttp.ClientTimeout(total=10)
+LOOPBACK = ("localhost", "127.0.0.1", "::1")  # the default of `webhook_hosts`
 
 
 def webhooks(state: State) -> list[str]:
@@ -29,11 +30,34 @@ def webhooks(state: State) -> list[str]:
     return list(services(state).webhooks)
 
 
-def add_webhook(state: State, url: str) -> list[str]:
-    """Register one more URL (idempotent); for an admin API or a test."""
-    parsed = URL(url)
+def check_target(url: str, hosts: tuple[str, ...]) -> None:
+    """A webhook may only call a host on the allow list (`webhook_hosts`, loopback names by default).
+
+    The server makes these requests from the developer's machine; without the list, whoever can
+    register a webhook can make it call anything that machine reaches.
+    """
+    try:
+        parsed = URL(url)
+    except ValueError as error:
+        raise ValueError(f"a webhook URL must be absolute http(s), not {url!r}") from error
     if parsed.scheme not in ("http", "https") or not parsed.host:
         raise ValueError(f"a webhook URL must be absolute http(s), not {url!r}")
+    allowed = {h.strip().lower().strip("[]") for h in hosts}
+    if "*" not in allowed and parsed.host.lower().strip("[]") not in allowed:
+        raise ValueError(
+            f"webhooks may only call the hosts in webhook_hosts ({', '.join(sorted(allowed))}), not {parsed.host!r}"
+        )
+
+
+def check_configured(state: State) -> None:
+    """The configured webhooks against the allow list: a bad one stops start-up."""
+    for url in state.settings.option("webhooks", ()):
+        check_target(url, state.settings.option("webhook_hosts", LOOPBACK))
+
+
+def add_webhook(state: State, url: str) -> list[str]:
+    """Register one more URL (idempotent); for an admin API or a test."""
+    check_target(url, state.settings.option("webhook_hosts", LOOPBACK))
     hooks = services(state).webhooks
     if url not in hooks:
         hooks.append(url)
@@ -75,12 +99,12 @@ async def _deliver(
     target = URL(url).update_query(params)
     record: dict[str, Any] = {"at": iso(state.clock.now()), "url": str(target), **params}
     try:
-        async with session.get(target) as response:
+        async with session.get(target, allow_redirects=False) as response:  # a redirect must not leave the list
             record["status"] = response.status
             record["outcome"] = "delivered" if response.status < 400 else "rejected"
     except TimeoutError:
         record["outcome"] = "timeout"
-    except (aiohttp.ClientError, OSError, ValueError) as error:
+    except Exception as error:  # a background task: whatever goes wrong is recorded, nothing escapes
         record["outcome"] = f"failed: {type(error).__name__}: {error}"
     shared.deliveries.append(record)
     log.info("kianda webhook %s %s -> %s", params["eventType"], target, record.get("status", record["outcome"]))
