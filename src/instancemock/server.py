@@ -16,10 +16,12 @@ What aiohttp's own `web.run_app` leaves open, and what this module adds:
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import re
 import signal
 import socket
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -37,6 +39,7 @@ log = logging.getLogger("instancemock.server")
 
 # The start of a request line: a method, a space and the start of the target (enough to route it).
 _REQUEST_LINE = re.compile(rb"([A-Z]{3,7}) (/[^ \r\n]{0,2048})")
+SWITCH_SECONDS = 0.001
 LINGER_SECONDS = 2.0  # after refusing an unreadable request: how long the client's further bytes are drained
 _FULL = (
     b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json; charset=utf-8\r\n"
@@ -173,6 +176,9 @@ def run(
     shutdown (in-flight requests get `shutdown_timeout`). `print` hears "Running on ..." once
     every socket listens, as with `web.run_app`."""
     settings = app[STATE].settings
+    # While a worker thread checks a large body (core/offload.py), the event loop waits for the
+    # interpreter lock at every turn; at the default 5 ms a health check waited ~100 ms in all.
+    sys.setswitchinterval(SWITCH_SECONDS)
     GuardedRequestHandler.router = app[ROUTER]
     GuardedRequestHandler.max_connections = settings.max_connections
     asyncio.run(_serve(app, sock, print, shutdown_timeout, server_options))
@@ -187,6 +193,11 @@ async def _serve(
 ) -> None:
     runner = GuardedRunner(app, handle_signals=False, shutdown_timeout=shutdown_timeout, **server_options)
     await runner.setup()
+    # Everything made so far (specs, validators, the seeded worlds) lives as long as the server:
+    # out of the collector's sight, a full collection no longer walks it, holding the interpreter
+    # lock for a tenth of a second while a large body is checked beside the loop.
+    gc.collect()
+    gc.freeze()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

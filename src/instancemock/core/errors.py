@@ -99,11 +99,24 @@ def error(shape: ErrorShape | None, status: int, message: str | None = None) -> 
     return shape.render(status, message or default, ())
 
 
+# ASP.NET stops collecting model errors at 200 (MvcOptions.MaxModelValidationErrors) and says so; a
+# 10,000-element body with a mistake in each would otherwise make an answer larger than the request.
+MAX_VIOLATIONS = 200
+TOO_MANY = "The maximum number of allowed model errors has been reached."
+
+
+def capped(violations: Sequence[Violation]) -> list[Violation]:
+    if len(violations) <= MAX_VIOLATIONS:
+        return list(violations)
+    first = violations[0]
+    return [*violations[:MAX_VIOLATIONS], Violation(first.location, "", TOO_MANY, first.status)]
+
+
 def reject(shape: ErrorShape | None, *violations: Violation) -> web.Response:
     """One response for all violations; the status is the most fundamental one among them."""
     shape = shape or PLAIN
     status = min((v.status for v in violations), key=lambda s: RANK.get(s, len(RANK)))
-    chosen = [v for v in violations if v.status == status]
+    chosen = capped([v for v in violations if v.status == status])
     return shape.render(shape.restatus.get(status, status), summary(chosen), chosen)
 
 
@@ -142,5 +155,5 @@ class Refusal(Exception):
         if self.violations and self.message is None:
             return reject(shape, *self.violations)
         if self.violations:
-            return (shape or PLAIN).render(self.status, self.message or phrase(self.status), self.violations)
+            return (shape or PLAIN).render(self.status, self.message or phrase(self.status), capped(self.violations))
         return error(shape, self.status, self.message)

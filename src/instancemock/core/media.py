@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
+from instancemock.world import text
 from instancemock.world.text import check_text
 
 PROBLEM_JSON = "application/problem+json"
@@ -19,7 +19,7 @@ def safe_json_loads(value: bytes, **parameters: str) -> Any:
     a lone surrogate is refused here too (`LoneSurrogate`, a ValueError naming the field).
     """
     try:
-        found = json.loads(value)
+        found = text.loads(value)  # a large body in small steps: it may be parsed beside the event loop
     except RecursionError as error:
         raise ValueError("JSON nested too deeply") from error
     check_text(value if isinstance(value, bytes) else str(value).encode("utf-8", "surrogatepass"), found)

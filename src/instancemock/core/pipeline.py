@@ -28,6 +28,7 @@ from instancemock.core.control import apply_mock_controls
 from instancemock.core.cors import answer_cors
 from instancemock.core.examples import answer_from_examples
 from instancemock.core.journal import record_in_journal
+from instancemock.core.offload import checked
 from instancemock.core.plugin import ApiPlugin
 from instancemock.core.routing import Miss, Route, Router
 from instancemock.core.validation import check_request, check_response
@@ -149,7 +150,9 @@ async def validate_request(request: web.Request, handler: Handler) -> web.Stream
     context = ctx(request)
     seconds = context.state.settings.body_timeout
     body = await read_body(request, context.api.errors, seconds) if request.can_read_body else b""
-    args, violations = check_request(
+    args, violations = await checked(
+        len(body),
+        check_request,
         context.api,
         context.op,
         context.route.params,
@@ -182,7 +185,9 @@ async def check_response_strict(request: web.Request, handler: Handler) -> web.S
         return response
     context = ctx(request)
     body = response.body if isinstance(response.body, bytes) else b""
-    problems = check_response(
+    problems = await checked(
+        len(body),
+        check_response,
         context.api,
         context.op,
         response.status,

@@ -20,13 +20,14 @@ import logging
 import os
 import re
 import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from instancemock.world.clock import iso
 from instancemock.world.state import State
 from instancemock.world.store import MemoryStore
-from instancemock.world.text import find_lone_surrogate
+from instancemock.world.text import find_lone_surrogate, not_json
 
 log = logging.getLogger("instancemock.state")
 
@@ -56,19 +57,109 @@ async def export_state(state: State) -> dict[str, Any]:
     }
 
 
+DOCUMENT_DEPTH = 4  # sandboxes -> sandbox -> platform -> collection -> key: a stored document
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+
+
 def encode(document: Any) -> bytes:
-    """UTF-8 JSON; text that cannot be UTF-8 (a lone surrogate from an old file) is written as escapes."""
+    """UTF-8 JSON built one stored document at a time; text that cannot be UTF-8 (a lone surrogate
+    from an old file) is written as escapes."""
     try:
-        return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+        return "".join(_encoded(document, ascii_only=False)).encode()
     except UnicodeEncodeError:
-        return json.dumps(document, separators=(",", ":")).encode()
+        return "".join(_encoded(document, ascii_only=True)).encode()
+
+
+def _encoded(document: Any, ascii_only: bool) -> Iterator[str]:
+    """The document's JSON in pieces. `json.dumps` of a 12 MB export holds the interpreter lock for
+    its whole run, in a worker thread too, and the event loop stalls meanwhile; here each stored
+    document is one C-encoder call, and the loop gets its turn between them."""
+    one = json.JSONEncoder(ensure_ascii=ascii_only, separators=(",", ":")).encode
+    if not isinstance(document, dict):
+        yield one(document)
+        return
+    yield "{"
+    for index, (key, item) in enumerate(document.items()):
+        yield ("," if index else "") + one(key) + ":"
+        yield from _nested(item, one, DOCUMENT_DEPTH) if key == "sandboxes" else (one(item),)
+    yield "}"
+
+
+def _nested(value: Any, one: Callable[[Any], str], depth: int) -> Iterator[str]:
+    """`value` as JSON, its objects walked `depth` levels down, what is below them encoded whole."""
+    if depth <= 0 or not isinstance(value, dict):
+        yield one(value)
+        return
+    yield "{"
+    for index, (key, item) in enumerate(value.items()):
+        yield ("," if index else "") + one(key) + ":"
+        yield from _nested(item, one, depth - 1)
+    yield "}"
 
 
 def parse(raw: bytes) -> Any:
+    """The JSON document of `raw`, parsed one stored document at a time (`_Reader`)."""
     try:
-        return json.loads(raw)
+        text = raw.decode(json.detect_encoding(raw), "surrogatepass")
+        return _Reader(text).document()
     except (ValueError, RecursionError) as error:
         raise StateError(f"not a JSON document ({error})") from error
+
+
+class _Reader:
+    """Parses a state document one stored document at a time, for the reason `_encoded` gives.
+
+    The structure down to the stored documents is walked here, and each document is one
+    `raw_decode` call. A value not of that structure is decoded whole; the check reports it.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.decode = json.JSONDecoder(parse_constant=not_json).raw_decode
+
+    def document(self) -> Any:
+        position = self._skip(0)
+        if self.text.startswith("{", position):
+            found: dict[str, Any] = {}
+            end = self._object(position, found, lambda key: DOCUMENT_DEPTH + 1 if key == "sandboxes" else 0)
+            value: Any = found
+        else:
+            value, end = self.decode(self.text, position)
+        if self._skip(end) != len(self.text):
+            raise json.JSONDecodeError("Extra data", self.text, end)
+        return value
+
+    def _skip(self, position: int) -> int:
+        found = _WHITESPACE.match(self.text, position)
+        return found.end() if found else position
+
+    def _value(self, position: int, depth: int) -> tuple[Any, int]:
+        if depth > 0 and self.text.startswith("{", position):
+            found: dict[str, Any] = {}
+            return found, self._object(position, found, lambda _: depth - 1)
+        value, end = self.decode(self.text, position)
+        return value, end
+
+    def _object(self, position: int, into: dict[str, Any], depth_of: Callable[[str], int]) -> int:
+        """Parse the object at `position` into `into`; the position after it."""
+        text = self.text
+        position = self._skip(position + 1)
+        if text.startswith("}", position):
+            return position + 1
+        while True:
+            if not text.startswith('"', position):
+                raise json.JSONDecodeError("Expecting property name enclosed in double quotes", text, position)
+            key, position = json.decoder.scanstring(text, position + 1)  # type: ignore[attr-defined]
+            position = self._skip(position)
+            if not text.startswith(":", position):
+                raise json.JSONDecodeError("Expecting ':' delimiter", text, position)
+            into[key], position = self._value(self._skip(position + 1), depth_of(key))
+            position = self._skip(position)
+            if text.startswith("}", position):
+                return position + 1
+            if not text.startswith(",", position):
+                raise json.JSONDecodeError("Expecting ',' delimiter", text, position)
+            position = self._skip(position + 1)
 
 
 def check_document(document: Any, platforms: list[str]) -> list[str]:

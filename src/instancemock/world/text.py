@@ -1,16 +1,27 @@
-"""Text that can be written back out: no lone surrogates anywhere in a JSON document.
+"""JSON text: no lone surrogates anywhere in a document, and large documents read and written in steps.
 
-Python's `json.loads` accepts `"\\ud800"` (and the raw bytes ED A0 80) and hands back a `str`
+Lone surrogates. Python's `json.loads` accepts `"\\ud800"` (and the raw bytes ED A0 80) and hands back a `str`
 holding half a UTF-16 pair. Such a string cannot be encoded as UTF-8, so every answer that
 includes it, and every save of the state, would fail later, far from the request that brought it
 in. Requests (core/media.py) and state documents (world/snapshot.py) are checked at the door
 instead, and the refusal names the field, as ASP.NET's JSON reader does.
+
+Large documents. The standard library's C decoder and encoder hold the interpreter lock for a
+whole document: parsing a 10 MB body, or encoding a 12 MB export, stops every other thread, the
+event loop's included, for hundreds of milliseconds, even when it runs in a worker thread. From
+`LARGE_JSON` bytes on, `loads` and `dumps` use the standard library's pure-Python scanner and
+encoder instead: the same results, built from small C calls (one per string or number), between
+which the event loop gets its turn. They are slower, so they run in worker threads.
 """
 
 from __future__ import annotations
 
+import json
+import json.scanner
 import re
 from typing import Any
+
+LARGE_JSON = 256 * 1024  # bytes
 
 # A `\uD800`-`\uDFFF` escape, or a surrogate encoded as UTF-8 bytes (ED A0-BF xx): only a body that
 # holds one of these is walked, so ordinary bodies cost one regular-expression scan.
@@ -71,3 +82,29 @@ def check_text(raw: bytes, value: Any) -> None:
         found = find_lone_surrogate(value)
         if found is not None:
             raise found
+
+
+def not_json(constant: str) -> Any:
+    """`NaN`, `Infinity` and `-Infinity` are JavaScript, not JSON: refused as System.Text.Json does."""
+    raise ValueError(f"{constant} is not a JSON value")
+
+
+def loads(raw: bytes | str) -> Any:
+    """`json.loads` (strict: no NaN), in small steps for a large text (the event loop keeps its turn)."""
+    if len(raw) < LARGE_JSON:
+        return json.loads(raw, parse_constant=not_json)
+    if isinstance(raw, bytes | bytearray):
+        text = bytes(raw).decode(json.detect_encoding(raw), "surrogatepass")
+    elif raw.startswith("\ufeff"):
+        raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", raw, 0)
+    else:
+        text = raw
+    decoder = json.JSONDecoder(parse_constant=not_json)
+    decoder.scan_once = json.scanner.py_make_scanner(decoder)  # type: ignore[attr-defined]
+    return decoder.decode(text)
+
+
+def dumps(value: Any, ensure_ascii: bool = True, in_steps: bool = False) -> str:
+    """Compact `json.dumps`; `in_steps` for a value known to be large (the event loop keeps its turn)."""
+    encoder = json.JSONEncoder(ensure_ascii=ensure_ascii, separators=(",", ":"))
+    return "".join(encoder.iterencode(value)) if in_steps else encoder.encode(value)
