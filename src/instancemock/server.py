@@ -66,9 +66,11 @@ class GuardedRequestHandler(RequestHandler):
             self._refused = True
             body = errors.error(None, 503, "Too many open connections; try again shortly.").body
             payload = body if isinstance(body, bytes) else b""
-            if isinstance(transport, asyncio.WriteTransport):
+            if isinstance(transport, asyncio.Transport):
                 transport.write(_FULL % (len(payload), payload))
-            transport.close()
+                _close_gently(self._loop, transport)
+            else:
+                transport.close()
             return
         super().connection_made(transport)
 
@@ -76,7 +78,6 @@ class GuardedRequestHandler(RequestHandler):
         if self._refused:
             return
         super().connection_lost(exc)
-
     def data_received(self, data: bytes) -> None:
         if self._refused or self._unreadable:
             return
@@ -115,9 +116,7 @@ class GuardedRequestHandler(RequestHandler):
         transport = self.transport
         if self._unreadable and isinstance(transport, asyncio.Transport) and not transport.is_closing():
             self.transport = None  # aiohttp closes what it holds at once; this one lingers
-            if transport.can_write_eof():
-                transport.write_eof()
-            self._loop.call_later(LINGER_SECONDS, transport.close)
+            _close_gently(self._loop, transport)
         return finished
 
     def _owner_shape(self) -> errors.ErrorShape | None:
@@ -125,6 +124,17 @@ class GuardedRequestHandler(RequestHandler):
             return None
         found = self.router.resolve("GET", self._target.decode("latin-1").split("?", 1)[0])
         return found.api.errors if found.api is not None else None
+
+
+def _close_gently(loop: asyncio.AbstractEventLoop, transport: asyncio.Transport) -> None:
+    """Send what is written and end our side; drop what the client still sends, then close.
+
+    Closing a socket with the client's bytes unread makes the kernel reset the connection, and the
+    client sees the reset instead of the answer it was sent.
+    """
+    if transport.can_write_eof():
+        transport.write_eof()
+    loop.call_later(LINGER_SECONDS, transport.close)
 
 
 def _protocol_refusal(exc: HttpProcessingError, in_request_line: bool) -> tuple[int, str]:

@@ -12,6 +12,7 @@ class Answer:
     status: int
     headers: dict[str, str]  # lower-case names
     body: bytes
+    status_line: str = ""
 
     @property
     def content_type(self) -> str:
@@ -33,7 +34,7 @@ def parse(raw: bytes) -> Answer:
     for line in header_lines:
         name, _, value = line.partition(":")
         headers[name.strip().lower()] = value.strip()
-    return Answer(int(status_line.split()[1]), headers, body)
+    return Answer(int(status_line.split()[1]), headers, body, status_line)
 
 
 def exchange(port: int, data: bytes, timeout: float = 30) -> Answer:

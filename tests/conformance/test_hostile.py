@@ -230,3 +230,43 @@ def test_hostile_kianda(server: Server, case: str) -> None:
 @pytest.mark.parametrize("case", CASES)
 def test_hostile_altinn_app(server: Server, case: str) -> None:
     attack(server, "altinn-app", case)
+
+
+# --- what aiohttp's HTTP parser refuses before any middleware runs (src/instancemock/server.py) ---------
+
+
+def head(method: str, target: bytes, extra: bytes = b"") -> bytes:
+    return method.encode() + b" " + target + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" + extra + b"\r\n"
+
+
+PROTOCOL_CASES: dict[str, tuple[Callable[[Target], bytes], int, bytes]] = {
+    # name: (the request's bytes, the status, bytes the answer must not quote back)
+    "header over 64 KB": (
+        lambda t: head("GET", t.list_path.encode(), b"X-Filler: " + b"q" * 70_000 + b"\r\n"),
+        431,
+        b"qqq",
+    ),
+    "150 headers": (
+        lambda t: head("GET", t.list_path.encode(), b"".join(b"X-H%d: zz\r\n" % i for i in range(150))),
+        431,
+        b"X-H1",
+    ),
+    "NUL in a header": (lambda t: head("GET", t.list_path.encode(), b"X-A: a\x00zz\r\n"), 400, b"\x00zz"),
+    "CR in a header": (lambda t: head("GET", t.list_path.encode(), b"X-A: a\rzz\r\n"), 400, b"a\rzz"),
+    "raw 0xFF in the path": (lambda t: head("GET", t.item.encode() + b"\xff\xfe"), 400, b"\xff\xfe"),
+    "1 MB URL": (lambda t: head("GET", t.list_path.encode() + b"&q=" + b"7" * 1_000_000), 414, b"777"),
+}
+
+
+@pytest.mark.parametrize("api", ["kianda", "barium", "altinn-storage", "altinn-app"])
+@pytest.mark.parametrize("case", PROTOCOL_CASES)
+def test_protocol_errors_are_answered_in_the_platform_shape(server: Server, api: str, case: str) -> None:
+    """Before: aiohttp's own text/plain 400 that quoted the input (once as HTTP/1.0), never 414 or 431."""
+    build, status, secret = PROTOCOL_CASES[case]
+    t = target(server, api)
+    answer = exchange(server.port, build(t))
+    assert answer.status_line.startswith("HTTP/1.1 "), answer.status_line
+    assert answer.status == status, f"{case}: {answer.status} {answer.body[:200]!r}"
+    assert in_platform_shape(api, answer), f"{case}: {answer.content_type} {answer.body[:300]!r}"
+    assert secret not in answer.body
+    assert server.healthy()
