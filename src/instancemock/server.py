@@ -78,6 +78,7 @@ class GuardedRequestHandler(RequestHandler):
         if self._refused:
             return
         super().connection_lost(exc)
+
     def data_received(self, data: bytes) -> None:
         if self._refused or self._unreadable:
             return

@@ -11,7 +11,9 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from support import ADMIN, MakeClient, assert_conforms, free_port, wait_healthy
+from instancemock.app import create_app
+
+from support import ADMIN, MakeClient, assert_conforms, free_port, settings, wait_healthy
 
 MARKER = {"id": "imported-1", "note": "put there by a test"}
 
@@ -135,3 +137,7 @@ def test_kill_9_while_saving_never_leaves_a_torn_file(tmp_path: Path) -> None:
         assert saved["n"] >= 1 and len(saved["blob"]) == 4000
     leftovers = [p for p in tmp_path.iterdir() if p.name != "state.json"]
     assert all(p.name.startswith(".state.json.") for p in leftovers)
+    (tmp_path / ".state.json.by-hand.tmp").write_bytes(b"x" * 1000)  # as a kill -9 mid-save leaves them
+    (tmp_path / ".other.json.x.tmp").write_bytes(b"not ours")
+    create_app(settings(state_file=state_file))  # the next start removes what interrupted saves left
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".other.json.x.tmp", "state.json"]

@@ -48,7 +48,11 @@ def is_json_file(path: Path) -> bool:
 async def export_state(state: State) -> dict[str, Any]:
     sandboxes: dict[str, Any] = {}
     for sandbox in state.sandboxes():
-        sandboxes[sandbox] = {platform: await state.store(sandbox, platform).dump() for platform in state.platforms()}
+        worlds: dict[str, Any] = {}
+        for platform in state.platforms():
+            worlds[platform] = await state.store(sandbox, platform).dump()
+            await asyncio.sleep(0)  # a turn for the loop between worlds: copies are cheap, not free
+        sandboxes[sandbox] = worlds
     return {
         "format": FORMAT,
         "seed": state.settings.seed,
@@ -65,9 +69,9 @@ def encode(document: Any) -> bytes:
     """UTF-8 JSON built one stored document at a time; text that cannot be UTF-8 (a lone surrogate
     from an old file) is written as escapes."""
     try:
-        return "".join(_encoded(document, ascii_only=False)).encode()
+        return b"".join(piece.encode() for piece in _encoded(document, ascii_only=False))
     except UnicodeEncodeError:
-        return "".join(_encoded(document, ascii_only=True)).encode()
+        return b"".join(piece.encode() for piece in _encoded(document, ascii_only=True))
 
 
 def _encoded(document: Any, ascii_only: bool) -> Iterator[str]:
