@@ -139,5 +139,6 @@ def test_kill_9_while_saving_never_leaves_a_torn_file(tmp_path: Path) -> None:
     assert all(p.name.startswith(".state.json.") for p in leftovers)
     (tmp_path / ".state.json.by-hand.tmp").write_bytes(b"x" * 1000)  # as a kill -9 mid-save leaves them
     (tmp_path / ".other.json.x.tmp").write_bytes(b"not ours")
+    state_file.write_text(json.dumps(document()))
     create_app(settings(state_file=state_file))  # the next start removes what interrupted saves left
     assert sorted(p.name for p in tmp_path.iterdir()) == [".other.json.x.tmp", "state.json"]
