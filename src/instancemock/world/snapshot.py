@@ -15,6 +15,7 @@ kill -9 left behind are removed at the next start). Any other name is a SQLite d
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import os
@@ -24,6 +25,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from instancemock.world import text
 from instancemock.world.clock import iso
 from instancemock.world.state import State
 from instancemock.world.store import MemoryStore
@@ -69,9 +71,9 @@ def encode(document: Any) -> bytes:
     """UTF-8 JSON built one stored document at a time; text that cannot be UTF-8 (a lone surrogate
     from an old file) is written as escapes."""
     try:
-        return b"".join(piece.encode() for piece in _encoded(document, ascii_only=False))
+        return text.encode(_encoded(document, ascii_only=False))
     except UnicodeEncodeError:
-        return b"".join(piece.encode() for piece in _encoded(document, ascii_only=True))
+        return text.encode(_encoded(document, ascii_only=True), ascii_only=True)
 
 
 def _encoded(document: Any, ascii_only: bool) -> Iterator[str]:
@@ -104,8 +106,8 @@ def _nested(value: Any, one: Callable[[Any], str], depth: int) -> Iterator[str]:
 def parse(raw: bytes) -> Any:
     """The JSON document of `raw`, parsed one stored document at a time (`_Reader`)."""
     try:
-        text = raw.decode(json.detect_encoding(raw), "surrogatepass")
-        return _Reader(text).document()
+        with text.collector_paused():
+            return _Reader(text.decode(raw)).document()
     except (ValueError, RecursionError) as error:
         raise StateError(f"not a JSON document ({error})") from error
 
@@ -229,13 +231,15 @@ def _checked_worlds(document: Any, platforms: list[str]) -> dict[str, dict[str, 
     problems = check_document(document, platforms)
     if problems:
         raise StateError("; ".join(problems))
-    return build_worlds(document)
+    with text.collector_paused():
+        return build_worlds(document)
 
 
 async def import_state(state: State, document: Any) -> None:
     """Replace every sandbox with the document's, durably; raise StateError (changing nothing) if it is bad."""
     worlds = await asyncio.to_thread(_checked_worlds, document, state.platforms())
     state.replace_worlds(worlds)
+    gc.freeze()  # the new worlds live long: no full collection should walk them (src/instancemock/server.py)
     await state.persistence.flush()
 
 
