@@ -161,6 +161,9 @@ CASES: dict[str, Build] = {
     "direction marks": item("a%E2%80%AEb%E2%80%8F"),
     "16 KB URL": long_url,
     "header over 8 KB": big_header,
+    "lone surrogate escape": typed_body({"processName": "x\ud800", "partyId": "\udc00"}, "message=%ED%A0%80"),
+    "lone surrogate bytes": body(b'{"processName": "x\xed\xa0\x80", "instanceOwner": {"partyId": "\xed\xb0\x80"}}'),
+    "NaN and Infinity": body(b'{"processName": NaN, "instanceOwner": {"partyId": Infinity}}'),
 }
 
 
@@ -270,3 +273,48 @@ def test_protocol_errors_are_answered_in_the_platform_shape(server: Server, api:
     assert in_platform_shape(api, answer), f"{case}: {answer.content_type} {answer.body[:300]!r}"
     assert secret not in answer.body
     assert server.healthy()
+
+
+# --- the admin API from a web page, and DNS rebinding ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "headers"),
+    [
+        ("POST", "/__admin/reset", {"Origin": "http://evil.example"}),
+        ("POST", "/__admin/reset", {"Sec-Fetch-Site": "cross-site"}),
+        ("GET", "/__admin/state", {"Origin": "http://evil.example"}),
+        ("PUT", "/__admin/state", {"Origin": "null"}),
+        ("POST", "/__admin/reset", {"Host": "evil.example:8080"}),
+        ("GET", "/__admin/state", {"Host": "rebind.evil.example"}),
+    ],
+)
+def test_the_admin_api_refuses_web_pages_and_foreign_hosts(
+    server: Server, method: str, path: str, headers: dict[str, str]
+) -> None:
+    before = server.state()
+    payload = json.dumps({"format": "instancemock-state/1", "sandboxes": {}}).encode() if method == "PUT" else b""
+    raw = request_bytes(method, path, {"Content-Type": "application/json", **headers}, payload)
+    if "Host" in headers:  # request_bytes sends Host: 127.0.0.1 first; this one replaces it
+        raw = raw.replace(b"Host: 127.0.0.1\r\n", b"", 1)
+    answer = exchange(server.port, raw)
+    assert answer.status == 403, answer.body[:300]
+    assert "access-control-allow-origin" not in answer.headers
+    assert server.state() == before
+
+
+def test_an_options_allow_names_only_methods_that_route(server: Server) -> None:
+    headers = auth_headers_cached(server, "altinn-app")
+    path = "/altinn/ttd/soknad-tilskudd/instances/50001001/active"
+    allowed = exchange(server.port, request_bytes("OPTIONS", path, headers))
+    assert allowed.status == 405 and allowed.headers["allow"] == "GET"
+    deleted = exchange(server.port, request_bytes("DELETE", path, headers))
+    assert deleted.status == 405 and deleted.headers["allow"] == "GET"
+
+
+def test_the_kelvin_sign_is_no_k(server: Server) -> None:
+    """Route literals fold ASCII case only, as .NET's ordinal-ignore-case does: `\u212aianda` is no route."""
+    headers = auth_headers_cached(server, "kianda")
+    answer = exchange(server.port, request_bytes("GET", "/%E2%84%AAianda/api/instances", headers))
+    assert answer.status == 404
+    assert "Message" not in json.loads(answer.body)  # not Kianda's answer: no API owns the path

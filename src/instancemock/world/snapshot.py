@@ -68,39 +68,61 @@ _WHITESPACE = re.compile(r"[ \t\n\r]*")
 
 
 def encode(document: Any) -> bytes:
-    """UTF-8 JSON built one stored document at a time; text that cannot be UTF-8 (a lone surrogate
-    from an old file) is written as escapes."""
+    """The document as UTF-8 JSON (see `encoded`)."""
+    return b"".join(encoded(document))
+
+
+def encoded(document: Any) -> Iterator[bytes]:
+    """The document as UTF-8 JSON in pieces of about `text.STEP` bytes.
+
+    `json.dumps` of a 12 MB export holds the interpreter lock for its whole run, in a worker thread
+    too, and the event loop stalls meanwhile; here each stored document is one C-encoder call, and
+    the loop gets its turn between them. A document whose text cannot be UTF-8 (a lone surrogate
+    from an old file) is written with escapes.
+    """
+    batch: list[bytes] = []
+    size = 0
+    for piece in _pieces(document):
+        batch.append(piece)
+        size += len(piece)
+        if size >= text.STEP:
+            yield b"".join(batch)
+            batch, size = [], 0
+    yield b"".join(batch)
+
+
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_ENCODE_ASCII = json.JSONEncoder(separators=(",", ":")).encode
+
+
+def _one(value: Any) -> bytes:
     try:
-        return text.encode(_encoded(document, ascii_only=False))
+        return _ENCODE(value).encode()
     except UnicodeEncodeError:
-        return text.encode(_encoded(document, ascii_only=True), ascii_only=True)
+        return _ENCODE_ASCII(value).encode()
 
 
-def _encoded(document: Any, ascii_only: bool) -> Iterator[str]:
-    """The document's JSON in pieces. `json.dumps` of a 12 MB export holds the interpreter lock for
-    its whole run, in a worker thread too, and the event loop stalls meanwhile; here each stored
-    document is one C-encoder call, and the loop gets its turn between them."""
-    one = json.JSONEncoder(ensure_ascii=ascii_only, separators=(",", ":")).encode
+def _pieces(document: Any) -> Iterator[bytes]:
     if not isinstance(document, dict):
-        yield one(document)
+        yield _one(document)
         return
-    yield "{"
+    yield b"{"
     for index, (key, item) in enumerate(document.items()):
-        yield ("," if index else "") + one(key) + ":"
-        yield from _nested(item, one, DOCUMENT_DEPTH) if key == "sandboxes" else (one(item),)
-    yield "}"
+        yield (b"," if index else b"") + _one(key) + b":"
+        yield from _nested(item, DOCUMENT_DEPTH) if key == "sandboxes" else (_one(item),)
+    yield b"}"
 
 
-def _nested(value: Any, one: Callable[[Any], str], depth: int) -> Iterator[str]:
+def _nested(value: Any, depth: int) -> Iterator[bytes]:
     """`value` as JSON, its objects walked `depth` levels down, what is below them encoded whole."""
     if depth <= 0 or not isinstance(value, dict):
-        yield one(value)
+        yield _one(value)
         return
-    yield "{"
+    yield b"{"
     for index, (key, item) in enumerate(value.items()):
-        yield ("," if index else "") + one(key) + ":"
-        yield from _nested(item, one, depth - 1)
-    yield "}"
+        yield (b"," if index else b"") + _one(key) + b":"
+        yield from _nested(item, depth - 1)
+    yield b"}"
 
 
 def parse(raw: bytes) -> Any:

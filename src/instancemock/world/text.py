@@ -28,7 +28,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-LARGE_JSON = 256 * 1024  # bytes
+LARGE_JSON = 1024 * 1024  # bytes: a C parse of this much takes a few milliseconds
 STEP = 256 * 1024  # bytes (or characters) per C call on a large text
 
 # A `\uD800`-`\uDFFF` escape, or a surrogate encoded as UTF-8 bytes (ED A0-BF xx): only a body that
