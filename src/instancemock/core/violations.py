@@ -104,10 +104,24 @@ def _leaves(errors: Iterable[SchemaError]) -> Iterator[SchemaError]:
     breaks the date-time branch's format, and that is the problem, not "is not of type 'null'".
     """
     for error in errors:
+        if (
+            error.validator == "not"
+            and isinstance(error.validator_value, dict)
+            and "description" in error.validator_value
+        ):
+            yield _restated(error, str(error.validator_value["description"]))  # the spec says what it forbids
+            continue
         if not error.context:
             yield error
             continue
         fitting = _fitting_branches(error.context)
+        absent = [e for e in fitting if e.validator == "required" and not e.relative_path]
+        if fitting and len(absent) == len(fitting) and len({e.relative_schema_path[0] for e in absent}) > 1:
+            sent: Any = error.instance
+            required: list[Any] = [n for e in absent for n in e.validator_value]  # type: ignore[union-attr]
+            names = sorted({str(n) for n in required if n not in sent})
+            yield _restated(error, f"one of {', '.join(repr(n) for n in names)} is required")
+            continue
         if fitting:
             yield from _leaves([best_match(fitting)])
             continue
@@ -117,8 +131,13 @@ def _leaves(errors: Iterable[SchemaError]) -> Iterator[SchemaError]:
             if e.validator == "type" and not e.relative_path
             for t in (e.validator_value if isinstance(e.validator_value, list) else [e.validator_value])
         ]
-        message = f"{error.instance!r} is not of type {', '.join(repr(t) for t in types)}"
-        yield SchemaError(message, validator="type", path=error.absolute_path, instance=error.instance)
+        yield _restated(error, f"{error.instance!r} is not of type {', '.join(repr(t) for t in types)}", "type")
+
+
+def _restated(error: SchemaError, message: str, validator: str | None = None) -> SchemaError:
+    """`error` with a message that says what is wrong in the words a client understands."""
+    kind = validator or str(error.validator)
+    return SchemaError(message, validator=kind, path=error.absolute_path, instance=error.instance)
 
 
 def _fitting_branches(context: list[SchemaError]) -> list[SchemaError]:
