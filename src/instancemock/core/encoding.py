@@ -8,6 +8,7 @@ standard library on the documents the mock sends.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,8 +19,15 @@ JSON = "application/json"
 
 
 def dumps(value: Any) -> bytes:
-    """Compact UTF-8 JSON; keys that are not strings (never in our documents) are turned into strings."""
-    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+    """Compact UTF-8 JSON; keys that are not strings (never in our documents) are turned into strings.
+
+    Text orjson cannot write (a lone surrogate: refused at the door, world/text.py, but a server
+    never answers 500 for what it holds) is written with the standard library's escapes instead.
+    """
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+    except orjson.JSONEncodeError:
+        return json.dumps(value, separators=(",", ":")).encode()
 
 
 def json_response(

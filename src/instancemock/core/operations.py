@@ -15,7 +15,6 @@ specs do not use) it hands to the oracle, flagged by `delegate`.
 from __future__ import annotations
 
 import fnmatch
-import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,7 +25,9 @@ import orjson
 from instancemock.core.casting import CastFailed
 from instancemock.core.document import Operation, escape, operations_of, parameter_pointers, resolve_at
 from instancemock.core.schemas import SchemaSet, Shape, canonical, cast, unmarshal
-from instancemock.core.violations import Violation, schema_details
+from instancemock.core.violations import Violation, schema_details, surrogate_message
+from instancemock.world import text
+from instancemock.world.text import LoneSurrogate
 
 FORM = "application/x-www-form-urlencoded"
 JSON_TYPES = ("application/json", "application/problem+json")  # read by core/media.py's safe_json_loads
@@ -231,6 +232,9 @@ class OperationPlan:
     ) -> Any:
         try:
             value = read_json(body)
+        except LoneSurrogate as lone:  # refused naming the field, as ASP.NET's JSON reader does (world/text.py)
+            result.violations.append(Violation("body", lone.path, surrogate_message(lone)))
+            return _UNREAD
         except ValueError:
             result.violations.append(Violation("body", "", f"the body is not valid {reader}"))
             return _UNREAD
@@ -238,8 +242,8 @@ class OperationPlan:
         if keys is not None:
             renamed = [False]
             value = canonical(keys, value, renamed)
-            if renamed[0]:
-                result.raw_body = json.dumps(value).encode()  # the body as validated, as before compiled plans
+            if renamed[0]:  # the body as validated, as before compiled plans; a large one in steps (world/text.py)
+                result.raw_body = text.dumps(value, in_steps=len(body) >= text.LARGE_JSON)
         return value
 
     def _form_body(self, body: bytes, canonical_media: MediaPlan | None, shape: Shape, result: RequestResult) -> Any:
@@ -350,7 +354,9 @@ def read_json(body: bytes) -> Any:
 
     orjson refuses some of what `json.loads` takes (NaN, infinities, lone surrogates, a BOM,
     UTF-16) and gives the same values for the rest, except integers beyond 64 bits, which it reads
-    as floats: a body with a run of 19 digits, and anything orjson refuses, is read by `json.loads`.
+    as floats: a body with a run of 19 digits, and anything orjson refuses, is read by
+    `world.text.loads`, which refuses NaN and infinities (not JSON) and, from `check_text`, a lone
+    surrogate (`LoneSurrogate`, naming the field).
     """
     if LONG_NUMBER not in body.translate(DIGITS_AS_ZERO):
         try:
@@ -358,9 +364,11 @@ def read_json(body: bytes) -> Any:
         except orjson.JSONDecodeError:
             pass
     try:
-        return json.loads(body)
+        value = text.loads(body)
     except RecursionError as error:
         raise ValueError("JSON nested too deeply") from error
+    text.check_text(body, value)
+    return value
 
 
 def parse_media_type(content_type: str) -> tuple[str, dict[str, str]]:

@@ -51,7 +51,7 @@ def violations_from(errors: Iterable[Exception]) -> list[Violation]:
             case RequestBodyValidationError() if isinstance(cause, MediaTypeDeserializeError):
                 reason = cause.__context__
                 if isinstance(reason, LoneSurrogate):
-                    found.append(Violation("body", reason.path, _surrogate_message(reason)))
+                    found.append(Violation("body", reason.path, surrogate_message(reason)))
                 else:
                     found.append(Violation("body", "", f"the body is not valid {cause.mimetype}"))
             case RequestBodyValidationError():
@@ -70,7 +70,7 @@ def violations_from(errors: Iterable[Exception]) -> list[Violation]:
     return found
 
 
-def _surrogate_message(reason: LoneSurrogate) -> str:
+def surrogate_message(reason: LoneSurrogate) -> str:
     return f"the text is not valid Unicode: a lone surrogate (\\u{reason.code:04x}) cannot be read as UTF-8"
 
 
@@ -120,7 +120,8 @@ def _leaves(errors: Iterable[SchemaError]) -> Iterator[SchemaError]:
             sent: Any = error.instance
             required: list[Any] = [n for e in absent for n in e.validator_value]  # type: ignore[union-attr]
             names = sorted({str(n) for n in required if n not in sent})
-            yield _restated(error, f"one of {', '.join(repr(n) for n in names)} is required")
+            said = error.schema.get("description") if isinstance(error.schema, dict) else None
+            yield _restated(error, str(said or f"one of {', '.join(repr(n) for n in names)} is required"))
             continue
         if fitting:
             yield from _leaves([best_match(fitting)])

@@ -154,6 +154,6 @@ def loads(raw: bytes | str) -> Any:
 
 
 def dumps(value: Any, in_steps: bool = False) -> bytes:
-    """Compact, ASCII `json.dumps` as bytes; `in_steps` for a value known to be large."""
-    encoder = json.JSONEncoder(separators=(",", ":"))
+    """`json.dumps(value).encode()`, byte for byte; `in_steps` for a value known to be large."""
+    encoder = json.JSONEncoder()
     return encode(encoder.iterencode(value), ascii_only=True) if in_steps else encoder.encode(value).encode()
