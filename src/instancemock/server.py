@@ -23,7 +23,7 @@ import signal
 import socket
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from aiohttp import HttpVersion11, web
 from aiohttp.http_exceptions import HttpProcessingError, InvalidURLError, LineTooLong
@@ -66,11 +66,11 @@ class GuardedRequestHandler(RequestHandler):
             self._refused = True
             body = errors.error(None, 503, "Too many open connections; try again shortly.").body
             payload = body if isinstance(body, bytes) else b""
-            if isinstance(transport, asyncio.Transport):
-                transport.write(_FULL % (len(payload), payload))
-                _close_gently(self._loop, transport)
-            else:
-                transport.close()
+            # A stream server's transport; uvloop's are no subclasses of asyncio.Transport, so no
+            # isinstance here (with one, the 503 was never written and the client saw a reset).
+            stream = cast(asyncio.Transport, transport)
+            stream.write(_FULL % (len(payload), payload))
+            _close_gently(self._loop, stream)
             return
         super().connection_made(transport)
 
@@ -115,7 +115,7 @@ class GuardedRequestHandler(RequestHandler):
         would reset the connection, and the client would see a reset instead of the answer."""
         finished = await super().finish_response(request, resp, start_time)
         transport = self.transport
-        if self._unreadable and isinstance(transport, asyncio.Transport) and not transport.is_closing():
+        if self._unreadable and transport is not None and not transport.is_closing():
             self.transport = None  # aiohttp closes what it holds at once; this one lingers
             _close_gently(self._loop, transport)
         return finished
