@@ -10,6 +10,8 @@ from aiohttp.test_utils import make_mocked_request
 
 from instancemock.app import create_app
 from instancemock.console import AccessLogger, SeedingProgress, banner, fault_note, redacted_path, shown_host
+from instancemock.core.context import STATE
+from instancemock.world.sqlite_store import SqlitePersistence
 from instancemock.world.state import SeedEvent
 
 from support import settings
@@ -65,13 +67,18 @@ def test_fault_notes_and_hosts_read_as_a_user_writes_them() -> None:
 
 
 def test_the_banner_gives_the_admin_token_when_one_is_needed(tmp_path: Path) -> None:
-    app = create_app(settings(host="0.0.0.0", admin_token="s3cret", state_file=tmp_path / "state.json"))
+    app = create_app(settings(host="0.0.0.0", admin_token="s3cret-admin-token-42", state_file=tmp_path / "state.json"))
     lines = banner(app, "http://127.0.0.1:8080", {"kianda": 3}, None, started=0.0)
     text = "\n".join(lines)
-    assert "admin token   send 'Authorization: Bearer s3cret' to /__admin" in text
+    assert "admin token   send 'Authorization: Bearer s3cret-admin-token-42' to /__admin" in text
     assert f"state file    {tmp_path / 'state.json'} (saved every 30 s and on exit)" in text
     assert "kianda          http://127.0.0.1:8080/kianda" in text and "3 instances" in text
     assert lines[-1] == "Ctrl-C stops the server."
+    database = create_app(settings(state_file=tmp_path / "state.db"))
+    assert any("committed before it is answered" in line for line in banner(database, "x", {}, None, started=0.0))
+    persistence = database[STATE].persistence
+    assert isinstance(persistence, SqlitePersistence)
+    persistence.close_now()
     loopback = banner(create_app(settings()), "http://127.0.0.1:8080", {}, None, started=0.0)
     assert not any("admin token" in line for line in loopback)
 

@@ -29,6 +29,7 @@ from instancemock.core.context import APIS, STATE, facts
 from instancemock.core.journal import JOURNAL_NOTE, REDACTED, SECRET_QUERY
 from instancemock.core.spec import ADMIN
 from instancemock.world.clock import iso
+from instancemock.world.snapshot import is_json_file
 from instancemock.world.state import DEFAULT_SANDBOX, SeedEvent
 
 INSTANCES = "instances"  # the collection the banner counts in each world (every platform has one)
@@ -192,7 +193,11 @@ def banner(
     if settings.simulate > 0:
         lines.append(f"  simulation    on, speed {settings.simulate:g} (GET {origin}/__admin/simulate)")
     if settings.state_file is not None:
-        lines.append(f"  state file    {settings.state_file} (saved every {settings.state_save_seconds} s and on exit)")
+        if is_json_file(settings.state_file):
+            kept = f"saved every {settings.state_save_seconds} s and on exit"
+        else:
+            kept = "SQLite: every write committed before it is answered"
+        lines.append(f"  state file    {settings.state_file} ({kept})")
     lines.append("Ctrl-C stops the server.")
     return lines
 
