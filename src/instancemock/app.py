@@ -15,6 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from instancemock import admin, registry
+from instancemock.core import proxy
 from instancemock.core.context import APIS, STATE, origin_of
 from instancemock.core.encoding import json_response
 from instancemock.core.faults import FAULT_RULES, FaultRules
@@ -120,6 +121,7 @@ def _application(
     app[JOURNAL] = Journal(settings.journal_size)
     app[FAULT_RULES] = FaultRules(settings.seed, [name for name in apis if name != ADMIN])
     app[FAULT_RULES].add_all(settings.faults)  # a bad rule stops start-up, naming its index
+    proxy.install(app, settings, apis, api_plugins)  # a proxied API the server does not mount stops start-up
     app.router.add_get("/", index, name="index")
     app.router.add_route("*", "/{tail:.*}", dispatch, name="dispatch")
 

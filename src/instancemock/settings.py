@@ -78,6 +78,11 @@ class Settings:
     simulate: float = 0.0  # speed factor of the living processes (world/simulate.py); 0 = off
     platforms: tuple[str, ...] = ()  # modules of further platforms to load beside the built-in ones
     options: Mapping[str, Any] = field(default_factory=dict)  # settings platforms declare, by name
+    # Proxy mode (core/proxy.py): API name -> the real service's base URL, forwarded instead of mocked.
+    proxy: dict[str, str] = field(default_factory=dict)
+    proxy_timeout: float = 30.0  # seconds to connect to, and between reads from, a proxied upstream
+    record: Path | None = None  # directory a proxied session is recorded into, as a world (world/recording.py)
+    record_personal: str = "fake"  # personal numbers in a recording: "fake" (seeded stand-ins) or "redact"
 
     def api_enabled(self, name: str) -> bool:
         return bool(self.apis.get(name, {}).get("enabled", True))
@@ -140,6 +145,22 @@ def url_list(value: Any) -> tuple[str, ...]:
     return tuple(str(item).strip() for item in items if str(item).strip())
 
 
+def name_value_map(value: Any) -> dict[str, str]:
+    """`{name: value}` as the config file writes it, or `NAME=VALUE` items (the flags' repeats, the
+    environment's comma-separated text), e.g. `proxy`'s `barium=https://live.barium.se/api/v1.1`."""
+    if isinstance(value, Mapping):
+        items = [(str(name), str(text)) for name, text in value.items()]
+    else:
+        texts = value.split(",") if isinstance(value, str) else [str(item) for item in value]
+        items = []
+        for text in (t.strip() for t in texts if t.strip()):
+            name, equals, given = text.partition("=")
+            if not equals or not name.strip() or not given.strip():
+                raise ValueError(f"must be NAME=VALUE items (API=URL), got {text!r}")
+            items.append((name.strip(), given.strip()))
+    return {name: text.rstrip("/") for name, text in items}
+
+
 def boolean(value: Any) -> bool:
     """A real boolean: YAML's `true`/`false`, or in text `true/false/1/0/yes/no/on/off` (any case)."""
     if isinstance(value, bool):
@@ -199,6 +220,13 @@ def _comma_list(text: str) -> list[str]:
     return [item.strip() for item in text.split(",") if item.strip()]
 
 
+def _name_value_text(text: str) -> Any:
+    try:
+        return name_value_map(text)
+    except ValueError:
+        return text  # the schema then says what it must be
+
+
 def _boolean_text(text: str) -> Any:
     lowered = text.strip().lower()
     return lowered in TRUE_WORDS if lowered in TRUE_WORDS | FALSE_WORDS else text
@@ -216,8 +244,13 @@ LIMITS: dict[str, dict[str, float]] = {
     "sandboxes": {"minimum": 1},
     "state_save_seconds": {"minimum": 0},
     "simulate": {"minimum": 0},
+    "proxy_timeout": {"exclusiveMinimum": 0},
 }
-WORDS = {"simulate": "a speed factor (a number, 0 = off)"}  # what a value must be, where a type says too little
+WORDS = {  # what a value must be, where a type says too little
+    "simulate": "a speed factor (a number, 0 = off)",
+    "proxy": "API=URL items (in the config file, a mapping of API names to URLs)",
+}
+CHOICES: dict[str, list[str]] = {"record_personal": ["fake", "redact"]}  # text settings that take one of a few words
 
 
 def _kind_of(name: str, hint: Any) -> Kind:
@@ -229,7 +262,8 @@ def _kind_of(name: str, hint: Any) -> Kind:
     if hint is float:
         return Kind({"type": "number", **limits}, _text_number, _finite)
     if hint is str:
-        return Kind({"type": "string", "minLength": 1}, str)
+        choices = {"enum": CHOICES[name]} if name in CHOICES else {}
+        return Kind({"type": "string", "minLength": 1, **choices}, str)
     if hint == str | None:
         return Kind({"type": ["string", "null"], "minLength": 1}, str)
     if hint == Path | None:
@@ -241,6 +275,9 @@ def _kind_of(name: str, hint: Any) -> Kind:
         return Kind(strings, _comma_list, tuple)
     if hint == tuple[dict[str, Any], ...]:
         return Kind({"type": "array", "items": {"type": "object"}}, None, tuple)
+    if hint == dict[str, str]:
+        texts = {"type": "object", "additionalProperties": {"type": "string", "minLength": 1}}
+        return Kind(texts, _name_value_text, name_value_map)
     if hint == dict[str, dict[str, Any]]:
         return Kind({"type": "object", "additionalProperties": {"type": "object"}}, None, dict)
     raise TypeError(f"settings.py: say how the setting {name!r} of type {hint} is written (_kind_of)")
@@ -526,8 +563,10 @@ def _describe(error: ValidationError, where: str, label: Callable[[str], str]) -
             expected: list[str] = value if isinstance(value, list) else [value]
             words = WORDS.get(key) or " or ".join(TYPE_WORDS.get(t, t) for t in expected if t != "null")
             return f"{at}: must be {words}, {got}"
-        case "minimum" | "exclusiveMinimum":
+        case "minimum":
             return f"{at}: must be at least {value}, {got}"
+        case "exclusiveMinimum":
+            return f"{at}: must be more than {value}, {got}"
         case "maximum" | "exclusiveMaximum":
             return f"{at}: must be at most {value}, {got}"
         case "minLength":

@@ -13,6 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
+from instancemock.admin import drift as admin_drift
 from instancemock.admin import faults as admin_faults
 from instancemock.admin import guard
 from instancemock.admin import journal as admin_journal
@@ -79,6 +80,7 @@ OPERATIONS = (
     | admin_faults.OPERATIONS
     | admin_journal.OPERATIONS
     | admin_simulate.OPERATIONS
+    | admin_drift.OPERATIONS
 )
 
 

@@ -32,6 +32,8 @@ SECRET_QUERY = {"ticket", "access_token", "token", "password", "apikey", "api_ke
 ADMIN_JOURNAL_SIZE = 100
 
 JOURNAL_NOTE = web.RequestKey("journal_note", dict)  # what `control` applied, for the entry
+ENTRY_ID = web.RequestKey("journal_entry_id", int)  # the request's id in the journal, for cross-references
+PROXY_NOTE = web.RequestKey("proxy_note", dict)  # where core/proxy.py forwarded it, and the drift it found
 
 
 @dataclass(slots=True)
@@ -49,6 +51,8 @@ class JournalEntry:
     status: int | None = None  # None: the connection was reset, closed or left hanging
     duration_ms: float = 0.0
     fault: dict[str, Any] | None = None
+    upstream: str | None = None  # proxied: the URL it was forwarded to (credentials redacted)
+    drift: list[dict[str, str]] | None = None  # proxied: how request and answer broke the spec
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -65,6 +69,8 @@ class JournalEntry:
             "status": self.status,
             "durationMs": self.duration_ms,
             "fault": self.fault,
+            "upstream": self.upstream,
+            "drift": self.drift,
         }
 
 
@@ -175,6 +181,7 @@ async def record_in_journal(request: web.Request, handler: Handler) -> web.Strea
         headers=redacted_headers(request),
         body_size=request.content_length or 0,
     )
+    request[ENTRY_ID] = entry.id
     response: web.StreamResponse | None = None
     try:
         response = await handler(request)
@@ -185,6 +192,9 @@ async def record_in_journal(request: web.Request, handler: Handler) -> web.Strea
         entry.api = owner.name if owner is not None else None
         entry.api_path = found.api_path if found is not None else api_path_of(request.path, None)
         entry.fault = request.get(JOURNAL_NOTE)
+        proxied = request.get(PROXY_NOTE)
+        if proxied is not None:
+            entry.upstream, entry.drift = proxied["upstream"], proxied["drift"]
         transport = request.transport
         answered = response is not None and transport is not None and not transport.is_closing()
         if answered and request.content_length is None and request.body_exists:

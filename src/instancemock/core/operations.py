@@ -25,7 +25,7 @@ import orjson
 from instancemock.core.casting import CastFailed
 from instancemock.core.document import Operation, escape, operations_of, parameter_pointers, resolve_at
 from instancemock.core.schemas import SchemaSet, Shape, canonical, cast, unmarshal
-from instancemock.core.violations import Violation, schema_details, surrogate_message
+from instancemock.core.violations import ResponseProblem, Violation, schema_details, surrogate_message
 from instancemock.world import text
 from instancemock.world.text import LoneSurrogate
 
@@ -274,18 +274,18 @@ class OperationPlan:
 
     # --- responses (--strict) --------------------------------------------------------------
 
-    def check_response(
+    def response_problems(
         self, status: int, body: bytes, header_value: Callable[[str], str | None], mimetype: str
-    ) -> list[str] | None:
+    ) -> list[ResponseProblem] | None:
         """Why a response breaks its operation (empty: it does not); None: the oracle must judge it."""
         code = str(status)
         response = self.responses.get(code) or self.responses.get(f"{code[0]}XX") or self.responses.get("default")
         if response is None:
-            return [f"Unknown response http status: {code}"]
-        problems: list[str] = []
+            return [ResponseProblem("status", code, f"Unknown response http status: {code}")]
+        problems: list[ResponseProblem] = []
         if response.has_content:
             if not body:
-                problems.append("Missing response data")
+                problems.append(ResponseProblem("body", "", "Missing response data"))
             else:
                 media_type, _ = parse_media_type(mimetype)
                 media = response.media.get(mimetype) or response.media.get(media_type)
@@ -296,20 +296,22 @@ class OperationPlan:
                             media, reader = candidate, key
                             break
                 if media is None:
-                    problems.append(f"Content for the following mimetype not found: {mimetype or '(none)'}")
+                    line = f"Content for the following mimetype not found: {mimetype or '(none)'}"
+                    problems.append(ResponseProblem("media-type", "", line))
                 elif reader not in JSON_TYPES:
                     return None
                 else:
                     try:
                         value = read_json(body)
                     except ValueError:
-                        problems.append(f"Failed to deserialize value with {reader} mimetype")
+                        problems.append(ResponseProblem("body", "", f"Failed to deserialize value with {reader} mimetype"))
                     else:
                         if media.shape is not None:
                             errors = media.shape.check.errors(value)
-                            if errors:
-                                details = "; ".join(f"{f or '(root)'}: {m}" for f, m in schema_details(errors))
-                                problems.append(f"Response data validation error: {details}")
+                            problems += [
+                                ResponseProblem("schema", where, "Response data validation error", message)
+                                for where, message in schema_details(errors)
+                            ]
         for header in response.headers:
             if header.name.lower() == "content-type":
                 continue
@@ -318,17 +320,16 @@ class OperationPlan:
             raw = header_value(header.name)
             if raw is None:
                 if header.required:
-                    problems.append(f"Missing required header: {header.name}")
+                    problems.append(ResponseProblem("header", header.name, f"Missing required header: {header.name}"))
                 continue
+            invalid = f"Invalid header {header.name}"
             try:
                 value = cast(header.shape, raw.split(",") if header.shape.type == "array" else raw)
             except CastFailed as failed:
-                problems.append(f"Invalid header {header.name}: {failed}")
+                problems.append(ResponseProblem("header", header.name, invalid, str(failed)))
                 continue
             errors = header.shape.check.errors(value)
-            if errors:
-                details = "; ".join(m for _, m in schema_details(errors))
-                problems.append(f"Invalid header {header.name}: {details}")
+            problems += [ResponseProblem("header", header.name, invalid, m) for _, m in schema_details(errors)]
         return problems
 
 

@@ -22,14 +22,17 @@ from jsonschema_path import SchemaPath
 from openapi_core import OpenAPI
 from openapi_core.configurations import Config
 from openapi_core.datatypes import RequestParameters
+from openapi_core.templating.media_types.exceptions import MediaTypeFinderError
+from openapi_core.templating.responses.exceptions import ResponseFinderError
 from openapi_core.validation.request.exceptions import MissingRequestBody, RequestBodyValidationError
+from openapi_core.validation.response.exceptions import HeaderValidationError, MissingHeader, MissingRequiredHeader
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 from instancemock.core.casting import SCHEMA_CASTERS
 from instancemock.core.context import Args
 from instancemock.core.media import JSON_DESERIALIZERS
 from instancemock.core.spec import Api, Operation, resolve_refs
-from instancemock.core.violations import Violation, violations_from
+from instancemock.core.violations import ResponseProblem, Violation, response_lines, violations_from
 
 
 @cache  # one per validation document; building it takes a moment, and nothing in it is per server
@@ -222,22 +225,36 @@ def repeated_query(api: Api, op: Operation, query: ImmutableMultiDict[str, str])
     ]
 
 
-def check_response(api: Api, op: Operation, status: int, body: bytes, headers: Headers, mimetype: str) -> list[str]:
-    """Why a response does not conform to its operation (empty: it does)."""
+def response_problems(
+    api: Api, op: Operation, status: int, body: bytes, headers: Headers, mimetype: str
+) -> list[ResponseProblem]:
+    """Why a response does not conform to its operation (empty: it does), one problem per violation."""
     _, operation = _op_paths(api, op)
     validator = openapi_of(api).response_validator
-    problems: list[str] = []
+    problems: list[ResponseProblem] = []
     try:
         for error in validator._iter_errors(status, body or None, headers, mimetype, operation):  # type: ignore[attr-defined]
-            cause = error.__cause__
-            detail = str(error)
-            if cause is not None and hasattr(cause, "schema_errors"):
-                detail += ": " + "; ".join(
-                    f"{'.'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in cause.schema_errors
-                )
-            elif cause is not None:
-                detail += f": {cause}"
-            problems.append(detail)
+            problems += _problems_of(error, status)
     except Exception as error:
-        problems.append(f"response could not be checked: {error}")
+        problems.append(ResponseProblem("body", "", f"response could not be checked: {error}"))
     return problems
+
+
+def _problems_of(error: Exception, status: int) -> list[ResponseProblem]:
+    line, cause = str(error), error.__cause__
+    if isinstance(error, ResponseFinderError):
+        return [ResponseProblem("status", str(status), line)]
+    if isinstance(error, MissingRequiredHeader | MissingHeader | HeaderValidationError):
+        return [ResponseProblem("header", str(getattr(error, "name", "")), line, str(cause or ""))]
+    if cause is not None and hasattr(cause, "schema_errors"):
+        schema_errors = cause.schema_errors
+        return [
+            ResponseProblem("schema", ".".join(map(str, e.absolute_path)), line, e.message) for e in schema_errors
+        ] or [ResponseProblem("schema", "", line)]
+    kind = "media-type" if isinstance(cause, MediaTypeFinderError) else "body"
+    return [ResponseProblem(kind, "", line, str(cause or ""))]
+
+
+def check_response(api: Api, op: Operation, status: int, body: bytes, headers: Headers, mimetype: str) -> list[str]:
+    """Why a response does not conform to its operation (empty: it does), one line per openapi-core error."""
+    return response_lines(response_problems(api, op, status, body, headers, mimetype))

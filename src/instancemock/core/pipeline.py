@@ -1,8 +1,11 @@
 """The request pipeline: one middleware per job, outermost first (ARCHITECTURE.md lists them).
 
     record_in_journal -> catch_crashes -> answer_cors -> resolve_route -> enforce_limits
-    -> apply_mock_controls -> answer_unrouted -> check_response_strict -> render_refusals
-    -> authenticate_caller -> validate_request -> dispatch (the operation's handler)
+    -> apply_mock_controls -> forward_to_upstream -> answer_unrouted -> check_response_strict
+    -> render_refusals -> authenticate_caller -> validate_request -> dispatch (the operation's handler)
+
+`forward_to_upstream` (core/proxy.py) answers the requests of a proxied API from the real service,
+after the controls (a fault rule still applies) and before everything a real service does itself.
 
 `check_response_strict` wraps authentication, validation and refusals too, so under `--strict`
 every answer of a routed request is held to the spec. `resolve_route` runs before
@@ -30,6 +33,7 @@ from instancemock.core.examples import answer_from_examples
 from instancemock.core.journal import record_in_journal
 from instancemock.core.offload import checked
 from instancemock.core.plugin import ApiPlugin
+from instancemock.core.proxy import forward_to_upstream
 from instancemock.core.routing import Miss, Route, Router
 from instancemock.core.validation import check_request, check_response
 
@@ -219,6 +223,7 @@ MIDDLEWARES: list[Middleware] = [
     resolve_route,
     enforce_limits,
     apply_mock_controls,
+    forward_to_upstream,
     answer_unrouted,
     check_response_strict,
     render_refusals,

@@ -28,6 +28,7 @@ from instancemock.core.context import Ctx, Handler
 from instancemock.core.errors import ErrorShape
 from instancemock.settings import PlatformSetting, Settings
 from instancemock.world.fixtures import FixtureFile
+from instancemock.world.recording import Recorder
 from instancemock.world.simulate import Advancer
 from instancemock.world.state import Seeder, State
 
@@ -52,6 +53,9 @@ class ApiPlugin:
     # Keys it takes under `apis: {name: {...}}` in the config file besides `enabled` (`instances`);
     # any other key there stops start-up.
     settings: Mapping[str, PlatformSetting] = field(default_factory=dict)
+    # Proxy mode's --record: the changes to this platform's world an answered exchange makes
+    # (world/recording.py). Without one, the API's traffic is proxied and checked but not recorded.
+    recorder: Recorder | None = None
 
 
 @dataclass(frozen=True, slots=True)

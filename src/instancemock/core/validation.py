@@ -3,7 +3,7 @@
 `check_request` and `check_response` run the operation's compiled plan (`core/operations.py`);
 what a plan does not compile goes to openapi-core (`core/oracle.py`), which also stays the
 reference the plans are tested against. The pipeline, the test support and the proxy call these
-two functions only.
+functions only: `response_problems` is `check_response` as data, for the proxy's drift flags.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from instancemock.core import oracle
 from instancemock.core.context import Args
 from instancemock.core.operations import Unreadable
 from instancemock.core.spec import Api, Operation
-from instancemock.core.violations import Violation
+from instancemock.core.violations import ResponseProblem, Violation, response_lines
 
 
 def check_request(
@@ -61,13 +61,23 @@ def check_request(
     return args, result.violations
 
 
-def check_response(api: Api, op: Operation, status: int, body: bytes, headers: Headers, mimetype: str) -> list[str]:
-    """Why a response does not conform to its operation (empty: it does)."""
+def response_problems(
+    api: Api, op: Operation, status: int, body: bytes, headers: Headers, mimetype: str
+) -> list[ResponseProblem]:
+    """Why a response does not conform to its operation (empty: it does), one problem per violation.
+
+    The proxy's drift flags (core/drift.py) are made from these; `check_response` words them.
+    """
     plan = api.compiled.plans[op.id]
     try:
-        problems = plan.check_response(status, body, headers.get, mimetype)
+        problems = plan.response_problems(status, body, headers.get, mimetype)
     except Exception as error:
-        return [f"response could not be checked: {error}"]
+        return [ResponseProblem("body", "", f"response could not be checked: {error}")]
     if problems is None:
-        return oracle.check_response(api, op, status, body, headers, mimetype)
+        return oracle.response_problems(api, op, status, body, headers, mimetype)
     return problems
+
+
+def check_response(api: Api, op: Operation, status: int, body: bytes, headers: Headers, mimetype: str) -> list[str]:
+    """Why a response does not conform to its operation (empty: it does), one line per kind of problem."""
+    return response_lines(response_problems(api, op, status, body, headers, mimetype))

@@ -1,8 +1,8 @@
-"""What is wrong with a request, as data: one Violation per problem, never an exception."""
+"""What is wrong with a request or a response, as data: one Violation (ResponseProblem) per problem."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +33,40 @@ class Violation:
 
     def as_dict(self) -> dict[str, str]:
         return {"location": self.location, "field": self.field, "message": self.message}
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseProblem:
+    """One way a response breaks its operation: what kind, where in the answer, why.
+
+    `kind` is `status` (no response declared for it), `media-type`, `body` (missing or
+    unreadable), `schema` (one schema violation; `where` is its dotted path in the body) or
+    `header` (`where` is its name). `line` is the head of the line `response_lines` words it under
+    (the same for every schema violation of one body), `message` what follows it ("" if nothing).
+    The drift report (core/drift.py) groups by kind and place; --strict prints the lines.
+    """
+
+    kind: str
+    where: str
+    line: str
+    message: str = ""
+
+    @property
+    def text(self) -> str:
+        """This problem alone, as a sentence."""
+        return f"{self.line}: {self.message}" if self.message else self.line
+
+
+def response_lines(problems: Sequence[ResponseProblem]) -> list[str]:
+    """The problems as --strict and the tests print them: one line per line head, details joined."""
+    lines: dict[str, list[str]] = {}
+    for problem in problems:
+        parts = lines.setdefault(problem.line, [])
+        if problem.kind == "schema":
+            parts.append(f"{problem.where or '(root)'}: {problem.message}")
+        elif problem.message:
+            parts.append(problem.message)
+    return [f"{head}: " + "; ".join(parts) if parts else head for head, parts in lines.items()]
 
 
 def violations_from(errors: Iterable[Exception]) -> list[Violation]:
