@@ -23,7 +23,18 @@ from typing import Any
 
 from instancemock import package_version, registry
 from instancemock.core.plugin import Plugin
-from instancemock.settings import ENV_PREFIX, Layer, Settings, build, from_env, from_flags, load_config, read_yaml
+from instancemock.settings import (
+    ENV_PREFIX,
+    Layer,
+    Settings,
+    SettingsError,
+    build,
+    from_env,
+    from_flags,
+    load_config,
+    name_value_map,
+    read_yaml,
+)
 
 DESCRIPTION = """\
 A stateful mock server for the process-instance REST APIs of Kianda, Barium Live and Altinn 3
@@ -103,7 +114,71 @@ def parser() -> argparse.ArgumentParser:
     export.add_argument("directory", type=Path, metavar="DIR")
     export.add_argument("--force", action="store_true", help="overwrite files that exist")
     export.add_argument("--platform", action="append", dest="platforms", metavar="MODULE", help="a further platform")
+    add_proxy_flags(serve)
+    add_drift_report(commands)
     return cli
+
+
+def add_proxy_flags(serve: argparse.ArgumentParser) -> None:
+    """Proxy mode (core/proxy.py): forward APIs to the real service, check both ways, record."""
+    serve.add_argument(
+        "--proxy", action="append", metavar="API=URL", help="forward this API to the real service (repeatable)"
+    )
+    serve.add_argument(
+        "--proxy-timeout", type=float, dest="proxy_timeout", metavar="SECONDS", help="upstream timeout (default 30)"
+    )
+    serve.add_argument("--record", type=Path, metavar="DIR", help="keep what the proxy forwards as a world in DIR")
+    serve.add_argument(
+        "--record-personal",
+        choices=["fake", "redact"],
+        dest="record_personal",
+        help="personal numbers in a recording: seeded stand-ins (default) or [redacted]",
+    )
+
+
+def add_drift_report(commands: Any) -> None:
+    report = commands.add_parser(
+        "drift-report",
+        help="print the drift a proxy found as Markdown (for CI)",
+        description="Print where proxied traffic broke the specs, as Markdown: from a running server "
+        "(GET /__admin/drift) or from a saved report (DIR/drift.json of --record).",
+    )
+    report.add_argument("--url", default="http://127.0.0.1:8080", help="the running server (default %(default)s)")
+    report.add_argument("--file", type=Path, metavar="PATH", help="a saved JSON report instead of a server")
+    report.add_argument("--api", help="only this API's drift")
+    report.add_argument("--admin-token", dest="admin_token", metavar="TOKEN", help="the server's admin token")
+    report.add_argument("--fail-on-drift", action="store_true", help="exit 1 when any drift was found")
+
+
+def drift_report(args: argparse.Namespace) -> int:
+    """The report as Markdown on stdout; exit 1 with --fail-on-drift when there is drift, 2 when unreadable."""
+    import json
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    from instancemock.core.drift import markdown
+
+    try:
+        if args.file is not None:
+            report = json.loads(args.file.read_text(encoding="utf-8"))
+        else:
+            query = f"?{urllib.parse.urlencode({'api': args.api})}" if args.api else ""
+            ask = urllib.request.Request(f"{args.url.rstrip('/')}/__admin/drift{query}")
+            if args.admin_token:
+                ask.add_header("Authorization", f"Bearer {args.admin_token}")
+            with urllib.request.urlopen(ask, timeout=30) as answer:
+                report = json.loads(answer.read())
+    except (OSError, ValueError) as error:
+        print(f"instancemock: cannot read the drift report: {error}", file=sys.stderr)
+        return 2
+    if not isinstance(report, dict) or not isinstance(report.get("groups"), list):
+        print("instancemock: not a drift report (GET /__admin/drift's JSON)", file=sys.stderr)
+        return 2
+    if args.api:
+        report = {**report, "groups": [g for g in report["groups"] if g.get("api") == args.api]}
+    print(markdown(report), end="")
+    return 1 if args.fail_on_drift and report["groups"] else 0
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -111,6 +186,11 @@ def settings_from(args: argparse.Namespace) -> Settings:
     given = {k: v for k, v in vars(args).items() if k not in {"command", "config", "log_level"}}
     if given.get("auth") is not None:
         given["auth"] = given["auth"] == "on"
+    if given.get("proxy") is not None:  # repeated API=URL flags: one mapping, as the config file writes it
+        try:
+            given["proxy"] = name_value_map(given["proxy"])
+        except ValueError as error:
+            raise SettingsError(f"command line: --proxy: {error}") from None
     found = registry.discover(_platform_modules(args, given))
     declared = registry.declared(found)
     environment = from_env(declared=declared)
@@ -270,6 +350,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.command == "fixtures":
         return export_fixtures(args)
+    if args.command == "drift-report":
+        return drift_report(args)
     return serve(args)
 
 

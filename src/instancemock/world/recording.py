@@ -64,7 +64,7 @@ class Exchange:
     status: int
     response: Any  # the answer's parsed JSON body, or None
     settings: Settings
-    recorded: Callable[[str, str], Document | None]  # (collection, key) -> what was recorded so far
+    recorded: Callable[[str], Mapping[str, Document]]  # a collection as recorded so far, by key
 
     @property
     def ok(self) -> bool:
@@ -86,11 +86,11 @@ class Recording:
         self.dirty = False
         self._lock = threading.Lock()  # saving runs in a thread; it must see whole changes
 
-    def lookup(self, sandbox: str, platform: str) -> Callable[[str, str], Document | None]:
-        def find(collection: str, key: str) -> Document | None:
-            return self.worlds.get(sandbox, {}).get(platform, {}).get(collection, {}).get(key)
+    def lookup(self, sandbox: str, platform: str) -> Callable[[str], Mapping[str, Document]]:
+        def collection(name: str) -> Mapping[str, Document]:
+            return self.worlds.get(sandbox, {}).get(platform, {}).get(name, {})
 
-        return find
+        return collection
 
     def apply(self, sandbox: str, platform: str, changes: Iterable[Change]) -> int:
         """Apply a recorder's changes; returns how many there were."""

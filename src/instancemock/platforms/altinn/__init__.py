@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from instancemock.core.plugin import ApiPlugin, Plugin
 from instancemock.core.spec import SPEC_DIR
-from instancemock.platforms.altinn import app, auth, errors, storage
+from instancemock.platforms.altinn import app, auth, errors, record, storage
 from instancemock.platforms.altinn.domain.world import FIXTURE
 from instancemock.platforms.altinn.seed import DEFAULT_COUNT, seed_altinn
 from instancemock.platforms.altinn.simulate import advance
@@ -33,6 +33,7 @@ PLUGIN = Plugin(
             operations=storage.OPERATIONS,
             authenticate=auth.authenticate,
             credentials=auth.credentials,
+            recorder=record.record,
             shared_operations=storage.TOKEN_OPERATIONS,
             settings={"instances": instances(DEFAULT_COUNT), "signing_key": SIGNING_KEY},
         ),
@@ -43,6 +44,7 @@ PLUGIN = Plugin(
             operations=app.OPERATIONS,
             authenticate=app.authenticate,
             credentials=app.credentials,
+            recorder=record.record,
         ),
     ),
     seeder=seed_altinn,

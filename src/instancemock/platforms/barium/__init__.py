@@ -9,7 +9,7 @@ from __future__ import annotations
 from instancemock.core.context import Handler
 from instancemock.core.plugin import ApiPlugin, Plugin
 from instancemock.core.spec import SPEC_DIR
-from instancemock.platforms.barium import errors, image, instances, tasks
+from instancemock.platforms.barium import errors, image, instances, record, tasks
 from instancemock.platforms.barium import simulate as barium_simulate
 from instancemock.platforms.barium.auth import authenticate, credentials, login, sso_login
 from instancemock.platforms.barium.catalog import FIXTURE
@@ -58,6 +58,7 @@ PLUGIN = Plugin(
             authenticate=authenticate,
             credentials=credentials,
             settings={"instances": instances_setting(DEFAULT_SIZE)},
+            recorder=record.record,
         ),
     ),
     seeder=seed_barium,

@@ -9,7 +9,7 @@ from typing import Any
 
 from instancemock.core.plugin import ApiPlugin, Plugin
 from instancemock.core.spec import SPEC_DIR
-from instancemock.platforms.kianda import errors, webhook_admin, webhooks
+from instancemock.platforms.kianda import errors, record, webhook_admin, webhooks
 from instancemock.platforms.kianda import seed as seeds
 from instancemock.platforms.kianda.auth import authenticate, get_token
 from instancemock.platforms.kianda.designs import get_process, list_processes
@@ -58,6 +58,7 @@ PLUGIN = Plugin(
             authenticate=authenticate,
             credentials=credentials,
             settings={"instances": instances(seeds.DEFAULT_SIZE)},
+            recorder=record.record,
         ),
     ),
     seeder=seeds.seed,
