@@ -15,12 +15,12 @@ import pytest
 from aiohttp import ClientSession
 from aiohttp.test_utils import TestClient, TestServer
 from multidict import CIMultiDict
-from upstream_support import BASE, OFF_CONTRACT, drifty_package, proxy_settings, start_upstream
+from upstream_support import BASE, OFF_CONTRACT, SMALL, drifty_package, proxy_settings, start_upstream
 
 from instancemock.app import create_app
 from instancemock.core.proxy import PROXY
 
-from support import BARIUM, assert_conforms, barium_headers
+from support import BARIUM, assert_conforms, barium_headers, settings
 
 __all__ = ["drifty_package"]  # a session fixture, shared with the recording tests
 
@@ -117,6 +117,13 @@ async def test_links_point_back_at_the_proxy(proxy: TestClient, upstream: TestSe
     assert str(upstream.port) not in (await created.text())
 
 
+async def test_a_compressed_answer_is_checked_and_its_links_rewritten(proxy: TestClient) -> None:
+    answer = await proxy.get(f"{BASE}/things/t2/zipped", headers={"Accept-Encoding": "gzip"})
+    assert answer.status == 200 and "Content-Encoding" not in answer.headers  # rewritten: sent decoded
+    assert (await answer.json())["self"] == f"{proxy.make_url(BASE)}/things/t2"
+    assert (await drift_of(proxy))["groups"] == []
+
+
 async def test_exactly_the_altered_operations_are_flagged(proxy: TestClient) -> None:
     for path in ("/things", "/things/t0", "/things/t0/missing", "/things/t0/typed", "/things/t0/teapot"):
         await proxy.get(BASE + path)
@@ -197,9 +204,8 @@ async def test_an_upstream_that_is_down_is_a_502_in_the_platforms_shape(aiohttp_
 
 
 def proxy_settings_for(url: str, **overrides: Any) -> Any:
-    from support import settings
-
-    return settings(proxy={"barium": url}, strict=False, **overrides)
+    """A proxy of Barium alone, to `url`."""
+    return settings(proxy={"barium": url}, strict=False, apis=SMALL, **overrides)
 
 
 async def test_a_slow_upstream_is_a_504_after_the_configured_timeout(proxy: TestClient, aiohttp_client: Any) -> None:

@@ -121,6 +121,16 @@ paths:
         "200":
           description: one thing (the handler answers 418, declared nowhere)
           content: {application/json: {schema: {$ref: "#/components/schemas/Thing"}}}
+  /things/{id}/zipped:
+    parameters:
+      - {name: id, in: path, required: true, schema: {type: string}}
+    get:
+      operationId: getZipped
+      responses:
+        "200":
+          description: one thing with its self link, gzip-compressed whatever the client asked
+          content: {application/json: {schema: {$ref: "#/components/schemas/Thing"}}}
+        default: {$ref: "#/components/responses/Error"}
   /echo:
     post:
       operationId: echo
@@ -143,12 +153,13 @@ paths:
 """
 
 PLUGIN = """
+import gzip
 from pathlib import Path
 
 from aiohttp import web
 
 from instancemock.core.context import ctx
-from instancemock.core.encoding import json_response
+from instancemock.core.encoding import dumps, json_response
 from instancemock.core.errors import ErrorShape, Refusal, error_body
 from instancemock.core.plugin import ApiPlugin, Plugin
 
@@ -201,6 +212,13 @@ async def get_teapot(request):
     return json_response(await _thing(request), status=418)
 
 
+async def get_zipped(request):
+    c = ctx(request)
+    thing = {**(await _thing(request)), "self": f"{c.base_url}/things/{c.args.path['id']}"}
+    headers = {"Content-Encoding": "gzip", "Content-Type": "application/json"}
+    return web.Response(body=gzip.compress(dumps(thing)), headers=headers)
+
+
 async def echo(request):
     body = await request.read()
     answer = json_response(
@@ -238,6 +256,7 @@ PLUGIN = Plugin(
                 "getMissing": get_missing,
                 "getWrongType": get_wrong_type,
                 "getTeapot": get_teapot,
+                "getZipped": get_zipped,
                 "echo": echo,
                 "getMoved": moved,
             },
