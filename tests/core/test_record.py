@@ -186,6 +186,32 @@ async def test_personal_numbers_can_be_redacted_instead(
     assert f'"personNumber": "{REDACTED}"' in text.replace('":"', '": "')
 
 
+async def test_a_second_session_in_the_same_directory_adds_to_the_first(
+    aiohttp_client: Any, upstream: TestServer, tmp_path: Path
+) -> None:
+    base = EVERY_API["kianda"]
+
+    async def first(proxy: TestClient) -> None:
+        assert (await proxy.get(f"{base}/api/processes", headers=await kianda_headers(proxy))).status == 200
+
+    async def second(proxy: TestClient) -> None:
+        assert (await proxy.get(f"{base}/api/tasks", headers=await kianda_headers(proxy))).status == 200
+
+    await record_session(aiohttp_client, upstream, tmp_path, first)
+    await record_session(aiohttp_client, upstream, tmp_path, second)
+    kianda = json.loads((tmp_path / STATE_FILE).read_text(encoding="utf-8"))["sandboxes"]["default"]["kianda"]
+    assert kianda["processes"] and kianda["tasks"]
+
+
+def test_a_directory_that_cannot_hold_the_recording_stops_start_up(tmp_path: Path) -> None:
+    (tmp_path / STATE_FILE).write_text("not json", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"state\.json"):
+        create_app(settings(proxy={"barium": "http://127.0.0.1:9/barium"}, record=tmp_path))
+    (tmp_path / "file").write_text("", encoding="utf-8")
+    with pytest.raises(ValueError, match="record: "):
+        create_app(settings(proxy={"barium": "http://127.0.0.1:9/barium"}, record=tmp_path / "file" / "below"))
+
+
 async def test_recording_needs_a_proxied_api() -> None:
     with pytest.raises(ValueError, match="--record keeps what the proxy forwards"):
         create_app(settings(record=Path("nowhere")))

@@ -118,7 +118,9 @@ def upstreams(settings: Settings, apis: Mapping[str, Api]) -> dict[str, Upstream
 class Proxy:
     """The forwarding step's state: upstreams, one client session, the drift log and the recording."""
 
-    def __init__(self, settings: Settings, apis: Mapping[str, Api], plugins: Mapping[str, ApiPlugin]) -> None:
+    def __init__(
+        self, settings: Settings, apis: Mapping[str, Api], plugins: Mapping[str, ApiPlugin], now: str = ""
+    ) -> None:
         self.settings = settings
         self.upstreams = upstreams(settings, apis)
         self.apis = apis
@@ -130,7 +132,9 @@ class Proxy:
         if settings.record is not None:
             if not self.upstreams:
                 raise ValueError("record: --record keeps what the proxy forwards; name an API with --proxy API=URL")
-            self.recording = Recording(settings.record, self.redactor, settings.seed, "")
+            self.recording = Recording(settings.record, self.redactor, settings.seed, now)
+            if self.recording.resume():
+                log.info("recording: carrying on from %s", settings.record)
 
     def rewrites(self, request: web.Request, own: Upstream, own_base: str) -> list[tuple[re.Pattern[str], str]]:
         """Each proxied upstream's URLs -> this server's mount base of that API (the request's own first)."""
@@ -159,7 +163,10 @@ class Proxy:
                 saver.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await saver
-                await self.save()
+                try:
+                    await self.save()
+                except OSError:
+                    log.exception("could not write the recording to %s", self.settings.record)
             await self.session.close()
 
     async def _keep_recording(self) -> None:
@@ -509,9 +516,7 @@ def install(
     """Wire proxy mode into the app (app.py): nothing when no API is proxied."""
     if not settings.proxy and settings.record is None:
         return
-    proxy = Proxy(settings, apis, plugins)
-    if proxy.recording is not None:
-        proxy.recording.now = iso(app[STATE].clock.start)
+    proxy = Proxy(settings, apis, plugins, iso(app[STATE].clock.start))
     app[PROXY] = proxy
     app.cleanup_ctx.append(proxy.run)
 

@@ -28,7 +28,7 @@ from typing import Any
 
 from instancemock.settings import Settings
 from instancemock.world.redact import Redactor
-from instancemock.world.snapshot import FORMAT, write_atomically
+from instancemock.world.snapshot import FORMAT, check_document, write_atomically
 from instancemock.world.store import Document
 
 STATE_FILE = "state.json"
@@ -85,6 +85,28 @@ class Recording:
         self.worlds: dict[str, dict[str, dict[str, dict[str, Document]]]] = {}
         self.dirty = False
         self._lock = threading.Lock()  # saving runs in a thread; it must see whole changes
+
+    def resume(self) -> bool:
+        """Carry on from `DIR/state.json` if a session left one there: recording twice never loses the first.
+
+        The directory is created (and written to once) now, so a path that cannot hold the recording
+        stops start-up instead of losing the session at its end; a file that is not a state document
+        stops it too, rather than being overwritten."""
+        path = self.directory / STATE_FILE
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            if not path.exists():
+                self.save()
+                return False
+            document = json.loads(path.read_bytes())
+        except (OSError, ValueError) as error:
+            raise ValueError(f"record: {path}: {error}") from None
+        problems = check_document(document)
+        if problems:
+            raise ValueError(f"record: {path} is not a state document ({'; '.join(problems[:3])}); move it away")
+        with self._lock:
+            self.worlds = document["sandboxes"]
+        return True
 
     def lookup(self, sandbox: str, platform: str) -> Callable[[str], Mapping[str, Document]]:
         def collection(name: str) -> Mapping[str, Document]:
