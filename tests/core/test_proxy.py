@@ -8,35 +8,26 @@ flagged for exactly the operations that break their spec, --strict turns a drift
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 from aiohttp import ClientSession
 from aiohttp.test_utils import TestClient, TestServer
 from multidict import CIMultiDict
-from upstream_support import BASE, OFF_CONTRACT, SMALL, drifty_package, proxy_settings, start_upstream
+from upstream_support import BASE, OFF_CONTRACT, SMALL, drifty_package, proxy_settings, upstream
 
 from instancemock.app import create_app
 from instancemock.core.proxy import PROXY
 
 from support import BARIUM, assert_conforms, barium_headers, settings
 
-__all__ = ["drifty_package"]  # a session fixture, shared with the recording tests
+__all__ = ["drifty_package", "upstream"]  # fixtures of upstream_support.py, shared with test_record.py
 
 pytestmark = pytest.mark.usefixtures("drifty_package")
 
 MakeProxy = Callable[..., Awaitable[TestClient]]
 PROXIED = {"drifty": BASE, "barium": "/barium/api/v1.1"}
-
-
-@pytest.fixture
-async def upstream() -> AsyncIterator[TestServer]:
-    server = await start_upstream()
-    try:
-        yield server
-    finally:
-        await server.close()
 
 
 @pytest.fixture

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from upstream_support import SMALL, drifty_package, proxy_settings, start_upstream
+from upstream_support import SMALL, drifty_package, proxy_settings, upstream
 
 from instancemock.app import create_app
 from instancemock.world.recording import STATE_FILE
@@ -33,7 +33,7 @@ from support import (
     ttd_headers,
 )
 
-__all__ = ["drifty_package"]
+__all__ = ["drifty_package", "upstream"]
 pytestmark = pytest.mark.usefixtures("drifty_package")
 
 EVERY_API = {
@@ -43,15 +43,6 @@ EVERY_API = {
     "altinn-app": "/altinn",
 }
 Read = Callable[[TestClient, dict[str, str]], Awaitable[list[tuple[str, Any]]]]
-
-
-@pytest.fixture
-async def upstream() -> AsyncIterator[TestServer]:
-    server = await start_upstream()
-    try:
-        yield server
-    finally:
-        await server.close()
 
 
 async def record_session(

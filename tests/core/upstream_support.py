@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 import textwrap
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -295,6 +295,16 @@ async def start_upstream(**overrides: Any) -> TestServer:
     server = TestServer(create_app(upstream_settings(**overrides)), host="127.0.0.1", port=0)
     await server.start_server()
     return server
+
+
+@pytest.fixture
+async def upstream(drifty_package: str) -> AsyncIterator[TestServer]:
+    """The "real service" on a port the OS chose, for one test."""
+    server = await start_upstream()
+    try:
+        yield server
+    finally:
+        await server.close()
 
 
 def base_of(server: TestServer, mount: str) -> str:

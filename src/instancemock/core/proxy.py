@@ -48,7 +48,7 @@ from yarl import URL
 from instancemock.core import errors
 from instancemock.core.context import STATE, Facts, Handler, facts, origin_of
 from instancemock.core.drift import RESPONSE, DriftLog, Flag, Seen, request_flags, response_flags, undeclared_operation
-from instancemock.core.journal import ENTRY_ID, PROXY_NOTE, SECRET_QUERY
+from instancemock.core.journal import ENTRY_ID, PROXY_NOTE, SECRET_QUERY, redacted_query
 from instancemock.core.plugin import ApiPlugin
 from instancemock.core.routing import Route
 from instancemock.core.spec import ADMIN, Api
@@ -186,8 +186,8 @@ class Proxy:
         """Hand the exchange to the API's recorder; a recorder's mistake costs the recording, never the answer."""
         recording = self.recording
         plugin = self.plugins.get(route.api.name)
-        if recording is None or plugin is None or plugin.recorder is None:
-            return
+        if recording is None or plugin is None or plugin.recorder is None or not 200 <= status < 300:
+            return  # a refusal or a failure says nothing about the world
         exchange = Exchange(
             operation=route.op.id,
             method=request.method,
@@ -352,7 +352,7 @@ def _note(
     request[PROXY_NOTE] = {"upstream": shown, "drift": [f.as_json() for f in flags]}
     assert found.owner is not None
     operation = route.op.id if route is not None else next((f.where for f in flags if f.kind == "operation"), "")
-    seen = Seen(request.get(ENTRY_ID, 0), request.method, request.path, _shown_query(request), status, shown)
+    seen = Seen(request.get(ENTRY_ID, 0), request.method, request.path, redacted_query(request), status, shown)
     proxy.drift.add(found.owner.name, operation, flags, seen, request.app[STATE].clock.now())
     drifting = [f for f in flags if f.direction == RESPONSE]
     if not proxy.settings.strict or not drifting:
@@ -493,13 +493,6 @@ def _parsed_request(body: bytes, content_type: str) -> Any:
     except (ValueError, RecursionError, UnicodeDecodeError):
         return None
     return None
-
-
-def _shown_query(request: web.Request) -> dict[str, list[str]]:
-    query: dict[str, list[str]] = {}
-    for name, value in request.rel_url.query.items():
-        query.setdefault(name, []).append(REDACTED if name.lower() in SECRET_QUERY else value)
-    return query
 
 
 def _shown_url(url: URL) -> str:

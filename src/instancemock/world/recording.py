@@ -56,7 +56,7 @@ Change = Put | Delete
 class Exchange:
     """One answered request, as a recorder sees it: parsed, and the world recorded so far."""
 
-    operation: str  # the spec's operationId
+    operation: str  # the spec's operationId (only successful exchanges, 2xx, are handed to recorders)
     method: str
     path: Mapping[str, str]  # path parameters by their spec name
     query: Mapping[str, list[str]]
@@ -65,10 +65,6 @@ class Exchange:
     response: Any  # the answer's parsed JSON body, or None
     settings: Settings
     recorded: Callable[[str], Mapping[str, Document]]  # a collection as recorded so far, by key
-
-    @property
-    def ok(self) -> bool:
-        return 200 <= self.status < 300
 
 
 Recorder = Callable[[Exchange], Iterable[Change]]

@@ -10,7 +10,7 @@ recording itself (world/redact.py), before anything is kept.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from instancemock.platforms.altinn.domain.instances import READ_STATUSES
@@ -67,14 +67,8 @@ def _guid(instance_id: Any) -> str | None:
     return text.split("/", 1)[1].lower() if "/" in text else None
 
 
-def record(exchange: Exchange) -> Iterable[Change]:
+def record(exchange: Exchange) -> Iterator[Change]:
     """What one answered Storage or App API exchange tells about the instances; tokens tell nothing."""
-    if not exchange.ok:
-        return []
-    return list(_changes(exchange))
-
-
-def _changes(exchange: Exchange) -> Iterator[Change]:
     if exchange.operation not in INSTANCE_OPERATIONS:
         return
     for view in _instances(exchange.response):

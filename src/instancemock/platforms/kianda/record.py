@@ -8,7 +8,7 @@ later read of the instance fills in. Designs and scheduled tasks likewise; a tas
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from instancemock.world.recording import Change, Delete, Exchange, Put
@@ -26,14 +26,8 @@ def _listed(answer: Any) -> list[Document]:
     return [item for item in items if isinstance(item, dict)]
 
 
-def record(exchange: Exchange) -> Iterable[Change]:
+def record(exchange: Exchange) -> Iterator[Change]:
     """What one answered Kianda exchange tells about the world; tokens and failures tell nothing."""
-    if not exchange.ok:
-        return []
-    return list(_changes(exchange))
-
-
-def _changes(exchange: Exchange) -> Iterator[Change]:
     operation, path, answer = exchange.operation, exchange.path, exchange.response
     if operation in ("listInstances", "getInstance"):
         for item in _listed(answer):
