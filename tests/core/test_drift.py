@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from aiohttp.test_utils import TestClient
 from werkzeug.datastructures import Headers
 
 from instancemock.core.drift import DriftLog, Seen, body_path, markdown, response_flags, undeclared_operation
 from instancemock.world.redact import Redactor
 
-from support import APIS
+from support import APIS, assert_conforms
 
 JSON = Headers([("Content-Type", "application/json")])
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -80,3 +81,9 @@ def test_the_markdown_report_has_a_table_per_api() -> None:
     text = markdown(log.report())
     assert "## barium" in text and "| POST /Things | request | operation | POST /Things |" in text
     assert markdown({"groups": [], "exchanges": 3}).endswith("No drift: 3 proxied exchange(s) agreed with the specs.\n")
+
+
+async def test_the_markdown_report_conforms_to_the_admin_spec(client: TestClient) -> None:
+    answer = await client.get("/__admin/drift", params={"format": "md"})  # the suite's servers are strict
+    assert answer.status == 200 and (await answer.text()).startswith("# instancemock drift report")
+    await assert_conforms("admin", answer)
