@@ -11,6 +11,7 @@ import pytest
 
 from instancemock.__main__ import main, parser, settings_from
 from instancemock.app import create_app
+from instancemock.settings import SettingsError
 
 from support import settings
 
@@ -61,13 +62,16 @@ def test_the_config_file_and_the_environment_name_proxies_too(tmp_path: Path, mo
     monkeypatch.setenv("INSTANCEMOCK_PROXY", "altinn-storage=https://platform.tt02.altinn.no,kianda=http://k")
     from_env = settings_from(parser().parse_args(["serve"]))
     assert from_env.proxy == {"altinn-storage": "https://platform.tt02.altinn.no", "kianda": "http://k"}
+    monkeypatch.setenv("INSTANCEMOCK_PROXY", "barium")
+    with pytest.raises(SettingsError, match="INSTANCEMOCK_PROXY: must be API=URL items"):
+        settings_from(parser().parse_args(["serve"]))
 
 
 @pytest.mark.parametrize(
     ("flags", "said"),
     [
-        (["--proxy", "barium"], "expected API=URL"),
-        (["--proxy-timeout", "0"], "proxy_timeout must be"),
+        (["--proxy", "barium"], "--proxy: must be NAME=VALUE items (API=URL), got 'barium'"),
+        (["--proxy-timeout", "0"], "--proxy-timeout: must be more than 0"),
         (["--proxy", "nope=http://x"], "no API named 'nope'"),
         (["--proxy", "barium=ftp://x"], "must be an http(s) base URL"),
         (["--record", "somewhere"], "--record keeps what the proxy forwards"),
