@@ -106,3 +106,15 @@ async def test_drift_report_reads_a_running_server(aiohttp_server: Any, capsys: 
     url = str(server.make_url("")).rstrip("/")
     code = await asyncio.to_thread(main, ["drift-report", "--url", url, "--fail-on-drift"])
     assert code == 0 and "No drift: 0 proxied exchange(s)" in capsys.readouterr().out
+
+
+def test_the_banner_says_which_apis_are_proxied_and_where_the_recording_goes(tmp_path: Path) -> None:
+    from instancemock.console import banner
+
+    app = create_app(settings(proxy={"barium": "https://live.barium.se/api/v1.1"}, record=tmp_path))
+    lines = banner(app, "http://127.0.0.1:8080", {"kianda": 3}, None, started=0.0)
+    barium = next(line for line in lines if line.strip().startswith("barium "))
+    assert barium.endswith("proxied to https://live.barium.se/api/v1.1")
+    assert any(line.strip().startswith("kianda ") and line.endswith("3 instances") for line in lines)
+    assert any("GET http://127.0.0.1:8080/__admin/drift" in line for line in lines)
+    assert any(str(tmp_path / "state.json") in line for line in lines)

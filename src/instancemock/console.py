@@ -178,6 +178,8 @@ def banner(
                 continue
             shared = len([a for a in platform.apis if a.name in apis]) > 1
             counted = f"{count:,} instances" + (f" ({platform.name} world)" if shared else "")
+            if plugin.name in settings.proxy:  # proxy mode (core/proxy.py): answered by the real service
+                counted = f"proxied to {settings.proxy[plugin.name]}"
             rows.append((api.name, origin + api.bases[0], counted))
     width = max((len(name) for name, _, _ in rows), default=0)
     url_width = max((len(url) for _, url, _ in rows), default=0)
@@ -192,6 +194,10 @@ def banner(
         lines.append(f"  admin token   send 'Authorization: Bearer {settings.admin_token}' to /__admin")
     if settings.simulate > 0:
         lines.append(f"  simulation    on, speed {settings.simulate:g} (GET {origin}/__admin/simulate)")
+    if settings.proxy:
+        lines.append(f"  drift         GET {origin}/__admin/drift (?format=md for Markdown)")
+    if settings.record is not None:
+        lines.append(f"  recording     {settings.record / 'state.json'} (serve it later with --state-file)")
     if settings.state_file is not None:
         if is_json_file(settings.state_file):
             kept = f"saved every {settings.state_save_seconds} s and on exit"
