@@ -304,7 +304,9 @@ class OperationPlan:
                     try:
                         value = read_json(body)
                     except ValueError:
-                        problems.append(ResponseProblem("body", "", f"Failed to deserialize value with {reader} mimetype"))
+                        problems.append(
+                            ResponseProblem("body", "", f"Failed to deserialize value with {reader} mimetype")
+                        )
                     else:
                         if media.shape is not None:
                             errors = media.shape.check.errors(value)
