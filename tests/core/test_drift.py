@@ -8,7 +8,9 @@ import pytest
 from aiohttp.test_utils import TestClient
 from werkzeug.datastructures import Headers
 
+from instancemock.core import oracle
 from instancemock.core.drift import DriftLog, Seen, body_path, markdown, response_flags, undeclared_operation
+from instancemock.core.validation import response_problems
 from instancemock.world.redact import Redactor
 
 from support import APIS, assert_conforms
@@ -32,8 +34,32 @@ def test_a_wrong_type_is_grouped_by_rule_not_by_value() -> None:
     op = api.operation("getInstance")
     flags = response_flags(api, op, 200, b'{"Id": 5}', JSON, "application/json")
     by_where = {f.where: f for f in flags}
+    assert len(flags) == len(by_where)  # each missing field once, though jsonschema names each in every error
     assert by_where["Id"].message == "is not of type 'string'" and by_where["Id"].detail.startswith("5 ")
     assert all(f.direction == "response" and f.kind == "schema" for f in flags)
+
+
+@pytest.mark.parametrize(
+    ("api_name", "op_id", "status", "body", "headers", "expected"),
+    [
+        ("barium", "getInstance", 200, b'{"Id": 5}', {}, ("schema", "Id")),
+        ("barium", "getInstance", 200, b"{", {}, ("body", "")),
+        ("barium", "getInstance", 200, b"<a/>", {"Content-Type": "text/xml"}, ("media-type", "")),
+        ("kianda", "listInstances", 200, b"[]", {"Total-Items": "many"}, ("header", "Total-Items")),
+    ],
+)
+def test_the_compiled_checks_and_openapi_core_name_the_same_problem(
+    api_name: str, op_id: str, status: int, body: bytes, headers: dict[str, str], expected: tuple[str, str]
+) -> None:
+    """Drift is flagged from the compiled plans; openapi-core (the oracle) must see the same kind and place."""
+    api = APIS[api_name]
+    op = api.operation(op_id)
+    sent = Headers({"Content-Type": "application/json", **headers})
+    mimetype = sent["Content-Type"]
+    compiled = response_problems(api, op, status, body, sent, mimetype)
+    reference = oracle.response_problems(api, op, status, body, sent, mimetype)
+    assert expected in {(p.kind, p.where) for p in compiled} & {(p.kind, p.where) for p in reference}
+    assert {p.kind for p in compiled} == {p.kind for p in reference}
 
 
 def test_a_success_only_default_covers_is_an_undeclared_status() -> None:

@@ -119,11 +119,11 @@ def response_flags(
 def _flag(problem: ResponseProblem, status: int) -> Flag:
     if problem.kind == "status":
         message = f"status {status} is not declared"
-        return Flag(RESPONSE, "status", str(status), message, _short(problem.text))
+        return Flag(RESPONSE, "status", str(status), message, _short(problem.error))
     if problem.kind == "schema":
-        where, message = body_path(problem.where), without_value(problem.message or problem.line)
-        return Flag(RESPONSE, "schema", where, _short(message), _short(problem.message or problem.line))
-    return Flag(RESPONSE, problem.kind, problem.where, _short(problem.text), _short(problem.text))
+        detail = problem.message or problem.error
+        return Flag(RESPONSE, "schema", body_path(problem.where), _short(without_value(detail)), _short(detail))
+    return Flag(RESPONSE, problem.kind, problem.where, _short(problem.error), _short(problem.error))
 
 
 @dataclass(slots=True)

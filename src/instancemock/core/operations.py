@@ -25,7 +25,7 @@ import orjson
 from instancemock.core.casting import CastFailed
 from instancemock.core.document import Operation, escape, operations_of, parameter_pointers, resolve_at
 from instancemock.core.schemas import SchemaSet, Shape, canonical, cast, unmarshal
-from instancemock.core.violations import ResponseProblem, Violation, schema_details, surrogate_message
+from instancemock.core.violations import ResponseProblem, Violation, schema_details, schema_places, surrogate_message
 from instancemock.world import text
 from instancemock.world.text import LoneSurrogate
 
@@ -281,11 +281,11 @@ class OperationPlan:
         code = str(status)
         response = self.responses.get(code) or self.responses.get(f"{code[0]}XX") or self.responses.get("default")
         if response is None:
-            return [ResponseProblem("status", code, f"Unknown response http status: {code}")]
+            return [ResponseProblem(f"Unknown response http status: {code}", kind="status", name=code)]
         problems: list[ResponseProblem] = []
         if response.has_content:
             if not body:
-                problems.append(ResponseProblem("body", "", "Missing response data"))
+                problems.append(ResponseProblem("Missing response data"))
             else:
                 media_type, _ = parse_media_type(mimetype)
                 media = response.media.get(mimetype) or response.media.get(media_type)
@@ -296,23 +296,21 @@ class OperationPlan:
                             media, reader = candidate, key
                             break
                 if media is None:
-                    line = f"Content for the following mimetype not found: {mimetype or '(none)'}"
-                    problems.append(ResponseProblem("media-type", "", line))
+                    error = f"Content for the following mimetype not found: {mimetype or '(none)'}"
+                    problems.append(ResponseProblem(error, kind="media-type"))
                 elif reader not in JSON_TYPES:
                     return None
                 else:
                     try:
                         value = read_json(body)
                     except ValueError:
-                        problems.append(
-                            ResponseProblem("body", "", f"Failed to deserialize value with {reader} mimetype")
-                        )
+                        problems.append(ResponseProblem(f"Failed to deserialize value with {reader} mimetype"))
                     else:
                         if media.shape is not None:
                             errors = media.shape.check.errors(value)
                             problems += [
-                                ResponseProblem("schema", where, "Response data validation error", message)
-                                for where, message in schema_details(errors)
+                                ResponseProblem("Response data validation error", path, message, "schema")
+                                for path, message in schema_places(errors)
                             ]
         for header in response.headers:
             if header.name.lower() == "content-type":
@@ -322,16 +320,20 @@ class OperationPlan:
             raw = header_value(header.name)
             if raw is None:
                 if header.required:
-                    problems.append(ResponseProblem("header", header.name, f"Missing required header: {header.name}"))
+                    error = f"Missing required header: {header.name}"
+                    problems.append(ResponseProblem(error, kind="header", name=header.name))
                 continue
-            invalid = f"Invalid header {header.name}"
             try:
                 value = cast(header.shape, raw.split(",") if header.shape.type == "array" else raw)
             except CastFailed as failed:
-                problems.append(ResponseProblem("header", header.name, invalid, str(failed)))
+                error = f"Invalid header {header.name}: {failed}"
+                problems.append(ResponseProblem(error, kind="header", name=header.name))
                 continue
             errors = header.shape.check.errors(value)
-            problems += [ResponseProblem("header", header.name, invalid, m) for _, m in schema_details(errors)]
+            if errors:
+                details = "; ".join(m for _, m in schema_places(errors))
+                error = f"Invalid header {header.name}: {details}"
+                problems.append(ResponseProblem(error, kind="header", name=header.name))
         return problems
 
 

@@ -236,23 +236,23 @@ def response_problems(
         for error in validator._iter_errors(status, body or None, headers, mimetype, operation):  # type: ignore[attr-defined]
             problems += _problems_of(error, status)
     except Exception as error:
-        problems.append(ResponseProblem("body", "", f"response could not be checked: {error}"))
+        problems.append(ResponseProblem(f"response could not be checked: {error}"))
     return problems
 
 
 def _problems_of(error: Exception, status: int) -> list[ResponseProblem]:
-    line, cause = str(error), error.__cause__
-    if isinstance(error, ResponseFinderError):
-        return [ResponseProblem("status", str(status), line)]
+    cause = error.__cause__
+    text = f"{error}: {cause}" if cause is not None else str(error)
     if isinstance(error, MissingRequiredHeader | MissingHeader | HeaderValidationError):
-        return [ResponseProblem("header", str(getattr(error, "name", "")), line, str(cause or ""))]
+        return [ResponseProblem(text, kind="header", name=str(getattr(error, "name", "")))]
     if cause is not None and hasattr(cause, "schema_errors"):
         schema_errors = cause.schema_errors
-        return [
-            ResponseProblem("schema", ".".join(map(str, e.absolute_path)), line, e.message) for e in schema_errors
-        ] or [ResponseProblem("schema", "", line)]
-    kind = "media-type" if isinstance(cause, MediaTypeFinderError) else "body"
-    return [ResponseProblem(kind, "", line, str(cause or ""))]
+        return [ResponseProblem(str(error), tuple(e.absolute_path), e.message, "schema") for e in schema_errors] or [
+            ResponseProblem(str(error), kind="schema")
+        ]
+    if isinstance(error, ResponseFinderError):
+        return [ResponseProblem(text, kind="status", name=str(status))]
+    return [ResponseProblem(text, kind="media-type" if isinstance(cause, MediaTypeFinderError) else "body")]
 
 
 def check_response(api: Api, op: Operation, status: int, body: bytes, headers: Headers, mimetype: str) -> list[str]:

@@ -72,7 +72,7 @@ def response_problems(
     try:
         problems = plan.response_problems(status, body, headers.get, mimetype)
     except Exception as error:
-        return [ResponseProblem("body", "", f"response could not be checked: {error}")]
+        return [ResponseProblem(f"response could not be checked: {error}")]
     if problems is None:
         return oracle.response_problems(api, op, status, body, headers, mimetype)
     return problems

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,36 +37,41 @@ class Violation:
 
 @dataclass(frozen=True, slots=True)
 class ResponseProblem:
-    """One way a response breaks its operation: what kind, where in the answer, why.
+    """One way a response breaks its operation, as data: what kind of problem, and where.
 
-    `kind` is `status` (no response declared for it), `media-type`, `body` (missing or
-    unreadable), `schema` (one schema violation; `where` is its dotted path in the body) or
-    `header` (`where` is its name). `line` is the head of the line `response_lines` words it under
-    (the same for every schema violation of one body), `message` what follows it ("" if nothing).
-    The drift report (core/drift.py) groups by kind and place; --strict prints the lines.
+    `error` is the failed check as openapi-core words it; for a schema problem `path` points into
+    the body and `message` is the schema's complaint there (both empty otherwise, `error` then
+    being the whole story). `kind` is `status` (no response declared for it), `media-type`,
+    `body` (missing or unreadable), `schema` or `header`; `name` is the header's name or the
+    status. The drift report (core/drift.py) groups by kind and place; --strict prints
+    `response_lines`.
     """
 
-    kind: str
-    where: str
-    line: str
+    error: str
+    path: tuple[str | int, ...] = ()
     message: str = ""
+    kind: str = "body"
+    name: str = ""
 
     @property
-    def text(self) -> str:
-        """This problem alone, as a sentence."""
-        return f"{self.line}: {self.message}" if self.message else self.line
+    def where(self) -> str:
+        """The place as one string: the dotted body path, or the header's name, or the status."""
+        return ".".join(map(str, self.path)) if self.kind == "schema" else self.name
+
+    def __str__(self) -> str:
+        if not self.message:
+            return self.error
+        return f"{'.'.join(map(str, self.path)) or '(root)'}: {self.message}"
 
 
-def response_lines(problems: Sequence[ResponseProblem]) -> list[str]:
-    """The problems as --strict and the tests print them: one line per line head, details joined."""
+def response_lines(problems: Iterable[ResponseProblem]) -> list[str]:
+    """One line per failed check, its schema problems joined: what --strict and the tests print."""
     lines: dict[str, list[str]] = {}
     for problem in problems:
-        parts = lines.setdefault(problem.line, [])
-        if problem.kind == "schema":
-            parts.append(f"{problem.where or '(root)'}: {problem.message}")
-        elif problem.message:
-            parts.append(problem.message)
-    return [f"{head}: " + "; ".join(parts) if parts else head for head, parts in lines.items()]
+        details = lines.setdefault(problem.error, [])
+        if problem.message:
+            details.append(str(problem))
+    return [error + (": " + "; ".join(details) if details else "") for error, details in lines.items()]
 
 
 def violations_from(errors: Iterable[Exception]) -> list[Violation]:
@@ -121,14 +126,28 @@ def _schema_details(cause: BaseException | None) -> Iterator[tuple[str, str]]:
 
 def schema_details(errors: Iterable[SchemaError]) -> Iterator[tuple[str, str]]:
     """(dotted field, message) per problem jsonschema found; a missing property is named as the field."""
+    for path, message in schema_places(errors):
+        yield ".".join(map(str, path)), message
+
+
+def schema_places(errors: Iterable[SchemaError]) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """`schema_details` with each field as its path of keys and indexes.
+
+    jsonschema reports each missing property as its own error, each naming the whole `required`
+    list: a missing property is yielded once, however many errors name it.
+    """
+    named: set[tuple[str | int, ...]] = set()
     for error in _leaves(errors):
-        field = ".".join(str(p) for p in error.absolute_path)
+        path = tuple(error.absolute_path)
         if error.validator == "required" and isinstance(error.instance, dict):
             missing = [name for name in error.validator_value if name not in error.instance]  # type: ignore[union-attr]
             for name in missing:
-                yield ".".join(filter(None, [field, str(name)])), f"{name!r} is required"
+                field = (*path, str(name))
+                if field not in named:
+                    named.add(field)
+                    yield field, f"{name!r} is required"
             continue
-        yield field, error.message
+        yield path, error.message
 
 
 def _leaves(errors: Iterable[SchemaError]) -> Iterator[SchemaError]:
