@@ -15,14 +15,12 @@ import pytest
 from aiohttp import ClientSession
 from aiohttp.test_utils import TestClient, TestServer
 from multidict import CIMultiDict
-from upstream_support import BASE, OFF_CONTRACT, SMALL, drifty_package, proxy_settings, upstream
+from upstream_support import BASE, OFF_CONTRACT, SMALL, proxy_settings
 
 from instancemock.app import create_app
 from instancemock.core.proxy import PROXY
 
 from support import BARIUM, assert_conforms, barium_headers, settings
-
-__all__ = ["drifty_package", "upstream"]  # fixtures of upstream_support.py, shared with test_record.py
 
 pytestmark = pytest.mark.usefixtures("drifty_package")
 

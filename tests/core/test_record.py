@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from upstream_support import SMALL, drifty_package, proxy_settings, upstream
+from upstream_support import SMALL, proxy_settings
 
 from instancemock.app import create_app
 from instancemock.world.recording import STATE_FILE
@@ -33,7 +33,6 @@ from support import (
     ttd_headers,
 )
 
-__all__ = ["drifty_package", "upstream"]
 pytestmark = pytest.mark.usefixtures("drifty_package")
 
 EVERY_API = {

@@ -1,5 +1,7 @@
 """A "real service" for proxy tests: a second instancemock on its own loopback port.
 
+The fixtures `drifty_package` and `upstream` (tests/core/conftest.py) are built from this module.
+
 It serves the built-in platforms (a small world) and `drifty`, a test-only platform written to a
 temporary package (as tests/core/test_toy_platform.py plugs one in), whose handlers answer three
 operations off-contract on purpose: `getMissing` leaves out a required field, `getWrongType`
@@ -9,12 +11,8 @@ operation keeps to the spec, so a proxy in front of it must flag exactly those t
 
 from __future__ import annotations
 
-import sys
-import textwrap
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-import pytest
 from aiohttp.test_utils import TestServer
 
 from instancemock.app import create_app
@@ -270,22 +268,6 @@ OFF_CONTRACT = {("getMissing", "schema"), ("getWrongType", "schema"), ("getTeapo
 SMALL = {"barium": {"instances": 12}, "kianda": {"instances": 12}, "altinn-storage": {"instances": 12}}
 
 
-@pytest.fixture(scope="session")
-def drifty_package(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The test-only platform's package, importable by name for the whole session."""
-    root = tmp_path_factory.mktemp("drifty")
-    package = root / MODULE
-    package.mkdir()
-    (package / "drifty.yaml").write_text(textwrap.dedent(SPEC), encoding="utf-8")
-    (package / "__init__.py").write_text(PLUGIN, encoding="utf-8")
-    sys.path.insert(0, str(root))
-    try:
-        yield MODULE
-    finally:
-        sys.path.remove(str(root))
-        sys.modules.pop(MODULE, None)
-
-
 def upstream_settings(**overrides: Any) -> Any:
     """The "real service": not strict (it must be free to break its spec), a small world, drifty mounted."""
     return settings(**{"platforms": (MODULE,), "strict": False, "apis": SMALL, **overrides})
@@ -295,16 +277,6 @@ async def start_upstream(**overrides: Any) -> TestServer:
     server = TestServer(create_app(upstream_settings(**overrides)), host="127.0.0.1", port=0)
     await server.start_server()
     return server
-
-
-@pytest.fixture
-async def upstream(drifty_package: str) -> AsyncIterator[TestServer]:
-    """The "real service" on a port the OS chose, for one test."""
-    server = await start_upstream()
-    try:
-        yield server
-    finally:
-        await server.close()
 
 
 def base_of(server: TestServer, mount: str) -> str:
