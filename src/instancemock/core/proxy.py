@@ -46,9 +46,11 @@ from werkzeug.datastructures import Headers
 from yarl import URL
 
 from instancemock.core import errors
+from instancemock.core.bodies import read_body
 from instancemock.core.context import STATE, Facts, Handler, facts, origin_of
 from instancemock.core.drift import RESPONSE, DriftLog, Flag, Seen, request_flags, response_flags, undeclared_operation
 from instancemock.core.journal import ENTRY_ID, PROXY_NOTE, SECRET_QUERY, redacted_query
+from instancemock.core.offload import checked
 from instancemock.core.plugin import ApiPlugin
 from instancemock.core.routing import Route
 from instancemock.core.spec import ADMIN, Api
@@ -133,7 +135,7 @@ class Proxy:
             if not self.upstreams:
                 raise ValueError("record: --record keeps what the proxy forwards; name an API with --proxy API=URL")
             self.recording = Recording(settings.record, self.redactor, settings.seed, now)
-            if self.recording.resume():
+            if self.recording.resume(sorted({api.platform for name, api in apis.items() if name != ADMIN})):
                 log.info("recording: carrying on from %s", settings.record)
 
     def rewrites(self, request: web.Request, own: Upstream, own_base: str) -> list[tuple[re.Pattern[str], str]]:
@@ -226,8 +228,11 @@ async def _forward(
 ) -> web.StreamResponse:
     route = found.found if isinstance(found.found, Route) else None
     base = route.base if route is not None else _base_of(api, request.rel_url.raw_path)
-    body = await request.read() if request.can_read_body else b""
-    flags = _request_flags(request, api, route, found, body)
+    try:
+        body = await read_body(request, api.errors, proxy.settings.body_timeout) if request.can_read_body else b""
+    except errors.Refusal as refusal:  # a body that never arrives is this server's 408, not the upstream's
+        return refusal.render(api.errors)
+    flags = await _request_flags(request, api, route, found, body)
     try:
         target = _target(request, upstream, route, base)
     except ForwardError as error:
@@ -279,26 +284,48 @@ async def _answer(
     if not _buffered(mimetype, answer.content_length):
         return await _stream(request, proxy, found, api, route, flags, answer, headers, shown)
     raw = await answer.read()
-    plain = _decoded(raw, encoding)
-    out = raw
-    if plain is not None and rewrites:
-        text = plain.decode(answer.charset or "utf-8", errors="surrogateescape")
-        changed = _rewrite(text, rewrites)
-        if changed != text:
-            out = changed.encode(answer.charset or "utf-8", errors="surrogateescape")
-            headers.popall("Content-Encoding", None)
-            plain = out
+    plain, out = await checked(len(raw), _readable, raw, encoding, answer.charset, rewrites)
+    if out is not raw:
+        headers.popall("Content-Encoding", None)  # rewritten links: the body goes back decoded
     if route is not None:
-        checked = plain if plain is not None else b""
-        flags += response_flags(
-            api, route.op, answer.status, checked, _werkzeug(answer.headers), mimetype, checked_body=plain is not None
+        seen_body = plain if plain is not None else b""
+        flags += await checked(
+            len(seen_body),
+            response_flags,
+            api,
+            route.op,
+            answer.status,
+            seen_body,
+            _werkzeug(answer.headers),
+            mimetype,
+            checked_body=plain is not None,
         )
     strict = _note(request, proxy, found, route, shown, flags, answer.status)
     if strict is not None:
         return strict
-    if route is not None and plain is not None:
-        proxy.record(request, found, route, body, answer.status, _json(plain, mimetype, answer.charset))
+    if route is not None and plain is not None and proxy.recording is not None:
+        parsed = await checked(len(plain), _json, plain, mimetype, answer.charset)
+        proxy.record(request, found, route, body, answer.status, parsed)
     return web.Response(status=answer.status, reason=answer.reason, body=out, headers=headers)
+
+
+def _readable(
+    raw: bytes, encoding: str, charset: str | None, rewrites: list[tuple[re.Pattern[str], str]]
+) -> tuple[bytes | None, bytes]:
+    """(the body as it can be checked, or None if its encoding cannot be undone; the body to send on).
+
+    The body sent on is `raw` itself unless links in it were rewritten (then it is the decoded,
+    rewritten text). Pure, so a large body is handled beside the loop (core/offload.py).
+    """
+    plain = _decoded(raw, encoding)
+    if plain is None or not rewrites:
+        return plain, raw
+    text = plain.decode(charset or "utf-8", errors="surrogateescape")
+    changed = _rewrite(text, rewrites)
+    if changed == text:
+        return plain, raw
+    out = changed.encode(charset or "utf-8", errors="surrogateescape")
+    return out, out
 
 
 async def _stream(
@@ -372,10 +399,13 @@ def _unanswered(request: web.Request, api: Api, shown: str, status: int, message
     return response
 
 
-def _request_flags(request: web.Request, api: Api, route: Route | None, found: Facts, body: bytes) -> list[Flag]:
+async def _request_flags(request: web.Request, api: Api, route: Route | None, found: Facts, body: bytes) -> list[Flag]:
+    """The request's violations, as the mock's own validation finds them (a large body beside the loop)."""
     if route is None:
         return [undeclared_operation(request.method, found.api_path)]
-    _, violations = check_request(
+    _, violations = await checked(
+        len(body),
+        check_request,
         api,
         route.op,
         route.params,

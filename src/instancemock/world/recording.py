@@ -82,7 +82,7 @@ class Recording:
         self.dirty = False
         self._lock = threading.Lock()  # saving runs in a thread; it must see whole changes
 
-    def resume(self) -> bool:
+    def resume(self, platforms: list[str]) -> bool:
         """Carry on from `DIR/state.json` if a session left one there: recording twice never loses the first.
 
         The directory is created (and written to once) now, so a path that cannot hold the recording
@@ -97,7 +97,7 @@ class Recording:
             document = json.loads(path.read_bytes())
         except (OSError, ValueError) as error:
             raise ValueError(f"record: {path}: {error}") from None
-        problems = check_document(document)
+        problems = check_document(document, platforms)
         if problems:
             raise ValueError(f"record: {path} is not a state document ({'; '.join(problems[:3])}); move it away")
         with self._lock:
