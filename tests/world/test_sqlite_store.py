@@ -147,3 +147,44 @@ def test_a_json_state_file_named_otherwise_is_refused_with_a_hint(tmp_path: Path
     db.write_text(json.dumps({"format": "instancemock-state/1", "sandboxes": {}}))
     with pytest.raises(DatabaseError, match=r"\*\.json"):
         create_app(settings(state_file=db))
+
+
+class Keys:
+    """An index of a collection's keys and documents (the `Index` protocol of world/store.py)."""
+
+    def __init__(self) -> None:
+        self.docs: dict[str, Any] = {}
+
+    def add(self, key: str, doc: Any) -> None:
+        self.docs[key] = doc
+
+    def discard(self, key: str) -> None:
+        self.docs.pop(key, None)
+
+
+async def test_an_index_follows_committed_writes_only_and_is_built_again_after_a_restart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "state.db"
+    async with serving(db) as client:
+        store = client.app[STATE].store("default", "kianda")
+        assert isinstance(store, SqliteStore)
+        index = await store.index("notes", Keys)
+        assert await store.index("notes", Keys) is index
+        await store.put("notes", "a", {"v": 1})
+        await store.put("notes", "b", {"v": 1})
+        await store.update("notes", "a", lambda doc: {"v": 2})
+        await store.delete("notes", "b")
+        assert index.docs == {"a": {"v": 2}}
+
+        def disk_full(*args: Any) -> None:
+            raise sqlite3.OperationalError("database or disk is full")
+
+        monkeypatch.setattr(SqlitePersistence, "_write", disk_full)
+        with pytest.raises(sqlite3.OperationalError):
+            await store.put("notes", "lost", {"v": 1})
+        assert index.docs == {"a": {"v": 2}}  # never committed, so never told
+        monkeypatch.undo()
+    async with serving(db) as client:
+        restored = await client.app[STATE].store("default", "kianda").index("notes", Keys)
+        assert restored.docs == {"a": {"v": 2}}

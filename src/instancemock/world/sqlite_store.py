@@ -36,7 +36,15 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from instancemock.world.persistence import Worlds
-from instancemock.world.store import Collections, Document, MemoryStore, Snapshot, Stored, check_expected
+from instancemock.world.store import (
+    Collections,
+    Document,
+    IndexT,
+    MemoryStore,
+    Snapshot,
+    Stored,
+    check_expected,
+)
 
 log = logging.getLogger("instancemock.state")
 
@@ -316,6 +324,10 @@ class SqliteStore:
 
     async def dump(self) -> Collections:
         return await self.memory.dump()
+
+    async def index(self, collection: str, make: Callable[[], IndexT]) -> IndexT:
+        """The memory's index: every write here is applied to the memory after its commit, which tells it."""
+        return self.memory.attach(collection, make)
 
     async def put(self, collection: str, key: str, doc: Document, expect: int | None = None) -> Stored:
         async with self._lock:

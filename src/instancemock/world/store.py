@@ -19,14 +19,21 @@ The contract every implementation keeps (ARCHITECTURE.md, "Stores"):
   written (a key deleted and written again goes last), so seeded worlds list the same way
   everywhere.
 - `dump` is a point-in-time copy of every collection, for exports.
+
+A platform that must answer queries over a large collection without reading all of it (Altinn's
+instance query) asks the store for an `Index`: an object of its own making that the store fills
+with the collection's documents once and then tells of every later write, in the same step as
+the write. A store whose writes all pass through this process (memory, SQLite) keeps it that way
+(every write ends in `MemoryStore.apply`); a store shared by several processes (Redis) must feed
+it from its change notifications instead.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 Document = dict[str, Any]
 Collections = dict[str, dict[str, Document]]  # collection -> key -> document
@@ -50,6 +57,19 @@ class VersionConflict(Exception):
         self.current = current
 
 
+class Index(Protocol):
+    """A view of one collection derived from its documents, kept current by the store."""
+
+    def add(self, key: str, doc: Document) -> None:
+        """`doc` is now stored under `key` (replacing whatever was there: see `discard`)."""
+
+    def discard(self, key: str) -> None:
+        """Nothing is stored under `key` any more (called before `add` on a replace, too)."""
+
+
+IndexT = TypeVar("IndexT", bound=Index)
+
+
 class Store(Protocol):
     async def get(self, collection: str, key: str) -> Stored | None: ...
     async def list(self, collection: str) -> list[Stored]: ...
@@ -59,6 +79,13 @@ class Store(Protocol):
         self, collection: str, key: str, change: Callable[[Document], Document | None]
     ) -> Stored | None: ...
     async def count(self, collection: str) -> int: ...
+    async def index(self, collection: str, make: Callable[[], IndexT]) -> IndexT:
+        """The index that `make` builds over `collection`, filled on first use and current after.
+
+        One index per (collection, `make`): pass the same callable (a class) to get it back.
+        """
+        ...
+
     async def dump(self) -> Collections: ...
 
 
@@ -78,6 +105,7 @@ class MemoryStore:
 
     def __init__(self, data: Collections | None = None) -> None:
         self._data: dict[str, dict[str, Stored]] = {}
+        self._indexes: dict[str, dict[Callable[[], Index], Index]] = {}
         if data:
             self.load(data)
 
@@ -121,11 +149,47 @@ class MemoryStore:
         return items.get(key) if items is not None else None
 
     def apply(self, collection: str, key: str, stored: Stored | None) -> None:
-        """Store `stored` under the key (keeping its place if it exists), or remove the key (None)."""
+        """Store `stored` under the key (keeping its place if it exists), or remove the key (None).
+
+        Every write ends here (SqliteStore's too, after its commit), so the indexes are told here.
+        """
         if stored is None:
-            self._data.get(collection, {}).pop(key, None)
+            if self._data.get(collection, {}).pop(key, None) is None:
+                return
         else:
             self._data.setdefault(collection, {})[key] = stored
+        self._tell(collection, key, stored.doc if stored is not None else None)
+
+    async def index(self, collection: str, make: Callable[[], IndexT]) -> IndexT:
+        return self.attach(collection, make)
+
+    def attach(self, collection: str, make: Callable[[], IndexT]) -> IndexT:
+        """`index`, synchronously: attached before a world arrives, an index is filled as it arrives."""
+        indexes = self._indexes.setdefault(collection, {})
+        found = indexes.get(make)
+        if found is None:
+            found = make()
+            for key, stored in self._data.get(collection, {}).items():
+                found.add(key, stored.doc)
+            indexes[make] = found
+        return found  # type: ignore[return-value]  # the one `make` built
+
+    def _tell(self, collection: str, key: str, doc: Document | None) -> None:
+        for index in self._indexes.get(collection, {}).values():
+            index.discard(key)
+            if doc is not None:
+                index.add(key, doc)
+
+    def extend(self, collection: str, items: Iterable[tuple[str, Document]]) -> None:
+        """Add freshly seeded documents at version 1: how a world arriving in parts is built up."""
+        stored = self._data.setdefault(collection, {})
+        for key, doc in items:
+            stored[key] = Stored(doc, 1)
+            self._tell(collection, key, doc)
+
+    def documents(self) -> int:
+        """How many documents the store holds, over all collections."""
+        return sum(len(items) for items in self._data.values())
 
     def items(self) -> Snapshot:
         """Every collection's keys and stored documents, in order: a snapshot safe to read in a thread."""
@@ -140,6 +204,7 @@ class MemoryStore:
     def load(self, data: Collections, versions: dict[tuple[str, str], int] | None = None) -> None:
         """Replace everything; versions start at 1 unless given (a persistent store keeps them)."""
         versions = versions or {}
+        self._indexes.clear()  # built again from the new documents on next use
         self._data = {
             name: {k: Stored(doc, versions.get((name, k), 1)) for k, doc in items.items()}
             for name, items in data.items()
