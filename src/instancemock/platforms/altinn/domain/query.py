@@ -2,19 +2,33 @@
 
 Pure functions over stored documents, so the App API (whose "active instances" is this query)
 and any future store can reuse them. Malformed input raises `QueryError` with the message the
-client gets.
+client gets. `Query.select` answers from an `InstanceIndex` (index.py) with the same result as
+filtering, ordering and paging every instance, at a cost that grows with the page, not the world.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Sequence
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 from urllib.parse import unquote
 
+from instancemock.platforms.altinn.domain.index import (
+    ARCHIVED,
+    AT_TASK,
+    CONFIRMED,
+    ENDED,
+    EVERY,
+    HARD_DELETED,
+    SOFT_DELETED,
+    Entry,
+    Facet,
+    InstanceIndex,
+)
 from instancemock.platforms.altinn.domain.instances import guid_of, is_confirmed_by
+from instancemock.platforms.altinn.domain.ticks import stored_ticks, ticks
 from instancemock.world.store import Document
 
 DATE_OPERATORS = ("gt", "gte", "lt", "lte", "eq")
@@ -23,34 +37,11 @@ TEXT_FIELDS = ("dueBefore", "visibleAfter", "process.ended")  # compared as ISO 
 DATE_FIELDS = INSTANT_FIELDS + TEXT_FIELDS
 DEFAULT_SIZE = 100
 MAIN_VERSION = 3  # every mock instance is an Altinn 3 instance
-
-EPOCH_TICKS = 621355968000000000  # .NET ticks at 1970-01-01T00:00:00Z
-_MOMENT = re.compile(
-    r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,7}))?)?)?)?)?"
-    r"\s*(Z|[+-]\d{2}(?::?\d{2})?)?$",
-    re.IGNORECASE,
-)
+ALL_FLAGS = ARCHIVED | SOFT_DELETED | HARD_DELETED | ENDED | AT_TASK | CONFIRMED
 
 
 class QueryError(ValueError):
     """A query the client got wrong; the message is what Storage-style 400s say."""
-
-
-def ticks(text: str) -> int:
-    """ISO 8601 (date or date-time, optional offset; no offset = UTC) as .NET ticks (100 ns)."""
-    found = _MOMENT.match(text.strip())
-    if not found:
-        raise ValueError(text)
-    year, month, day, hour, minute, second, fraction, zone = found.groups()
-    moment = datetime(
-        int(year), int(month or 1), int(day or 1), int(hour or 0), int(minute or 0), int(second or 0), tzinfo=UTC
-    )
-    if zone and zone.upper() != "Z":
-        sign = -1 if zone[0] == "-" else 1
-        digits = zone[1:].replace(":", "")
-        moment -= sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0))
-    whole = (moment - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(seconds=1)
-    return EPOCH_TICKS + whole * 10_000_000 + int((fraction or "0").ljust(7, "0")[:7])
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +56,7 @@ class DateFilter:
         if stored is None:
             return False
         if self.instant is not None:
-            left: Any = ticks(stored)
+            left: Any = stored_ticks(stored)
             right: Any = self.instant
         else:
             left, right = stored, self.value
@@ -148,27 +139,40 @@ class Query:
     after: Cursor | None = None
 
     def matches(self, doc: Document) -> bool:
+        """Does `doc` pass every filter? (Cheapest checks first; the first that fails decides.)"""
+        if not self.main_version_matches():
+            return False
+        if self.org is not None and doc.get("org") != self.org:
+            return False
+        if self.app_id is not None and doc.get("appId") != self.app_id:
+            return False
+        if self.party_id is not None and str(doc["instanceOwner"]["partyId"]) != str(self.party_id):
+            return False
         status = doc.get("status") or {}
         process = doc.get("process") or {}
-        checks = (
-            self.org is None or doc.get("org") == self.org,
-            self.app_id is None or doc.get("appId") == self.app_id,
-            self.party_id is None or str(doc["instanceOwner"]["partyId"]) == str(self.party_id),
-            self.current_task is None or (process.get("currentTask") or {}).get("elementId") == self.current_task,
-            self.is_complete is None
-            or (process.get("ended") is not None if self.is_complete else process.get("currentTask") is not None),
-            self.exclude_confirmed_by is None or not is_confirmed_by(doc, self.exclude_confirmed_by),
-            self.confirmed is None or is_confirmed_by(doc, str(doc.get("org"))) == self.confirmed,
-            self.is_archived is None or bool(status.get("isArchived")) == self.is_archived,
-            self.is_soft_deleted is None or bool(status.get("isSoftDeleted")) == self.is_soft_deleted,
-            self.is_hard_deleted is None or bool(status.get("isHardDeleted")) == self.is_hard_deleted,
-            self.search is None or _texts_contain(doc, self.search),
-            self.a3_ref is None or guid_of(doc).lower().endswith(self.a3_ref.lower()),
-            self.a2_arch_ref is None or (doc.get("dataValues") or {}).get("A2ArchRef") == self.a2_arch_ref,
-            self.main_version_include in (None, MAIN_VERSION),
-            self.main_version_exclude != MAIN_VERSION,
-        )
-        return all(checks) and all(f.accepts(doc) for f in self.dates)
+        if self.is_archived is not None and bool(status.get("isArchived")) != self.is_archived:
+            return False
+        if self.is_soft_deleted is not None and bool(status.get("isSoftDeleted")) != self.is_soft_deleted:
+            return False
+        if self.is_hard_deleted is not None and bool(status.get("isHardDeleted")) != self.is_hard_deleted:
+            return False
+        if self.current_task is not None and (process.get("currentTask") or {}).get("elementId") != self.current_task:
+            return False
+        if self.is_complete is not None and (
+            process.get("ended") is None if self.is_complete else process.get("currentTask") is None
+        ):
+            return False
+        if self.exclude_confirmed_by is not None and is_confirmed_by(doc, self.exclude_confirmed_by):
+            return False
+        if self.confirmed is not None and is_confirmed_by(doc, str(doc.get("org"))) != self.confirmed:
+            return False
+        if self.search is not None and not _texts_contain(doc, self.search):
+            return False
+        if self.a3_ref is not None and not guid_of(doc).lower().endswith(self.a3_ref.lower()):
+            return False
+        if self.a2_arch_ref is not None and (doc.get("dataValues") or {}).get("A2ArchRef") != self.a2_arch_ref:
+            return False
+        return all(f.accepts(doc) for f in self.dates)
 
     def order(self, docs: Iterable[Document]) -> list[Document]:
         """By `lastChanged`, then the internal row id, both in the one direction asked for."""
@@ -186,9 +190,144 @@ class Query:
         last = sort_key(chosen[-1])
         return chosen, Cursor(*last)
 
+    def select(
+        self, index: InstanceIndex, allowed: Callable[[Document], bool] | None = None
+    ) -> tuple[list[Document], int, Cursor | None]:
+        """The page, the number of all matches, and the next cursor, from the index.
+
+        The same answer as `page(order(matches))` over every instance (that `allowed` lets
+        through). A query on one of org, app or party, a `lastChanged` window and status filters
+        costs two bisections, a bit test per instance in the window, and the page; any other filter
+        (or `allowed`) reads the documents in the window. Entries that tie on (`lastChanged`,
+        `_seq`) follow their keys.
+        """
+        if not self.main_version_matches():
+            return [], 0, None
+        chosen, entries = min(
+            ((facet, index.entries(facet)) for facet in self._facets()), key=lambda found: len(found[1])
+        )
+        low, high = self._changed_range(entries)
+        mask, want = self._flag_filter(chosen)
+        passing = index.flags(chosen)[low:high].translate(_passing(mask, want)) if mask else None
+        if allowed is None and not self._reads_documents(chosen):
+            total = high - low if passing is None else passing.count(1)
+            rows = self._next_rows(entries, low, high, passing)
+        else:
+            docs = index.docs
+            window = entries[low:high] if passing is None else [entries[low + i] for i in _ones(passing)]
+            hits = [e for e in window if self.matches(docs[e[2]]) and (allowed is None or allowed(docs[e[2]]))]
+            total = len(hits)
+            rows = self._next_rows(hits, 0, len(hits), None)
+        page = [index.docs[e[2]] for e in rows]
+        if self.size == 0 or len(page) < self.size:
+            return page, total, None
+        return page, total, Cursor(rows[-1][0], rows[-1][1])
+
+    def _next_rows(self, entries: list[Entry], low: int, high: int, passing: bytearray | None) -> list[Entry]:
+        """Up to `size` entries of `entries[low:high]` after the cursor, in the query's direction;
+        with `passing` (a byte per entry of the range, 1: it passes the status filters), only those."""
+        descending = self.descending
+        if self.after is None:
+            start, end = low, high
+        elif descending:
+            start, end = low, max(low, bisect_left(entries, self._mark(), low, high))
+        else:
+            start, end = bisect_left(entries, self._mark(), low, high), high
+        if passing is None:
+            chosen = (
+                entries[max(start, end - self.size) : end][::-1]
+                if descending
+                else entries[start : min(end, start + self.size)]
+            )
+            return chosen
+        rows: list[Entry] = []
+        at = end - low if descending else start - low
+        while len(rows) < self.size:
+            at = passing.rfind(1, start - low, at) if descending else passing.find(1, at, end - low)
+            if at < 0:
+                break
+            rows.append(entries[low + at])
+            at += 0 if descending else 1
+        return rows
+
+    def main_version_matches(self) -> bool:
+        return self.main_version_include in (None, MAIN_VERSION) and self.main_version_exclude != MAIN_VERSION
+
+    def _facets(self) -> list[Facet]:
+        given = [("org", self.org), ("app", self.app_id), ("party", self.party_id)]
+        return [(name, str(value)) for name, value in given if value is not None] or [EVERY]
+
+    def _flag_filter(self, facet: Facet) -> tuple[int, int]:
+        """The status filters as a bit test on an entry's flags: `flags & mask == want`."""
+        mask = want = 0
+        for flag, value in (
+            (ARCHIVED, self.is_archived),
+            (SOFT_DELETED, self.is_soft_deleted),
+            (HARD_DELETED, self.is_hard_deleted),
+            (ENDED, True if self.is_complete else None),
+            (AT_TASK, True if self.is_complete is False else None),
+            (CONFIRMED, self.confirmed),
+            (CONFIRMED, False if self._excludes_own_org(facet) else None),
+        ):
+            if value is not None:
+                if mask & flag and bool(want & flag) != value:
+                    return ALL_FLAGS, -1  # confirmed=true and excludeConfirmedBy its org: nothing passes
+                mask |= flag
+                want |= flag if value else 0
+        return mask, want
+
+    def _excludes_own_org(self, facet: Facet) -> bool:
+        """excludeConfirmedBy names the org every instance of the facet has: a flag test will do."""
+        return self.exclude_confirmed_by is not None and facet == ("org", self.exclude_confirmed_by)
+
+    def _reads_documents(self, facet: Facet) -> bool:
+        """Must a filter look at the documents? (Not for `facet`, `lastChanged` and status filters.)"""
+        given = {"org": self.org, "app": self.app_id, "party": self.party_id}
+        others = [value for name, value in given.items() if name != facet[0] and value is not None]
+        rest = (self.current_task, self.search, self.a3_ref, self.a2_arch_ref)
+        excluding = self.exclude_confirmed_by is not None and not self._excludes_own_org(facet)
+        return (
+            bool(others)
+            or excluding
+            or any(value is not None for value in rest)
+            or any(f.name != "lastChanged" for f in self.dates)
+        )
+
+    def _changed_range(self, entries: list[Entry]) -> tuple[int, int]:
+        """The slice of `entries` that the `lastChanged` filters let through."""
+        low, high = 0, len(entries)
+        for found in self.dates:
+            if found.name != "lastChanged" or found.instant is None:
+                continue
+            at, after = (found.instant,), (found.instant + 1,)
+            if found.op in ("gt", "gte", "eq"):
+                low = max(low, bisect_left(entries, after if found.op == "gt" else at))
+            if found.op in ("lt", "lte", "eq"):
+                high = min(high, bisect_left(entries, after if found.op in ("lte", "eq") else at))
+        return low, max(low, high)
+
+    def _mark(self) -> tuple[int, int]:
+        """Where the cursor falls among entries: before its own (descending) or after it (ascending)."""
+        assert self.after is not None
+        return (self.after.ticks, self.after.seq) if self.descending else (self.after.ticks, self.after.seq + 1)
+
+
+@cache
+def _passing(mask: int, want: int) -> bytes:
+    """A `bytes.translate` table: each flags byte to 1 if `flags & mask == want`, else 0."""
+    return bytes(1 if flags & mask == want else 0 for flags in range(256))
+
+
+def _ones(passing: bytearray) -> Iterator[int]:
+    """The positions of the 1 bytes."""
+    at = passing.find(1)
+    while at >= 0:
+        yield at
+        at = passing.find(1, at + 1)
+
 
 def sort_key(doc: Document) -> tuple[int, int]:
-    return ticks(str(doc["lastChanged"])), int(doc.get("_seq", 0))
+    return stored_ticks(str(doc["lastChanged"])), int(doc.get("_seq", 0))
 
 
 def _texts_contain(doc: Document, needle: str) -> bool:
