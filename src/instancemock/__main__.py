@@ -2,8 +2,11 @@
 
 Start-up checks the cheap things first, so a mistake costs no seconds of seeding: the settings
 (settings.py: every source checked, one line per problem), then the port (bound before seeding,
-so "port 8080 is in use" comes at once; it starts listening only once the world is ready), then
-the world, with progress on the console (console.py), then the banner.
+so "port 8080 is in use" comes at once), then the fixtures' schemas; then the worlds are seeded
+in forked processes while the specs load and while the port already listens (`/__admin/health`
+answers 503 "seeding", requests wait for their world), with progress on the console
+(console.py), and the banner once they are in. A world that cannot be seeded stops the server
+with its reason and status 2.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import errno
 import logging
 import os
 import shutil
+import signal
 import socket
 import sys
 import time
@@ -268,19 +272,21 @@ def serve(args: argparse.Namespace) -> int:
     from instancemock import server
     from instancemock.app import create_app
     from instancemock.console import AccessLogger, SeedingProgress, access_logger, banner, shown_host, world_sizes
+    from instancemock.core.context import STATE
     from instancemock.core.pipeline import PARSER_CEILING
 
     found = registry.discover(settings.platforms)
     seeded = [p.name for p in found if p.seeder and any(settings.api_enabled(api.name) for api in p.apis)]
     progress = SeedingProgress(seeded)
-    try:
-        app = create_app(settings, found, progress=progress)
+    try:  # the worlds are seeded in forked processes meanwhile, and after, while the port listens
+        app = create_app(settings, found, progress=progress, background=True)
     except (OSError, ValueError) as error:
+        progress.close()
         for sock in sockets:
             sock.close()
         return _fail(error, "cannot start: ")
-    finally:
-        progress.close()
+    state = app[STATE]
+    state.on_failure = lambda error: signal.raise_signal(signal.SIGTERM)  # a world cannot be seeded: stop
 
     origin = f"http://{shown_host(settings.host)}:{sockets[0].getsockname()[1]}"
     announcing: set[asyncio.Task[None]] = set()
@@ -288,6 +294,7 @@ def serve(args: argparse.Namespace) -> int:
     async def announce() -> None:
         """The banner, once the worlds are in (`world_sizes` waits for them and counts)."""
         sizes = await world_sizes(app)
+        progress.close()
         lines = banner(app, origin, sizes, progress if progress.started is not None else None, started)
         print("\n".join(lines), flush=True)
 
@@ -310,7 +317,11 @@ def serve(args: argparse.Namespace) -> int:
             max_field_size=PARSER_CEILING,
         )
     except (OSError, ValueError) as error:  # a platform's start-up check failed
+        progress.close()
         return _fail(error, "cannot start: ")
+    progress.close()
+    if state.failure is not None:  # a world could not be seeded in the background
+        return _fail(state.failure, "cannot start: ")
     if settings.state_file is not None:
         print(f"instancemock: stopped; state saved to {settings.state_file}", flush=True)
     else:

@@ -46,10 +46,9 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def mount(platforms: Sequence[Plugin], settings: Settings) -> tuple[dict[str, Api], dict[str, ApiPlugin]]:
-    """The APIs to serve: every enabled API, and of a disabled one only what its siblings need."""
-    apis: dict[str, Api] = {}
-    plugins: dict[str, ApiPlugin] = {}
+def mounted(platforms: Sequence[Plugin], settings: Settings) -> dict[str, tuple[ApiPlugin, frozenset[str] | None]]:
+    """The APIs to serve: every enabled API, and of a disabled one only what its siblings need (`only`)."""
+    chosen: dict[str, tuple[ApiPlugin, frozenset[str] | None]] = {}
     for platform in platforms:
         enabled = [api for api in platform.apis if settings.api_enabled(api.name)]
         for api in platform.apis:
@@ -58,36 +57,57 @@ def mount(platforms: Sequence[Plugin], settings: Settings) -> tuple[dict[str, Ap
                 if not enabled or not api.shared_operations:
                     continue
                 only = api.shared_operations
-            apis[api.name] = load_api(api.name, platform.name, api.spec, api.errors, only)
-            plugins[api.name] = api
+            chosen[api.name] = (api, only)
+    return chosen
+
+
+def mount(platforms: Sequence[Plugin], settings: Settings) -> tuple[dict[str, Api], dict[str, ApiPlugin]]:
+    """The mounted APIs with their specs loaded, and their plugins, by API name."""
+    owner = {api.name: platform.name for platform in platforms for api in platform.apis}
+    apis: dict[str, Api] = {}
+    plugins: dict[str, ApiPlugin] = {}
+    for name, (api, only) in mounted(platforms, settings).items():
+        apis[name] = load_api(name, owner[name], api.spec, api.errors, only)
+        plugins[name] = api
     return apis, plugins
 
 
 def create_app(
-    settings: Settings | None = None, platforms: Sequence[Plugin] | None = None, progress: Progress | None = None
+    settings: Settings | None = None,
+    platforms: Sequence[Plugin] | None = None,
+    progress: Progress | None = None,
+    *,
+    background: bool = False,
 ) -> web.Application:
     """The server; `platforms` defaults to every discovered platform (registry.py); `progress`
-    hears of each platform's seeding (the CLI shows it)."""
+    hears of each platform's seeding (the CLI shows it).
+
+    `background`: seed the default sandbox in forked processes while the specs load and while the
+    server already listens (`/__admin/health` answers 503 "seeding" meanwhile, and each request
+    waits for its own world); the CLI serves this way. Without it the worlds are seeded before
+    this returns, which tests and in-process use rely on.
+    """
     settings = settings or Settings()
     found = list(platforms) if platforms is not None else registry.discover(settings.platforms)
     known = registry.declared(found)
     settings = replace(with_options(settings, {}, known.options), apis=check_apis(settings.apis, known.apis))
     every = [*found, admin.plugin(found)]
-    apis, api_plugins = mount(every, settings)
-    serving = [p for p in found if any(api.name in apis for api in p.apis)]
+    names = mounted(every, settings)
+    serving = [p for p in found if any(api.name in names for api in p.apis)]
     settings = _with_admin_token(settings)
     _check_limits(settings)
     persistence = _persistence(settings.state_file)
     state = State(
         settings=settings,
         clock=Clock(settings.now),
-        platform_apis={p.name: tuple(a.name for a in p.apis if a.name in apis) for p in serving},
+        platform_apis={p.name: tuple(a.name for a in p.apis if a.name in names) for p in serving},
         seeders={p.name: p.seeder for p in serving if p.seeder is not None},
+        indexes={p.name: p.indexes for p in serving if p.indexes},
         progress=progress,
         persistence=persistence,
     )
     try:
-        app = _application(settings, state, apis, api_plugins, serving)
+        app = _application(settings, state, every, serving, background)
     except BaseException:
         if isinstance(persistence, SqlitePersistence):
             persistence.close_now()
@@ -110,8 +130,20 @@ def _persistence(state_file: Path | None) -> Persistence:
 
 
 def _application(
-    settings: Settings, state: State, apis: dict[str, Api], api_plugins: dict[str, ApiPlugin], serving: list[Plugin]
+    settings: Settings, state: State, every: list[Plugin], serving: list[Plugin], background: bool
 ) -> web.Application:
+    # A corrupt state file, or a bad fixture, stops start-up here with its path and reason.
+    if settings.state_file is not None and snapshot.is_json_file(settings.state_file):
+        restored = snapshot.load_file(state, settings.state_file)
+    else:
+        restored = state.restore()  # the worlds a SQLite state file kept, if any
+    if background and not restored:
+        for platform in serving:  # a fixture that breaks its schema stops start-up before the port opens
+            if platform.fixture is not None:
+                platform.fixture.load(settings.fixtures)
+        state.seed_in_background(DEFAULT_SANDBOX)  # the children seed while the specs load below
+    apis, api_plugins = mount(every, settings)
+
     app = web.Application(middlewares=MIDDLEWARES, client_max_size=settings.max_body_bytes)
     app[STATE] = state
     app[APIS] = apis
@@ -125,12 +157,8 @@ def _application(
     app.router.add_get("/", index, name="index")
     app.router.add_route("*", "/{tail:.*}", dispatch, name="dispatch")
 
-    # A corrupt state file, or a bad fixture while seeding, stops start-up here with its path and reason.
-    if settings.state_file is not None and snapshot.is_json_file(settings.state_file):
-        snapshot.load_file(state, settings.state_file)
-    else:
-        state.restore()
-    state.seed_all(DEFAULT_SANDBOX)  # seed what is missing now: a bad fixture stops start-up, not the first request
+    if restored or not background:  # restored worlds are in at once; seed what is missing now
+        state.seed_all(DEFAULT_SANDBOX)  # a bad fixture stops start-up, not the first request
 
     async def start(app: web.Application) -> None:
         for platform in serving:
@@ -138,9 +166,11 @@ def _application(
                 await platform.startup(state)
 
     app.on_startup.append(start)
+    if background and not restored:
+        app.cleanup_ctx.append(_absorbing(state))
     simulation = simulate.install(state, {p.name: p.simulate for p in serving if p.simulate is not None})
     if settings.simulate > 0:
-        app.cleanup_ctx.append(_simulating(simulation))
+        app.cleanup_ctx.append(_simulating(state, simulation))
     if settings.state_file is not None and snapshot.is_json_file(settings.state_file):
         app.cleanup_ctx.append(_keep_state_file(state, settings.state_file, settings.state_save_seconds))
     app.on_cleanup.append(_close_persistence(state))
@@ -156,11 +186,28 @@ def _close_persistence(state: State) -> Callable[[web.Application], Awaitable[No
     return close
 
 
-def _simulating(simulation: Simulation) -> Callable[[web.Application], AsyncIterator[None]]:
-    """For `app.cleanup_ctx`: the simulation's background task lives exactly as long as the server."""
+def _absorbing(state: State) -> Callable[[web.Application], AsyncIterator[None]]:
+    """For `app.cleanup_ctx`: bring the background worlds in while the server answers."""
 
     async def run(app: web.Application) -> AsyncIterator[None]:
-        task = asyncio.create_task(simulation.run(), name="instancemock-simulate")
+        task = asyncio.create_task(state.absorb(), name="instancemock-seed")
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    return run
+
+
+def _simulating(state: State, simulation: Simulation) -> Callable[[web.Application], AsyncIterator[None]]:
+    """For `app.cleanup_ctx`: the simulation's background task lives exactly as long as the server."""
+
+    async def simulate_when_seeded() -> None:
+        await state.ready_all(DEFAULT_SANDBOX)
+        await simulation.run()
+
+    async def run(app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(simulate_when_seeded(), name="instancemock-simulate")
         yield
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -146,12 +146,10 @@ def shown_host(host: str) -> str:
 
 
 async def world_sizes(app: web.Application) -> dict[str, int]:
-    """Instances in each platform's world of the default sandbox: the banner's counts.
-
-    The worlds are seeded before the server listens today; where they are seeded in the
-    background, this is the place that waits for each to be in."""
+    """Instances in each platform's world of the default sandbox: the banner's counts, once each
+    world is in (the CLI seeds them in the background while it listens)."""
     state = app[STATE]
-    return {p.name: await state.store(DEFAULT_SANDBOX, p.name).count(INSTANCES) for p in app[PLATFORMS]}
+    return {p.name: await (await state.ready(DEFAULT_SANDBOX, p.name)).count(INSTANCES) for p in app[PLATFORMS]}
 
 
 def banner(

@@ -62,3 +62,18 @@ async def test_a_users_fixture_replaces_the_packaged_one(make_client: MakeClient
     assert (await response.json())["title"] == "Site visit report"
     default = await make_client(auth=False)
     assert (await default.get("/kianda/api/processes/site-visit-report")).status == 404
+
+
+def test_a_fixture_its_seeder_refuses_stops_start_up_too(tmp_path: Path) -> None:
+    """The schema passes (nine digits), the seeder does not (no valid organisation number): the
+    server, already listening while it seeds, stops with the reason and exit status 2."""
+    text = ALTINN.packaged.read_text(encoding="utf-8").replace('orgNumber: "991825827"', 'orgNumber: "991825828"')
+    (tmp_path / "altinn.yaml").write_text(text, encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "instancemock", "serve", "--port", "0", "--fixtures", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert "cannot start" in result.stderr and "991825828 is not a valid organisation number" in result.stderr

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from instancemock.world.state import _spare_cpus
+from instancemock.world.seeding import spare_cpus
 
 EXPORT = """
 import asyncio, hashlib, json, sys
@@ -34,6 +34,6 @@ def digest(parallel_from: int) -> str:
     return result.stdout.strip().splitlines()[-1]
 
 
-@pytest.mark.skipif(_spare_cpus() < 1, reason="needs fork and a second CPU")
+@pytest.mark.skipif(spare_cpus() < 1, reason="needs fork and a second CPU")
 def test_forked_seeding_gives_the_same_world_as_in_process() -> None:
     assert digest(1) == digest(10**9)

@@ -42,6 +42,13 @@ async def authenticate(request: web.Request, context: Ctx) -> web.StreamResponse
 
 
 async def health(request: web.Request) -> web.Response:
+    """200 once every world of the default sandbox is seeded; 503 while seeding in the background."""
+    state = request.app[STATE]
+    if state.failure is not None:
+        return json_response({"status": "failed", "error": str(state.failure)}, status=503)
+    seeding = state.still_seeding()
+    if seeding:
+        return json_response({"status": "seeding", "seeding": seeding}, status=503)
     return json_response({"status": "ok"})
 
 

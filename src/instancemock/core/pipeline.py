@@ -1,8 +1,9 @@
 """The request pipeline: one middleware per job, outermost first (ARCHITECTURE.md lists them).
 
     record_in_journal -> catch_crashes -> answer_cors -> resolve_route -> enforce_limits
-    -> apply_mock_controls -> forward_to_upstream -> answer_unrouted -> check_response_strict
-    -> render_refusals -> authenticate_caller -> validate_request -> dispatch (the operation's handler)
+    -> apply_mock_controls -> forward_to_upstream -> answer_unrouted -> await_world
+    -> check_response_strict -> render_refusals -> authenticate_caller -> validate_request
+    -> dispatch (the operation's handler)
 
 `forward_to_upstream` (core/proxy.py) answers the requests of a proxied API from the real service,
 after the controls (a fault rule still applies) and before everything a real service does itself.
@@ -34,6 +35,7 @@ from instancemock.core.journal import record_in_journal
 from instancemock.core.offload import checked
 from instancemock.core.plugin import ApiPlugin
 from instancemock.core.proxy import forward_to_upstream
+from instancemock.core.readiness import await_world
 from instancemock.core.routing import Miss, Route, Router
 from instancemock.core.validation import check_request, check_response
 
@@ -225,6 +227,7 @@ MIDDLEWARES: list[Middleware] = [
     apply_mock_controls,
     forward_to_upstream,
     answer_unrouted,
+    await_world,
     check_response_strict,
     render_refusals,
     authenticate_caller,

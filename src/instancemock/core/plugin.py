@@ -31,6 +31,7 @@ from instancemock.world.fixtures import FixtureFile
 from instancemock.world.recording import Recorder
 from instancemock.world.simulate import Advancer
 from instancemock.world.state import Seeder, State
+from instancemock.world.store import Index
 
 Authenticator = Callable[[web.Request, Ctx], Awaitable[web.StreamResponse | None]]
 Credentials = Callable[[Settings, str], dict[str, Any]]  # (settings, server origin) -> demo login
@@ -68,6 +69,9 @@ class Plugin:
     seeder: Seeder | None = None
     simulate: Advancer | None = None  # one simulated user's action, for --simulate (world/simulate.py)
     startup: Callable[[State], Awaitable[None]] | None = None
+    # Indexes (world/store.py) to build with each of its worlds, as (collection, index class):
+    # filled while a large world arrives instead of all at once on the first request that asks.
+    indexes: tuple[tuple[str, Callable[[], Index]], ...] = ()
     fixture: FixtureFile | None = None
     settings: Mapping[str, PlatformSetting] = field(default_factory=dict)
     # Operations of the admin spec this platform handles (Kianda: /__admin/webhooks).

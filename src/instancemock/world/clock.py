@@ -23,8 +23,22 @@ class Clock:
         self._skew += seconds
 
 
+# The last few thousand instants formatted, and their text: seeding formats most instants more than
+# once (an instance's start is also its form's creation and its first task's), so a world's
+# documents share one string per instant and seeding formats each once.
+_FORMATTED: dict[datetime, str] = {}
+_FORMATTED_MAX = 4096
+
+
 def iso(moment: datetime) -> str:
     """ISO 8601 in UTC with a Z, microseconds only when present (as .NET writes them)."""
-    if moment.tzinfo is UTC:  # the common case, twice as fast (seeding formats millions of these)
-        return moment.isoformat()[:-6] + "Z"
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    text = _FORMATTED.get(moment)
+    if text is None:
+        if moment.tzinfo is UTC:  # the common case, twice as fast as converting
+            text = moment.isoformat()[:-6] + "Z"
+        else:
+            text = moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        if len(_FORMATTED) >= _FORMATTED_MAX:
+            _FORMATTED.clear()
+        _FORMATTED[moment] = text
+    return text

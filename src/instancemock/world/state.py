@@ -3,31 +3,41 @@
 Tokens and tickets live in `services` (shared), so a token obtained in one sandbox works in all;
 instance data lives in per-sandbox stores, seeded on first use from the seed, `--now` and the
 fixtures, and evicted least-recently-used past `settings.sandboxes`.
+
+A world is seeded in one of two ways. `seed_all` and `store` do it there and then (tests, and
+anything that needs the world before the server listens). `seed_in_background` starts forked
+processes (world/seeding.py) and returns at once; `absorb`, run on the event loop, brings their
+worlds in part by part, and `ready` is what a request awaits before it touches its world: the
+server answers `/__admin/health` while it seeds, and a new sandbox of a large world is seeded
+without stopping the event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
+import logging
 import marshal
-import multiprocessing
-import os
 import random
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
-from typing import TypeVar
-
-from faker import Faker
+from typing import TYPE_CHECKING, TypeVar
 
 from instancemock.settings import Settings
+from instancemock.world import seeding
 from instancemock.world.clock import Clock
 from instancemock.world.persistence import InMemory, Persistence
-from instancemock.world.store import Document, MemoryStore, Store
+from instancemock.world.store import Document, Index, MemoryStore, Store
+
+if TYPE_CHECKING:
+    from faker import Faker
+
+log = logging.getLogger("instancemock.seeding")
 
 DEFAULT_SANDBOX = "default"
 
@@ -60,6 +70,8 @@ class SeedContext:
 
     def faker(self, locale: str | list[str], salt: str = "") -> Faker:
         """A private Faker seeded from the server seed, never `Faker.seed()` (that one is global)."""
+        from faker import Faker  # imported by seeding only: a server that restores its worlds never needs it
+
         fake = Faker(locale)
         fake.seed_instance(f"{self.settings.seed}:{self.platform}:{salt}")
         return fake
@@ -75,6 +87,7 @@ class SeedContext:
 
 
 T = TypeVar("T")
+World = dict[str, dict[str, Document]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,17 +105,33 @@ Progress = Callable[[SeedEvent], None]
 
 
 @dataclass
+class _Pending:
+    """A world being seeded in the background, and the event its requests wait on."""
+
+    started: float
+    event: asyncio.Event = field(default_factory=asyncio.Event)
+    error: BaseException | None = None
+
+
+@dataclass
 class State:
     settings: Settings
     clock: Clock
     platform_apis: dict[str, tuple[str, ...]]  # platform -> the names of its mounted APIs
     seeders: dict[str, Seeder]
+    # Indexes to attach to each world of a platform, as (collection, index class): see Plugin.indexes.
+    indexes: dict[str, tuple[tuple[str, Callable[[], Index]], ...]] = field(default_factory=dict)
     progress: Progress | None = None  # told when a world starts seeding and when it is in
+    on_failure: Callable[[BaseException], None] | None = None  # a background world could not be seeded
     # Where worlds are kept beyond memory (world/persistence.py); told of every new, reset or evicted world.
     persistence: Persistence = field(default_factory=InMemory)
     # What a platform keeps across sandboxes (tokens, tickets, its tenant), one object per type.
     _services: dict[type, object] = field(default_factory=dict)
     _worlds: OrderedDict[str, dict[str, Store]] = field(default_factory=OrderedDict)
+    _pending: dict[tuple[str, str], _Pending] = field(default_factory=dict)  # (sandbox, platform)
+    _children: list[tuple[str, seeding.Child]] = field(default_factory=list)  # started, not yet absorbed
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    failure: BaseException | None = None  # a world that could not be seeded in the background
 
     def service(self, kind: type[T], make: Callable[[], T]) -> T:
         """The shared object of `kind`, made on first use: a token obtained in one sandbox works in all."""
@@ -115,19 +144,28 @@ class State:
         """Put `service` in place of the shared object of its type."""
         self._services[type(service)] = service
 
+    # --- seeding now ------------------------------------------------------------------------
+
     def seed_world(self, platform: str) -> MemoryStore:
         """A fresh store holding the seeded world; equal inputs give an equal world, so it is cached."""
         seeder = self.seeders.get(platform)
         if seeder is None:
             return MemoryStore()
-        cached = _SEEDED.get(self._seed_key(platform))
+        cached = self._cached_bytes(platform)
         if cached is not None:
-            return MemoryStore(marshal.loads(cached))  # a copy: a sandbox must never see another's writes
+            return self._new_store(platform, marshal.loads(cached))  # a copy: sandboxes never share
         with _collector_paused() as paused:
             data = seeder(self._seed_context(platform))
             self._remember(platform, data)
-            store = MemoryStore(data)
-            paused.freeze = sum(len(items) for items in data.values()) > CACHE_DOCUMENTS
+            store = self._new_store(platform, data)
+            paused.freeze = _documents(data) > CACHE_DOCUMENTS
+        return store
+
+    def _new_store(self, platform: str, data: World | None = None) -> MemoryStore:
+        """A store for a world of `platform`, with the platform's indexes attached (filled from `data`)."""
+        store = MemoryStore(data)
+        for collection, make in self.indexes.get(platform, ()):
+            store.attach(collection, make)
         return store
 
     def seed_all(self, sandbox: str = DEFAULT_SANDBOX) -> None:
@@ -137,46 +175,187 @@ class State:
         out among one forked process per further CPU, each seeding its share one after another.
         """
         platforms = [d for d in self.platforms() if d not in self._worlds.get(sandbox, {})]
-        costs = {d: self._cost(d) for d in platforms}
-        forked = [d for d in platforms if d in self.seeders and _SEEDED.get(self._seed_key(d)) is None]
+        forked = [d for d in platforms if d in self.seeders and self._cached_bytes(d) is None]
         large = max((self._instances(d) for d in platforms), default=0) >= PARALLEL_INSTANCES
         with _collector_paused() as paused:
             paused.freeze = large
-            if not large or len(forked) < 2 or _spare_cpus() < 1:
+            if not large or len(forked) < 2 or seeding.spare_cpus() < 1:
                 for platform in platforms:
-                    began = self._tell(sandbox, platform, False)
-                    self._tell(sandbox, platform, True, self.store(sandbox, platform), began)
+                    self._seed_here(sandbox, platform)
                 return
-            forked.sort(key=lambda d: -costs[d])
-            own = forked[0]
-            shares: list[list[str]] = [[] for _ in range(min(_spare_cpus(), len(forked) - 1))]
-            for platform in forked[1:]:  # longest first, each to the least loaded process
-                min(shares, key=lambda share: sum(costs[d] for d in share)).append(platform)
-            starts = {d: self._tell(sandbox, d, False) for d in [own, *(d for share in shares for d in share)]}
-            children = [_Child.start([(d, self.seeders[d], self._seed_context(d)) for d in share]) for share in shares]
-            self._tell(sandbox, own, True, self.store(sandbox, own), starts[own])
-            received: dict[str, dict[str, dict[str, Document]] | None] = {}
+            forked.sort(key=lambda d: -self._cost(d))
+            shares = _shares(forked[1:], seeding.spare_cpus(), self._cost)
+            for platform in forked[1:]:
+                self._tell(sandbox, platform, False)
+            children = [self._fork(sandbox, share) for share in shares]
+            self._seed_here(sandbox, forked[0])
             for child in children:
-                received.update(child.results())
-            for platform in platforms:
-                data = received.get(platform)
-                if platform == own:
-                    continue
-                if data is None:  # not forked, or the child failed: seed here, where errors surface
-                    started = starts.get(platform) or self._tell(sandbox, platform, False)
-                    self._tell(sandbox, platform, True, self.store(sandbox, platform), started)
-                    continue
-                self._remember(platform, data)
-                self._world(sandbox)[platform] = self.persistence.adopt(sandbox, platform, MemoryStore(data))
-                self._tell(sandbox, platform, True, self._world(sandbox)[platform], starts[platform])
+                assembly = seeding.Assembly(self._new_store)
+                while (payload := child.receive()) is not None:
+                    self._take(sandbox, assembly, payload)
+                child.close()
+            for platform in platforms:  # not forked, or the child failed: seed here, where errors surface
+                if platform not in self._world(sandbox):
+                    self._seed_here(sandbox, platform)
 
-    def _tell(self, sandbox: str, platform: str, done: bool, store: Store | None = None, since: float = 0) -> float:
-        """Tell `progress` of a world started or in (with its size and the seconds `since`); the time now."""
-        now = time.monotonic()
-        if self.progress is not None and platform in self.seeders:
-            documents = _size(store) if store is not None else 0
-            self.progress(SeedEvent(sandbox, platform, done, documents, now - since if done else 0.0))
-        return now
+    def store(self, sandbox: str, platform: str) -> Store:
+        """The sandbox's world of `platform`, seeded there and then if it is not yet (see `ready`)."""
+        world = self._world(sandbox)
+        if platform not in world:
+            self._seed_here(sandbox, platform)
+        return world[platform]
+
+    def _seed_here(self, sandbox: str, platform: str) -> None:
+        started = time.perf_counter()
+        self._tell(sandbox, platform, False)
+        store = self.seed_world(platform)
+        self._install(sandbox, platform, store, time.perf_counter() - started)
+
+    # --- seeding in the background ----------------------------------------------------------
+
+    def seed_in_background(self, sandbox: str = DEFAULT_SANDBOX) -> None:
+        """Start seeding the sandbox's worlds in forked processes and return; `absorb` brings them in.
+
+        Worlds already made (cached) are put in place at once. Where the OS cannot fork, `absorb`
+        seeds them in a thread instead.
+        """
+        forked = []
+        for platform in self.platforms():
+            if platform in self._worlds.get(sandbox, {}) or (sandbox, platform) in self._pending:
+                continue
+            if platform not in self.seeders or self._cached_bytes(platform) is not None:
+                self._seed_here(sandbox, platform)
+                continue
+            self._pending[(sandbox, platform)] = _Pending(time.perf_counter())
+            self._tell(sandbox, platform, False)
+            forked.append(platform)
+        if forked and seeding.can_fork():
+            forked.sort(key=lambda d: -self._cost(d))
+            for share in _shares(forked, seeding.spare_cpus() + 1, self._cost):
+                share.sort(key=self._cost)  # the cheaper worlds first: more APIs answer sooner
+                self._children.append((sandbox, self._fork(sandbox, share)))
+
+    async def absorb(self) -> None:
+        """Bring in every world `seed_in_background` started, a part at a time (run on the event loop).
+
+        A world whose child failed, or that could not be forked, is seeded in a thread here; if that
+        fails too, `failure` says why and the requests waiting for it get the error.
+        """
+        children, self._children = self._children, []
+        await asyncio.gather(*(self._absorb_child(sandbox, child) for sandbox, child in children))
+        for sandbox, platform in [key for key, pending in self._pending.items() if not pending.event.is_set()]:
+            await self._seed_in_thread(sandbox, platform)
+
+    async def ready(self, sandbox: str, platform: str) -> Store:
+        """The world, once it is seeded: what a request awaits before it reads or writes it.
+
+        A new sandbox of a large world is seeded in a forked process meanwhile, so the server goes
+        on answering; a small one is restored from the seed cache or seeded there and then.
+        """
+        pending = self._pending.get((sandbox, platform))
+        if pending is None and platform not in self._worlds.get(sandbox, {}) and self._worth_forking(platform):
+            pending = self._pending[(sandbox, platform)] = _Pending(time.perf_counter())
+            self._tell(sandbox, platform, False)
+            task = asyncio.create_task(self._absorb_child(sandbox, self._fork(sandbox, [platform])))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        if pending is not None:
+            await pending.event.wait()
+            if pending.error is not None:
+                raise pending.error
+        return self.store(sandbox, platform)
+
+    async def ready_all(self, sandbox: str = DEFAULT_SANDBOX) -> None:
+        for platform in self.platforms():
+            await self.ready(sandbox, platform)
+
+    def still_seeding(self, sandbox: str = DEFAULT_SANDBOX) -> list[str]:
+        """The sandbox's platforms whose worlds are still being seeded."""
+        return sorted(d for (s, d), pending in self._pending.items() if s == sandbox and not pending.event.is_set())
+
+    async def _absorb_child(self, sandbox: str, child: seeding.Child) -> None:
+        assembly = seeding.Assembly(self._new_store)
+        with _collector_paused() as paused:
+            paused.freeze = any(self._instances(d) >= PARALLEL_INSTANCES for d in child.platforms)
+            try:
+                while batch := await asyncio.to_thread(child.receive_waiting):
+                    for payload in batch:
+                        self._take(sandbox, assembly, payload, background=True)
+                        await asyncio.sleep(0)  # a part at a time: requests are answered in between
+            except asyncio.CancelledError:  # the server stops: the child's work is wanted no more
+                child.stop()
+                raise
+            finally:
+                await asyncio.to_thread(child.close)
+        for platform in child.platforms:  # the child failed or died before this one was done
+            pending = self._pending.get((sandbox, platform))
+            if pending is not None and not pending.event.is_set():
+                await self._seed_in_thread(sandbox, platform)
+
+    async def _seed_in_thread(self, sandbox: str, platform: str) -> None:
+        pending = self._pending[(sandbox, platform)]
+        try:
+            store = await asyncio.to_thread(self.seed_world, platform)
+        except Exception as error:  # a bad fixture: this world cannot be served
+            log.exception("seeding %s failed", platform)
+            self.failure = pending.error = error
+            pending.event.set()
+            if self.on_failure is not None:
+                self.on_failure(error)
+            return
+        self._install(sandbox, platform, store, time.perf_counter() - pending.started, background=True)
+
+    def _take(self, sandbox: str, assembly: seeding.Assembly, payload: bytes, background: bool = False) -> None:
+        """One message from a child; a complete world goes in place (and into the seed cache)."""
+        finished = assembly.take(marshal.loads(payload))
+        if finished is None:
+            return
+        platform, store, seconds = finished
+        if store is None:
+            log.warning("seeding %s in a forked process failed; seeding it here", platform)
+            return
+        if store.documents() <= CACHE_DOCUMENTS:  # `dump` is async; the world is needed now, as it is
+            self._remember(platform, {name: {key: s.doc for key, s in items} for name, items in store.items()})
+        self._install(sandbox, platform, store, seconds, background)
+
+    def _install(
+        self, sandbox: str, platform: str, seeded: MemoryStore, seconds: float, background: bool = False
+    ) -> None:
+        """Put a seeded world in place, as the store its persistence makes of it; one seeded in the
+        background only if still awaited (an import of the whole state meanwhile replaced it: see
+        `replace_worlds`). The indexes `_new_store` attached stay on `seeded`, which a SqliteStore
+        serves from and writes through, so they stay current."""
+        pending = self._pending.pop((sandbox, platform), None)
+        if background and pending is None:
+            return
+        store = self.persistence.adopt(sandbox, platform, seeded)
+        self._world(sandbox)[platform] = store
+        if pending is not None:
+            pending.event.set()
+        self._tell(sandbox, platform, True, store, seconds)
+
+    def _tell(self, sandbox: str, platform: str, done: bool, store: Store | None = None, seconds: float = 0) -> None:
+        if platform not in self.seeders:
+            return
+        event = SeedEvent(sandbox, platform, done, _documents_in(store), seconds)
+        if done:
+            log.info("seeded %s/%s: %d documents in %.2f s", sandbox, platform, event.documents, seconds)
+        if self.progress is not None:
+            self.progress(event)
+
+    def _fork(self, sandbox: str, platforms: list[str]) -> seeding.Child:
+        jobs = [(d, _Job(self.seeders[d], self._seed_context(d))) for d in platforms]
+        return seeding.Child.start(jobs)
+
+    def _worth_forking(self, platform: str) -> bool:
+        return (
+            platform in self.seeders
+            and self._instances(platform) >= PARALLEL_INSTANCES
+            and self._cached_bytes(platform) is None
+            and seeding.can_fork()
+        )
+
+    # --- the seed cache -----------------------------------------------------------------------
 
     def _seed_key(self, platform: str) -> tuple[object, ...]:
         return (platform, self.settings.seed, self.clock.start, str(self.settings.fixtures), repr(self.settings.apis))
@@ -184,8 +363,11 @@ class State:
     def _seed_context(self, platform: str) -> SeedContext:
         return SeedContext(self.settings, self.clock, platform)
 
-    def _remember(self, platform: str, data: dict[str, dict[str, Document]]) -> None:
-        if sum(len(items) for items in data.values()) > CACHE_DOCUMENTS:
+    def _cached_bytes(self, platform: str) -> bytes | None:
+        return _SEEDED.get(self._seed_key(platform))
+
+    def _remember(self, platform: str, data: World) -> None:
+        if _documents(data) > CACHE_DOCUMENTS:
             return
         try:
             _SEEDED[self._seed_key(platform)] = marshal.dumps(data)
@@ -204,11 +386,7 @@ class State:
         seeder = self.seeders.get(platform)
         return max(self._instances(platform), 1) * float(getattr(seeder, "cost", 1.0))
 
-    def store(self, sandbox: str, platform: str) -> Store:
-        world = self._world(sandbox)
-        if platform not in world:
-            world[platform] = self.persistence.adopt(sandbox, platform, self.seed_world(platform))
-        return world[platform]
+    # --- sandboxes ----------------------------------------------------------------------------
 
     def _world(self, sandbox: str) -> dict[str, Store]:
         """The sandbox's stores by platform, most recently used last; the oldest beyond the limit go."""
@@ -223,8 +401,14 @@ class State:
         return world
 
     def replace_worlds(self, worlds: dict[str, dict[str, MemoryStore]]) -> None:
-        """Every world at once (an imported state); `await persistence.flush()` before acknowledging it."""
+        """Every sandbox's worlds at once (a state import); worlds still seeding are no longer wanted.
+
+        `await persistence.flush()` before acknowledging it."""
         self._worlds = OrderedDict(self.persistence.replace(worlds))
+        for pending in self._pending.values():
+            if pending.error is None:
+                pending.event.set()  # their requests go on with the imported world (or seed anew)
+        self._pending = {key: pending for key, pending in self._pending.items() if pending.error is not None}
 
     def restore(self) -> bool:
         """The worlds the persistence kept from an earlier run, if any (start-up)."""
@@ -250,9 +434,44 @@ class State:
         return sorted(self.platform_apis)
 
 
+@dataclass(frozen=True)
+class _Job:
+    """A platform's seeding as the forked child runs it (a closure would do, but this one has a name)."""
+
+    seeder: Seeder
+    context: SeedContext
+
+    def __call__(self) -> World:
+        return self.seeder(self.context)
+
+
+def _shares(platforms: list[str], count: int, cost: Callable[[str], float]) -> list[list[str]]:
+    """Platforms, costliest first, each to the least loaded of `count` processes."""
+    shares: list[list[str]] = [[] for _ in range(max(1, min(count, len(platforms))))]
+    for platform in platforms:
+        min(shares, key=lambda share: sum(cost(d) for d in share)).append(platform)
+    return [share for share in shares if share]
+
+
+def _documents(data: World) -> int:
+    return sum(len(items) for items in data.values())
+
+
+def _documents_in(store: Store | None) -> int:
+    """How many documents a world holds, for the progress report: a MemoryStore's, or the one a
+    SqliteStore serves from (`memory`); 0 where unknown."""
+    memory = store if isinstance(store, MemoryStore) else getattr(store, "memory", None)
+    return memory.documents() if isinstance(memory, MemoryStore) else 0
+
+
 @dataclass
 class _Pause:
     freeze: bool = False
+
+
+_PAUSES = 0  # how many pauses are under way (background worlds arrive side by side)
+_ENABLED_BEFORE = True
+_PAUSING = threading.Lock()  # a world seeded in a thread pauses too
 
 
 @contextlib.contextmanager
@@ -260,70 +479,21 @@ def _collector_paused() -> Iterator[_Pause]:
     """No cyclic garbage collection while seeding and loading: worlds are millions of acyclic
     containers, and each collection would walk all those made so far. Set `freeze` for a large
     world: everything alive then is moved out of the collector's sight for good, so no later
-    collection walks the world either (unfrozen, the first ones after seeding would)."""
-    enabled = gc.isenabled()
-    gc.disable()
+    collection walks the world either (unfrozen, the first ones after seeding would). Pauses nest;
+    the collector is as it was before the first once the last one ends."""
+    global _PAUSES, _ENABLED_BEFORE
+    with _PAUSING:
+        if _PAUSES == 0:
+            _ENABLED_BEFORE = gc.isenabled()
+        _PAUSES += 1
+        gc.disable()
     pause = _Pause()
     try:
         yield pause
     finally:
-        if pause.freeze:
-            gc.freeze()
-        if enabled:
-            gc.enable()
-
-
-def _spare_cpus() -> int:
-    """CPUs beyond this process's own that forked seeders could use (0 where there is no fork)."""
-    if "fork" not in multiprocessing.get_all_start_methods():
-        return 0
-    return len(os.sched_getaffinity(0)) - 1
-
-
-@dataclass
-class _Child:
-    """A forked process that seeds its platforms one after another and sends each world back marshalled."""
-
-    process: BaseProcess
-    reader: Connection
-    platforms: list[str]
-
-    @classmethod
-    def start(cls, jobs: list[tuple[str, Seeder, SeedContext]]) -> _Child:
-        fork = multiprocessing.get_context("fork")
-        reader, writer = fork.Pipe(duplex=False)
-        process = fork.Process(target=_seed_and_send, args=([(s, c) for _, s, c in jobs], writer), daemon=True)
-        process.start()
-        writer.close()
-        return cls(process, reader, [d for d, _, _ in jobs])
-
-    def results(self) -> dict[str, dict[str, dict[str, Document]] | None]:
-        """Each platform's world, or None where the child failed (the caller then seeds in-process)."""
-        found: dict[str, dict[str, dict[str, Document]] | None] = {}
-        try:
-            for platform in self.platforms:
-                payload = self.reader.recv_bytes()
-                found[platform] = marshal.loads(payload) if payload else None
-        except (EOFError, OSError):
-            pass
-        finally:
-            self.reader.close()
-            self.process.join()
-        return found
-
-
-def _seed_and_send(jobs: list[tuple[Seeder, SeedContext]], writer: Connection) -> None:
-    gc.disable()
-    for seeder, context in jobs:
-        try:
-            payload = marshal.dumps(seeder(context))
-        except Exception:  # the parent seeds again in-process and reports the error properly
-            payload = b""
-        writer.send_bytes(payload)
-    writer.close()
-
-
-def _size(store: Store) -> int:
-    """How many documents a freshly seeded world holds, for the progress report (0 where unknown)."""
-    memory = store if isinstance(store, MemoryStore) else getattr(store, "memory", None)
-    return sum(len(items) for _, items in memory.items()) if isinstance(memory, MemoryStore) else 0
+        with _PAUSING:
+            _PAUSES -= 1
+            if pause.freeze:
+                gc.freeze()
+            if _PAUSES == 0 and _ENABLED_BEFORE:
+                gc.enable()

@@ -12,6 +12,8 @@ from __future__ import annotations
 from instancemock.core.plugin import ApiPlugin, Plugin
 from instancemock.core.spec import SPEC_DIR
 from instancemock.platforms.altinn import app, auth, errors, record, storage
+from instancemock.platforms.altinn.domain.index import InstanceIndex
+from instancemock.platforms.altinn.domain.instances import INSTANCES
 from instancemock.platforms.altinn.domain.world import FIXTURE
 from instancemock.platforms.altinn.seed import DEFAULT_COUNT, seed_altinn
 from instancemock.platforms.altinn.simulate import advance
@@ -51,4 +53,5 @@ PLUGIN = Plugin(
     simulate=advance,  # --simulate: owners move their instances on (./simulate.py)
     startup=auth.startup,
     fixture=FIXTURE,
+    indexes=((INSTANCES, InstanceIndex),),  # the Storage query's (domain/index.py)
 )

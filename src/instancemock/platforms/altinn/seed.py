@@ -63,7 +63,10 @@ class _App:
 
     def __init__(self, world: World, app: App) -> None:
         self.app = app
-        self.owners = [(party, _actors(world, party)) for party in _owners(world, app)]
+        # Each owner with its `instanceOwner` (one object for all its instances: documents are
+        # never changed in place) and who acts for it.
+        self.owners = [(party, party.owner(), _actors(world, party)) for party in _owners(world, app)]
+        self.texts: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}
         self.org_number = world.orgs[app.org].org_number
         self.title = f"{app.metadata.get('title', app.name)}"
         task_index = {task.element_id: index for index, task in enumerate(app.tasks)}
@@ -121,7 +124,7 @@ def _at(moment: datetime, rng: random.Random) -> datetime:
 def _instance(compiled: _App, rng: random.Random, now: datetime, seq: int) -> Document:
     app = compiled.app
     guid = draw_guid(rng)
-    owner, actors = one_of(rng, compiled.owners)
+    owner, instance_owner, actors = one_of(rng, compiled.owners)
     org_number = compiled.org_number
     actor = actors[0] if len(actors) == 1 else one_of(rng, actors)
     state = STATE.draw(rng)
@@ -130,7 +133,7 @@ def _instance(compiled: _App, rng: random.Random, now: datetime, seq: int) -> Do
     t = created
     doc: Document = {
         "id": f"{owner.party_id}/{guid}",
-        "instanceOwner": owner.owner(),
+        "instanceOwner": instance_owner,
         "appId": app.app_id,
         "org": app.org,
         "visibleAfter": created_text,
@@ -198,9 +201,8 @@ def _instance(compiled: _App, rng: random.Random, now: datetime, seq: int) -> Do
             doc["status"]["isHardDeleted"] = True
             doc["status"]["hardDeleted"] = iso(t)
     if rng.random() < 0.6:
-        doc["presentationTexts"] = {"Tittel": f"{compiled.title} {created.year}"} | (
-            {"Navn": owner.name} if rng.random() < 0.7 else {}
-        )
+        texts = {"Tittel": f"{compiled.title} {created.year}"} | ({"Navn": owner.name} if rng.random() < 0.7 else {})
+        doc["presentationTexts"] = compiled.texts.setdefault(tuple(texts.items()), texts)  # shared, as above
     if rng.random() < 0.4:
         doc["dataValues"] = {"caseNumber": f"{created.year}/{seq:04d}"}
     doc["lastChanged"] = iso(t)

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import random
 from datetime import date, datetime, timedelta
-from typing import Any
-
-from faker import Faker
+from typing import TYPE_CHECKING, Any
 
 from instancemock.platforms.barium import process
 from instancemock.platforms.barium.catalog import Catalog, catalog
@@ -21,6 +19,9 @@ from instancemock.world.clock import iso
 from instancemock.world.draw import Weighted, between, guid, one_of
 from instancemock.world.state import SeedContext
 from instancemock.world.store import Document
+
+if TYPE_CHECKING:
+    from faker import Faker  # imported where seeding runs: a forked child, not the server
 
 DEFAULT_SIZE = 300
 PRIORITIES = (("Normal", 7), ("High", 2), ("Low", 1))

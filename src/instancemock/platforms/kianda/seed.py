@@ -12,9 +12,7 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
-
-from faker import Faker
+from typing import TYPE_CHECKING, Any
 
 from instancemock.platforms.kianda.schedule import parse_time, previous_occurrence
 from instancemock.platforms.kianda.tenant import FIXTURE
@@ -22,6 +20,9 @@ from instancemock.world.clock import iso
 from instancemock.world.draw import between, guid, one_of
 from instancemock.world.state import SeedContext
 from instancemock.world.store import Document
+
+if TYPE_CHECKING:
+    from faker import Faker  # imported where seeding runs: a forked child, not the server
 
 DEFAULT_SIZE = 300
 PHRASES = 256
@@ -84,6 +85,16 @@ class Filler:
     def __init__(self, rng: random.Random, fake: Faker, crowd: list[Person]) -> None:
         self.rng, self.crowd = rng, crowd
         self.phrases = [fake.catch_phrase() for _ in range(PHRASES)]  # Faker once, then picked
+        self._fields: dict[tuple[str, str, str], Document] = {}
+
+    def field(self, name: str, text: str, value: str) -> Document:
+        """One stored field; equal ones are the same object (documents are never changed in place,
+        and most fields repeat: an empty comment, a department, a course), which keeps a large
+        world several times smaller."""
+        found = self._fields.get((name, text, value))
+        if found is None:
+            found = self._fields[(name, text, value)] = {"name": name, "text": text, "value": value}
+        return found
 
     def value(self, field: dict[str, Any], created: datetime, owner: Person) -> tuple[str, str]:
         rng = self.rng
@@ -250,7 +261,7 @@ def _instance(
             text, value = filler.value(field, created, owner)
         else:
             text, value = "", ""
-        fields.append({"name": field["name"], "text": text, "value": value})
+        fields.append(filler.field(field["name"], text, value))
     saves = stage + between(rng, 0, 2)
     room = min(max(int((now - created).total_seconds()) - 60, 0), 45 * 86400)  # decided within weeks
     modified = created + timedelta(seconds=between(rng, 60, max(room, 60)) if saves else 0)

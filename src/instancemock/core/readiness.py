@@ -1,0 +1,32 @@
+"""The pipeline step that holds a request until the world it reads and writes is seeded.
+
+With the worlds seeded in the background (`create_app(background=True)`, world/state.py), the
+server answers before they are in: `/__admin/health` says "seeding", and every other request
+waits here for its own sandbox's world of its platform, so nothing is ever answered from a
+half-made world. A new sandbox is seeded the same way on its first request.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from instancemock.core.context import FACTS, STATE, Handler
+from instancemock.core.routing import Route
+from instancemock.core.spec import ADMIN
+
+# Admin operations that read no world: answered at once, while seeding.
+WORLDLESS_ADMIN = frozenset({"getHealth", "getSpec"})
+
+
+@web.middleware
+async def await_world(request: web.Request, handler: Handler) -> web.StreamResponse:
+    found = request.get(FACTS)
+    if found is not None and isinstance(found.found, Route):
+        state = request.app[STATE]
+        platform = found.found.api.platform
+        if platform == ADMIN:
+            if found.found.op.id not in WORLDLESS_ADMIN:
+                await state.ready_all()
+        elif platform in state.platform_apis:
+            await state.ready(found.sandbox, platform)
+    return await handler(request)
