@@ -18,6 +18,8 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from instancemock.app import create_app
 from instancemock.core.context import STATE
+from instancemock.platforms.altinn.domain.index import InstanceIndex
+from instancemock.platforms.altinn.domain.instances import INSTANCES
 from instancemock.world.sqlite_store import DatabaseError, SqlitePersistence, SqliteStore
 from instancemock.world.store import VersionConflict
 
@@ -188,3 +190,13 @@ async def test_an_index_follows_committed_writes_only_and_is_built_again_after_a
     async with serving(db) as client:
         restored = await client.app[STATE].store("default", "kianda").index("notes", Keys)
         assert restored.docs == {"a": {"v": 2}}
+
+
+async def test_a_restored_world_has_its_platform_indexes_attached_before_any_query(tmp_path: Path) -> None:
+    db = tmp_path / "state.db"
+    async with serving(db):
+        pass
+    async with serving(db) as client:
+        store = client.app[STATE].store("default", "altinn")
+        assert isinstance(store, SqliteStore)
+        assert InstanceIndex in store.memory._indexes[INSTANCES]  # built at start-up, not by the first query

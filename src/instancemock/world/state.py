@@ -413,6 +413,13 @@ class State:
     def restore(self) -> bool:
         """The worlds the persistence kept from an earlier run, if any (start-up)."""
         kept = self.persistence.load()
+        for worlds in kept.values():  # the indexes built now, at start-up, not by the first query
+            for platform, store in worlds.items():
+                memory = _memory_of(store)
+                if memory is None:
+                    continue
+                for collection, make in self.indexes.get(platform, ()):
+                    memory.attach(collection, make)
         self._worlds = OrderedDict(kept)
         return bool(kept)
 
@@ -457,11 +464,16 @@ def _documents(data: World) -> int:
     return sum(len(items) for items in data.values())
 
 
-def _documents_in(store: Store | None) -> int:
-    """How many documents a world holds, for the progress report: a MemoryStore's, or the one a
-    SqliteStore serves from (`memory`); 0 where unknown."""
+def _memory_of(store: Store | None) -> MemoryStore | None:
+    """The MemoryStore a world is served from: itself, or the one a SqliteStore wraps (`memory`)."""
     memory = store if isinstance(store, MemoryStore) else getattr(store, "memory", None)
-    return memory.documents() if isinstance(memory, MemoryStore) else 0
+    return memory if isinstance(memory, MemoryStore) else None
+
+
+def _documents_in(store: Store | None) -> int:
+    """How many documents a world holds, for the progress report (0 where unknown)."""
+    memory = _memory_of(store)
+    return memory.documents() if memory is not None else 0
 
 
 @dataclass
