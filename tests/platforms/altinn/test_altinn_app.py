@@ -100,7 +100,7 @@ async def test_instantiate_every_way_walk_the_process_and_finish(client: TestCli
     assert next(a for a in active if a["id"] == created["id"])["lastChangedBy"] == "Kari Nordmann"
 
     state = await call(client, "GET", f"{path}/process", user, 200)
-    assert state["currentTask"]["actions"] == {"write": True} and state["currentTask"]["write"] is True
+    assert state["currentTask"]["actions"] == {"read": True, "write": True} and state["currentTask"]["write"] is True
     assert [t["elementId"] for t in state["processTasks"]] == ["Task_1", "Task_2"]
     moved = await call(client, "PUT", f"{path}/process/next", user, 200)
     assert moved["currentTask"]["elementId"] == "Task_2" and moved["currentTask"]["flow"] == 3

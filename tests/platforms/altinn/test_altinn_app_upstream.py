@@ -4,9 +4,12 @@
 3.0 cannot mark a `$ref` property nullable (siblings of `$ref` are ignored), yet the running app
 writes `process: null`, `currentTask: null`, `substatus: null`, `validated: null`,
 `deleteStatus: null` (upstream's own GET snapshot), so every `$ref` property is read as
-`anyOf [ref, null]`. Statuses upstream does not declare are not checked; the one deliberate
-difference on declared statuses (400 as a JSON string, not ProblemDetails) is in our spec's
-`info.description` and asserted by `DIFFERENT_400`.
+`anyOf [ref, null]`. Statuses upstream does not declare are not checked. The deliberate
+differences, each explained in our spec (`openapi/altinn-app.yaml`) and listed here so that no
+other difference can pass unnoticed:
+
+- 400 as a JSON string, not ProblemDetails (`info.description`): `DIFFERENT_400`;
+- `UserAction.type` as the enum's name, not upstream's integer (`UserAction`): `SCHEMA_DEPARTURES`.
 """
 
 from __future__ import annotations
@@ -63,6 +66,15 @@ def as_json_schema(node: Any, is_property: bool = False) -> Any:
     return out
 
 
+# Upstream schemas replaced before validating, and why (each also stated in our spec).
+SCHEMA_DEPARTURES: dict[str, dict[str, Any]] = {
+    # app-lib writes `UserAction.type` with a property-level JsonStringEnumConverter
+    # (app-lib-dotnet UserAction.cs; ProcessControllerTests expects "ProcessAction"); the published
+    # document was generated without it and says `integer` enum [0, 1].
+    "ActionType": {"type": "string", "enum": ["ProcessAction", "ServerAction"]},
+}
+
+
 @cache
 def _validator(path: str, method: str, status: str) -> Draft202012Validator | None:
     declared = _document()["paths"][path][method]["responses"].get(status)
@@ -72,6 +84,7 @@ def _validator(path: str, method: str, status: str) -> Draft202012Validator | No
     if schema is None:
         return None
     defs = {name: as_json_schema(s) for name, s in _document()["components"]["schemas"].items()}
+    defs |= SCHEMA_DEPARTURES
     return Draft202012Validator({**as_json_schema(schema), "$defs": defs})
 
 
@@ -117,6 +130,14 @@ def test_conversion_makes_nullable_and_ref_properties_optional_null() -> None:
     )
     assert converted["properties"]["a"] == {"type": ["string", "null"]}
     assert converted["properties"]["b"] == {"anyOf": [{"$ref": "#/$defs/X"}, {"type": "null"}]}
+
+
+def test_each_schema_departure_is_still_a_difference_upstream() -> None:
+    """Once upstream publishes what the app writes, the departure (and its note) must go."""
+    schemas = _document()["components"]["schemas"]
+    for name, ours in SCHEMA_DEPARTURES.items():
+        assert as_json_schema(schemas[name]) != ours, f"upstream now agrees on {name}: drop the departure"
+    assert schemas["ActionType"]["type"] == "integer"
 
 
 def test_every_operation_we_serve_exists_upstream() -> None:

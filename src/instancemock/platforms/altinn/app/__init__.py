@@ -27,7 +27,13 @@ from instancemock.platforms.altinn.app.common import (
     world,
 )
 from instancemock.platforms.altinn.app.create import create_instance, create_simplified
-from instancemock.platforms.altinn.app.process import get_process_history, get_process_state, next_process_step
+from instancemock.platforms.altinn.app.process import (
+    complete_process,
+    get_process_history,
+    get_process_state,
+    next_process_step,
+    start_process,
+)
 from instancemock.platforms.altinn.auth import principal_of
 from instancemock.platforms.altinn.domain import query as q
 from instancemock.platforms.altinn.domain import scopes
@@ -186,4 +192,6 @@ OPERATIONS = {
     "getProcessState": get_process_state,
     "nextProcessStep": next_process_step,
     "getProcessHistory": get_process_history,
+    "startProcess": start_process,
+    "completeProcess": complete_process,
 }
