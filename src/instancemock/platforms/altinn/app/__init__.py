@@ -27,6 +27,15 @@ from instancemock.platforms.altinn.app.common import (
     world,
 )
 from instancemock.platforms.altinn.app.create import create_instance, create_simplified
+from instancemock.platforms.altinn.app.data import (
+    create_data_element,
+    delete_data_element,
+    get_data_element,
+    patch_form_data,
+    patch_form_data_multiple,
+    post_data_element,
+    put_data_element,
+)
 from instancemock.platforms.altinn.app.process import (
     complete_process,
     get_process_history,
@@ -45,6 +54,7 @@ from instancemock.platforms.altinn.domain.changes import (
     mark_deleted,
     substatus_problem,
 )
+from instancemock.platforms.altinn.domain.data import finish_file_scans
 from instancemock.platforms.altinn.domain.instances import INSTANCES, guid_of, mutable
 from instancemock.platforms.altinn.domain.world import App, World, world_for
 from instancemock.settings import Settings
@@ -73,9 +83,11 @@ async def get_instance(request: web.Request) -> web.Response:
     c = ctx(request)
     principal = principal_of(request)
     _, doc = await permitted_instance(c, principal, "read")
-    if not is_app_owner(principal, doc) and doc["status"].get("readStatus") != "Read":
-        doc = mutable(doc)
-        doc["status"]["readStatus"] = "Read"  # Storage's readstatus: lastChanged stays
+    scanned = finish_file_scans(doc)
+    if scanned is not None or (not is_app_owner(principal, doc) and doc["status"].get("readStatus") != "Read"):
+        doc = mutable(scanned or doc)
+        if not is_app_owner(principal, doc):
+            doc["status"]["readStatus"] = "Read"  # Storage's readstatus: lastChanged stays
         await c.store.put(INSTANCES, guid_of(doc), doc)
     return response_of(c, doc, principal)
 
@@ -194,4 +206,12 @@ OPERATIONS = {
     "getProcessHistory": get_process_history,
     "startProcess": start_process,
     "completeProcess": complete_process,
+    "createDataElement": create_data_element,
+    "postDataElement": post_data_element,
+    "postDataElementByType": post_data_element,
+    "getDataElement": get_data_element,
+    "putDataElement": put_data_element,
+    "patchFormData": patch_form_data,
+    "patchFormDataMultiple": patch_form_data_multiple,
+    "deleteDataElement": delete_data_element,
 }

@@ -16,24 +16,22 @@ from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 from typing import Any
-from xml.sax.saxutils import escape
 
 from aiohttp import web
 
 from instancemock.core.context import Ctx, ctx
-from instancemock.core.encoding import dumps
 from instancemock.core.errors import Refusal
 from instancemock.platforms.altinn import errors
 from instancemock.platforms.altinn.app.common import app_of, may, record_events, response_of, world
 from instancemock.platforms.altinn.auth import Principal, principal_of
 from instancemock.platforms.altinn.domain.app_view import app_link
+from instancemock.platforms.altinn.domain.forms import FORM_DATA, form_bytes, root_name
 from instancemock.platforms.altinn.domain.instances import INSTANCES, is_hard_deleted_element, next_seq
 from instancemock.platforms.altinn.domain.process import ProcessConflict, start
 from instancemock.platforms.altinn.domain.world import App, Party, World
 from instancemock.world.clock import iso
 from instancemock.world.store import Document
 
-FORM_DATA = "formData"  # collection: data element GUID -> {"instanceGuid", "dataType", "values"}
 OWNER_KEYS = ("partyId", "personNumber", "organisationNumber", "username")
 NO_OWNER = (
     "Cannot create an instance without an instanceOwner.partyId. Either provide instanceOwner party Id as a "
@@ -337,18 +335,6 @@ def new_element(
     return element
 
 
-def form_bytes(values: dict[str, str], content_type: str, root: str) -> bytes:
-    """The stored form data of a data model: a flat XML or JSON document of its values."""
-    if "json" in content_type:
-        return dumps(values)
-    fields = "".join(f"<{_tag(k)}>{escape(v)}</{_tag(k)}>" for k, v in values.items())
-    return f'<?xml version="1.0" encoding="utf-8"?><{root}>{fields}</{root}>'.encode()
-
-
-def _tag(path: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in path) or "field"
-
-
 async def _finish(
     c: Ctx, principal: Principal, app: App, party: Party, doc: Document, prefill: dict[str, str] | None
 ) -> web.Response:
@@ -362,10 +348,8 @@ async def _finish(
             continue
         values = dict(prefill or {})
         content_type = (data_type.get("allowedContentTypes") or ["application/xml"])[0]
-        root = str((data_type.get("appLogic") or {}).get("classRef") or "model").rsplit(".", 1)[-1]
-        element = new_element(
-            app, doc, data_type["id"], content_type, len(form_bytes(values, content_type, root)), principal, c.now()
-        )
+        size = len(form_bytes(values, content_type, root_name(data_type)))
+        element = new_element(app, doc, data_type["id"], content_type, size, principal, c.now())
         doc["data"].append(element)
         forms[element["id"]] = values
     events = doc.pop("_events", [])

@@ -17,8 +17,9 @@ from instancemock.core.encoding import json_response
 from instancemock.core.errors import Refusal
 from instancemock.platforms.altinn import errors
 from instancemock.platforms.altinn.app.common import may, permitted_instance, record_events
-from instancemock.platforms.altinn.app.create import FORM_DATA, form_bytes, new_element
+from instancemock.platforms.altinn.app.create import new_element
 from instancemock.platforms.altinn.auth import Principal, principal_of
+from instancemock.platforms.altinn.domain.forms import FORM_DATA, form_bytes, root_name
 from instancemock.platforms.altinn.domain.instances import INSTANCES, guid_of, mutable, party_of, touch
 from instancemock.platforms.altinn.domain.process import (
     EVENTS,
@@ -168,8 +169,7 @@ def _auto_create(app: App, task: Task, doc: Document, principal: Principal, c: C
         if any(e.get("dataType") == data_type["id"] for e in doc.get("data") or []):
             continue
         content_type = (data_type.get("allowedContentTypes") or ["application/xml"])[0]
-        root = str(logic.get("classRef") or "model").rsplit(".", 1)[-1]
-        size = len(form_bytes({}, content_type, root))
+        size = len(form_bytes({}, content_type, root_name(data_type)))
         element = new_element(app, doc, data_type["id"], content_type, size, principal, c.now())
         doc.setdefault("data", []).append(element)
         forms[element["id"]] = {}
