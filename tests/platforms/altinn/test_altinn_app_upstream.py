@@ -11,8 +11,9 @@ other difference can pass unnoticed:
 - 400 as a JSON string, not ProblemDetails (`info.description`): `DIFFERENT_400`;
 - `UserAction.type` as the enum's name, not upstream's integer (`UserAction`): `SCHEMA_DEPARTURES`;
 - `POST .../data/type/{dataType}` answers 200 and not every 400 of it carries upload issues,
-  the delete of a data element answers DataDeleteResponse (`postDataElement`,
-  `deleteDataElement`): `RESPONSE_DEPARTURES`;
+  the delete of a data element answers DataDeleteResponse, `parties/current` may answer the
+  bare party id, and the layout documents are JSON documents, not JSON strings
+  (`postDataElement`, `deleteDataElement`, `getCurrentParty`, `getLayoutSets`): `RESPONSE_DEPARTURES`;
 - `POST .../data/{dataType}`, the alias upstream does not declare (`postDataElementByType`):
   `UNDECLARED_ALIASES`.
 """
@@ -80,7 +81,8 @@ SCHEMA_DEPARTURES: dict[str, dict[str, Any]] = {
 }
 
 
-DATA = "/{org}/{app}/instances/{instanceOwnerPartyId}/{instanceGuid}/data"
+APP = "/{org}/{app}"
+DATA = f"{APP}/instances/{{instanceOwnerPartyId}}/{{instanceGuid}}/data"
 
 
 def _without_new_element_id(defs: dict[str, Any]) -> dict[str, Any]:
@@ -104,6 +106,17 @@ RESPONSE_DEPARTURES: dict[tuple[str, str, str], tuple[str, Any]] = {
     ("post", f"{DATA}/type/{{dataType}}", "400"): ("400", lambda defs: defs["ProblemDetails"]),
     # DataController.Delete returns a DataDeleteResponse though its signature names DataPostResponse.
     ("delete", f"{DATA}/{{dataGuid}}", "200"): ("200", _without_new_element_id),
+    # AuthorizationController.GetCurrentParty answers the bare party id unless returnPartyObject.
+    ("get", f"{APP}/api/authorization/parties/current", "200"): (
+        "200",
+        lambda defs: {"anyOf": [{"$ref": "#/$defs/Party"}, {"type": "integer"}]},
+    ),
+    # ResourceController returns these documents as `Ok(string)`, which upstream declares as a
+    # JSON string; the mock answers the JSON document itself (what clients parse either way).
+    **{
+        ("get", f"{APP}/api/{resource}", "200"): ("200", lambda defs: {"type": "object"})
+        for resource in ("layoutsets", "layouts/{id}", "layoutsettings/{id}", "jsonschema/{id}")
+    },
 }
 # Routes app-lib serves that the upstream document does not declare -> the declared route they alias.
 UNDECLARED_ALIASES = {("post", f"{DATA}/{{dataType}}"): f"{DATA}/type/{{dataType}}"}
@@ -130,7 +143,7 @@ def _validator(path: str, method: str, status: str) -> Draft202012Validator | No
 
 def upstream_path(method: str, path: str) -> str:
     """The upstream path template a request path (with our mount base) belongs to."""
-    relative = path[len(MOUNT) :] if path.startswith(MOUNT) else path
+    relative = (path[len(MOUNT) :] if path.startswith(MOUNT) else path).rstrip("/")  # ASP.NET ignores it
     candidates = []
     for template, item in _document()["paths"].items():
         if method.lower() not in item:

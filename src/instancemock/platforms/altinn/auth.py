@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import re
+import secrets
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -345,6 +347,45 @@ def principal_of(request: web.Request) -> Principal:
     principal = ctx(request).principal
     assert isinstance(principal, Principal), "authenticate() runs before every Altinn handler"
     return principal
+
+
+# --- antiforgery (cookie sessions of the App API) --------------------------------------------
+
+ANTIFORGERY_COOKIE = "AS-XSRF-TOKEN"  # ASP.NET antiforgery's cookie token (HttpOnly)
+XSRF_COOKIE = "XSRF-TOKEN"  # the request token, readable by JavaScript: axios copies it into...
+XSRF_HEADER = "X-XSRF-TOKEN"  # ...this header on unsafe requests
+SAFE_METHODS = frozenset({"GET", "HEAD", "TRACE", "OPTIONS"})
+
+
+@dataclass(frozen=True, slots=True)
+class AntiforgeryKey:
+    """The secret that pairs a request token with its cookie token (one per server, like the signing key)."""
+
+    secret: bytes = field(repr=False)
+
+
+def _request_token(state: State, cookie_token: str) -> str:
+    key = state.service(AntiforgeryKey, lambda: AntiforgeryKey(secrets.token_bytes(32))).secret
+    digest = hmac.new(key, cookie_token.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def set_antiforgery_cookies(response: web.StreamResponse, state: State, *, secure: bool) -> None:
+    """What app-lib's HomeController does on the start page: a new cookie token, and the request
+    token paired with it in a cookie JavaScript can read."""
+    cookie_token = secrets.token_urlsafe(32)
+    response.set_cookie(ANTIFORGERY_COOKIE, cookie_token, path="/", httponly=True, samesite="Strict", secure=secure)
+    response.set_cookie(XSRF_COOKIE, _request_token(state, cookie_token), path="/", samesite="Lax", secure=secure)
+
+
+def antiforgery_holds(request: web.Request, state: State) -> bool:
+    """ValidateAntiforgeryTokenIfAuthCookie: only unsafe methods of callers that send the runtime
+    cookie are checked; their `X-XSRF-TOKEN` must be the request token of their `AS-XSRF-TOKEN`."""
+    if request.method.upper() in SAFE_METHODS or COOKIE not in request.cookies:
+        return True
+    cookie_token = request.cookies.get(ANTIFORGERY_COOKIE, "")
+    sent = request.headers.get(XSRF_HEADER, "")
+    return bool(cookie_token and sent) and hmac.compare_digest(sent, _request_token(state, cookie_token))
 
 
 # --- the test token generator ---------------------------------------------------------------

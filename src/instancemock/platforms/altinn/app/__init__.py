@@ -16,6 +16,7 @@ from instancemock.core.context import Ctx, ctx
 from instancemock.core.encoding import json_response
 from instancemock.core.errors import Refusal
 from instancemock.platforms.altinn import auth, errors
+from instancemock.platforms.altinn.app import frontend
 from instancemock.platforms.altinn.app.common import (
     app_of,
     authorize,
@@ -61,10 +62,13 @@ from instancemock.settings import Settings
 
 
 async def authenticate(request: web.Request, c: Ctx) -> web.StreamResponse | None:
-    """Storage's token check, then the app's own API scopes when it declares them."""
+    """Storage's token check, the antiforgery check of cookie sessions (400, as ASP.NET's
+    AntiforgeryValidationFailedResult), then the app's own API scopes when it declares them."""
     refused = await auth.authenticate(request, c)
     if refused is not None or not c.state.settings.auth:
         return refused
+    if not auth.antiforgery_holds(request, c.state):
+        return errors.problem(400, "Bad Request")
     params = c.route.params
     app = world(c).app(f"{params.get('org', '')}/{params.get('app', '')}")
     principal = c.principal
@@ -214,4 +218,23 @@ OPERATIONS = {
     "patchFormData": patch_form_data,
     "patchFormDataMultiple": patch_form_data_multiple,
     "deleteDataElement": delete_data_element,
+    "getAppIndex": frontend.get_index,
+    "getApplicationMetadata": frontend.get_application_metadata,
+    "getApplicationSettings": frontend.get_application_settings,
+    "getApplicationLanguages": frontend.get_application_languages,
+    "getTexts": frontend.get_texts,
+    "getLayoutSets": frontend.get_layout_sets,
+    "getLayouts": frontend.get_layouts,
+    "getLayoutSettings": frontend.get_layout_settings,
+    "getRuleConfiguration": frontend.get_rule_configuration,
+    "getRuleHandler": frontend.get_rule_handler,
+    "getJsonSchema": frontend.get_json_schema,
+    "getValidationConfig": frontend.get_validation_config,
+    "getFooter": frontend.get_footer,
+    "getUserProfile": frontend.get_profile,
+    "getCurrentParty": frontend.get_current_party,
+    "getParties": frontend.get_parties,
+    "selectParty": frontend.select_party,
+    "keepAlive": frontend.keep_alive,
+    "validateInstance": frontend.validate_instance,
 }
