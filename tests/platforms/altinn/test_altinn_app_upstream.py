@@ -12,7 +12,8 @@ other difference can pass unnoticed:
 - `UserAction.type` as the enum's name, not upstream's integer (`UserAction`): `SCHEMA_DEPARTURES`;
 - `POST .../data/type/{dataType}` answers 200 and not every 400 of it carries upload issues,
   the delete of a data element answers DataDeleteResponse, `parties/current` may answer the
-  bare party id, and the layout documents are JSON documents, not JSON strings
+  bare party id, process/start and completeProcess answer some 409s with JSON strings, and the
+  layout documents are JSON documents, not JSON strings
   (`postDataElement`, `deleteDataElement`, `getCurrentParty`, `getLayoutSets`): `RESPONSE_DEPARTURES`;
 - `POST .../data/{dataType}`, the alias upstream does not declare (`postDataElementByType`):
   `UNDECLARED_ALIASES`.
@@ -111,6 +112,19 @@ RESPONSE_DEPARTURES: dict[tuple[str, str, str], tuple[str, Any]] = {
         "200",
         lambda defs: {"anyOf": [{"$ref": "#/$defs/Party"}, {"type": "integer"}]},
     ),
+    # ProcessController answers these 409s with `Conflict(message)`, a JSON string, besides the
+    # ProblemDetails the attributes declare (ProcessController.cs:159-161, :385-396).
+    **{
+        (
+            "post" if route == "start" else "put",
+            f"{APP}/instances/{{instanceOwnerPartyId}}/{{instanceGuid}}/process/{route}",
+            "409",
+        ): (
+            "409",
+            lambda defs: {"anyOf": [{"$ref": "#/$defs/ProblemDetails"}, {"type": "string"}]},
+        )
+        for route in ("start", "completeProcess")
+    },
     # ResourceController returns these documents as `Ok(string)`, which upstream declares as a
     # JSON string; the mock answers the JSON document itself (what clients parse either way).
     **{
