@@ -131,7 +131,7 @@ async def test_following_next_as_returned_visits_every_match_once(client: TestCl
         link = urlsplit(page["next"])
         page = await query(client, owner, link.query)
         assert page["self"] == link.geturl()  # `self` echoes the link just followed
-    assert len(seen) == len(set(seen)) == total > 150
+    assert len(seen) == len(set(seen)) == total > 100  # three pages and more
 
 
 # --- App API, as the seed document shows it -------------------------------------------------
