@@ -433,8 +433,10 @@ async def get_data_content(request: web.Request) -> web.Response:
     if not _may(c, principal, "read", doc):
         return errors.empty(403)
     wanted = str(c.args.path["dataGuid"]).lower()
+    owner = principal.org is not None and principal.org.lower() == str(doc["org"]).lower()
     element = next((e for e in doc.get("data") or [] if str(e.get("id")).lower() == wanted), None)
-    if element is None:
+    if element is None or (is_hard_deleted_element(element) and not owner):
+        # [I] Storage answers a hard-deleted element with an empty 404; the mock says not found in words
         return errors.json_string(404, f"Unable to find any data element with id: {wanted}.")
     app = _world(c).app(str(doc["appId"]))
     if app is None:
@@ -442,9 +444,6 @@ async def get_data_content(request: web.Request) -> web.Response:
     data_type = next((t for t in app.data_types if t.get("id") == element.get("dataType")), None)
     if data_type is None:
         return errors.json_string(400, "Requested element type is not declared in application metadata")
-    owner = principal.org is not None and principal.org.lower() == str(doc["org"]).lower()
-    if is_hard_deleted_element(element) and not owner:
-        return web.Response(status=404)
     if not owner and not element.get("isRead", True):
         new = mutable(doc)
         for item in new["data"]:
