@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from aiohttp import FormData
 from aiohttp.test_utils import TestClient
-from test_altinn_app_upstream import DIFFERENT_400, assert_upstream, upstream_problems
+from test_altinn_app_upstream import app_call, assert_upstream
 
 from instancemock.core.context import STATE
 
@@ -32,14 +31,7 @@ async def ttd(client: TestClient, scopes: str = OWNER_SCOPES) -> dict[str, str]:
 kari = kari_headers
 
 
-async def call(client: TestClient, method: str, path: str, headers: dict[str, str], status: int, **kwargs: Any) -> Any:
-    response = await client.request(method, path, headers=headers, **kwargs)
-    assert response.status == status, await response.text()
-    await assert_conforms(ALTINN_APP, response)
-    problems = await upstream_problems(response)
-    assert not problems or (status == 400 and all(DIFFERENT_400 in p for p in problems)), problems
-    body = await response.read()
-    return json.loads(body) if body else None
+call = app_call
 
 
 async def test_instantiate_every_way_walk_the_process_and_finish(client: TestClient) -> None:

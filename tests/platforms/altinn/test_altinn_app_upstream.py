@@ -29,6 +29,7 @@ from typing import Any
 
 import pytest
 from aiohttp import ClientResponse
+from aiohttp.test_utils import TestClient
 from jsonschema import Draft202012Validator
 
 # Altinn's document is read where the project keeps it, beside the checkout (CI has it there);
@@ -188,6 +189,24 @@ async def upstream_problems(response: ClientResponse) -> list[str]:
     body = await response.read()
     value = json.loads(body) if body else None
     return [f"{'.'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in validator.iter_errors(value)]
+
+
+async def app_call(
+    client: TestClient, method: str, path: str, headers: dict[str, str], status: int, **kwargs: Any
+) -> Any:
+    """One App API call: the status expected, our spec and upstream's (JSON strings only on 400s)
+    kept; the body as JSON when it is JSON, else its bytes (None when empty)."""
+    from support import ALTINN_APP, assert_conforms
+
+    response = await client.request(method, path, headers=headers, **kwargs)
+    assert response.status == status, await response.text()
+    await assert_conforms(ALTINN_APP, response)
+    problems = await upstream_problems(response)
+    assert not problems or (status == 400 and all(DIFFERENT_400 in p for p in problems)), problems
+    body = await response.read()
+    if not body:
+        return None
+    return json.loads(body) if response.content_type.endswith("json") else body
 
 
 async def assert_upstream(response: ClientResponse) -> None:

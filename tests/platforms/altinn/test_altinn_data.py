@@ -8,10 +8,10 @@ spec and, where upstream declares the status, against Altinn's published documen
 from __future__ import annotations
 
 import json
-from typing import Any
 
+from aiohttp import FormData
 from aiohttp.test_utils import TestClient
-from test_altinn_app_upstream import DIFFERENT_400, upstream_problems
+from test_altinn_app_upstream import app_call
 
 from support import ALTINN_APP, ALTINN_STORAGE, assert_conforms, kari_headers, ttd_headers
 
@@ -20,14 +20,7 @@ STORAGE = "/altinn/storage/api/v1/instances"
 PDF = b"%PDF-1.4\n%tiny test document\n%%EOF\n"
 
 
-async def call(client: TestClient, method: str, path: str, headers: dict[str, str], status: int, **kwargs: Any) -> Any:
-    response = await client.request(method, path, headers=headers, **kwargs)
-    assert response.status == status, await response.text()
-    await assert_conforms(ALTINN_APP, response)
-    problems = await upstream_problems(response)
-    assert not problems or (status == 400 and all(DIFFERENT_400 in p for p in problems)), problems
-    body = await response.read()
-    return json.loads(body) if body and response.content_type.endswith("json") else body
+call = app_call
 
 
 async def new_instance(client: TestClient, headers: dict[str, str], app: str = APP, party: str = "50001001") -> str:
@@ -220,3 +213,19 @@ async def test_storage_serves_the_bytes_the_app_stored(client: TestClient) -> No
         missing.status == 404 and await missing.json() == f"Unable to find any data element with id: {party_guid[-1]}."
     )
     await assert_conforms(ALTINN_STORAGE, missing)
+
+
+async def test_instantiation_keeps_the_bytes_of_its_parts(client: TestClient) -> None:
+    """A multipart instantiation's data parts become elements whose content is what was sent
+    (seed 004 "Create instance"): the attachment's bytes and the form part's model."""
+    user = await kari_headers(client)
+    form = FormData()
+    form.add_field("instance", json.dumps({"instanceOwner": {"partyId": "50001001"}}), content_type="application/json")
+    form.add_field("model", b"<Tilskudd><navn>Kari</navn></Tilskudd>", content_type="application/xml")
+    form.add_field("vedlegg", PDF, content_type="application/pdf", filename="soknad.pdf")
+    created = await call(client, "POST", APP, user, 201, data=form)
+    path = f"{APP}/{created['id']}"
+    by_type = {e["dataType"]: e for e in created["data"]}
+    assert set(by_type) == {"model", "vedlegg"}  # the part supplied the form: none auto-created
+    assert await call(client, "GET", f"{path}/data/{by_type['vedlegg']['id']}", user, 200) == PDF
+    assert await call(client, "GET", f"{path}/data/{by_type['model']['id']}", user, 200) == {"navn": "Kari"}

@@ -8,26 +8,16 @@ ProcessEngineAuthorizer (the default action of each task type).
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from aiohttp.test_utils import TestClient
-from test_altinn_app_upstream import DIFFERENT_400, upstream_problems
+from test_altinn_app_upstream import app_call
 
-from support import ALTINN_APP, ALTINN_STORAGE, assert_conforms, kari_headers, ttd_headers
+from support import ALTINN_STORAGE, assert_conforms, kari_headers, ttd_headers
 
 BASE = "/altinn"
 STORAGE = f"{BASE}/storage/api/v1/instances"
 
 
-async def call(client: TestClient, method: str, path: str, headers: dict[str, str], status: int, **kwargs: Any) -> Any:
-    response = await client.request(method, path, headers=headers, **kwargs)
-    assert response.status == status, await response.text()
-    await assert_conforms(ALTINN_APP, response)
-    problems = await upstream_problems(response)
-    assert not problems or (status == 400 and all(DIFFERENT_400 in p for p in problems)), problems
-    body = await response.read()
-    return json.loads(body) if body else None
+call = app_call
 
 
 async def created(client: TestClient, headers: dict[str, str], app: str, party: str) -> str:

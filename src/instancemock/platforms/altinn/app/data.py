@@ -44,12 +44,12 @@ from instancemock.world.store import Document
 
 @dataclass(slots=True)
 class Target:
-    """The app, the instance (a copy to change) and, for element routes, the element and its type."""
+    """The app, the instance (a copy to change), the path's element in it and the element's type."""
 
     app: App
     doc: Document
-    element: Document | None = None
-    data_type: dict[str, Any] | None = None
+    element: Document
+    data_type: dict[str, Any]
 
 
 async def _instance(c: Ctx, principal: Principal, action: str) -> tuple[App, Document]:
@@ -87,6 +87,14 @@ async def _element(c: Ctx, principal: Principal, action: str) -> Target:
             )
         )
     return Target(app, doc, element, data_type)
+
+
+async def _writable(c: Ctx, principal: Principal) -> Target:
+    """The element of the path, once the caller may write the instance and the element may change."""
+    target = await _element(c, principal, "write")
+    if (problem := _mutation_problem(target.doc, target.data_type)) is not None:
+        raise Refusal.answer(problem)
+    return target
 
 
 def _data_type(app: App, type_id: str) -> dict[str, Any] | None:
@@ -259,7 +267,6 @@ async def get_data_element(request: web.Request) -> web.Response:
     principal = principal_of(request)
     target = await _element(c, principal, "read")
     element, data_type = target.element, target.data_type
-    assert element is not None and data_type is not None
     await _mark_read(c, principal, target.doc)
     if is_form(data_type):
         stored = await c.store.get(FORM_DATA, str(element["id"]))
@@ -288,11 +295,8 @@ async def put_data_element(request: web.Request) -> web.Response:
     """Form data: the model replaced (201 DataElement); other data: the bytes replaced (201)."""
     c = ctx(request)
     principal = principal_of(request)
-    target = await _element(c, principal, "write")
+    target = await _writable(c, principal)
     doc, element, data_type = target.doc, target.element, target.data_type
-    assert element is not None and data_type is not None
-    if (problem := _mutation_problem(doc, data_type)) is not None:
-        return problem
     if element.get("locked"):
         return errors.problem(409)  # Storage refuses a locked element; app-lib answers a bare Conflict()
     upload = _upload(request, c)
@@ -414,11 +418,8 @@ async def delete_data_element(request: web.Request) -> web.Response:
     """The element leaves the instance (and its bytes the store): 200 with the instance."""
     c = ctx(request)
     principal = principal_of(request)
-    target = await _element(c, principal, "write")
+    target = await _writable(c, principal)
     doc, element, data_type = target.doc, target.element, target.data_type
-    assert element is not None and data_type is not None
-    if (problem := _mutation_problem(doc, data_type)) is not None:
-        return problem
     logic = data_type.get("appLogic") or {}
     if logic.get("classRef") and data_type.get("maxCount", 1) == 1 and data_type.get("minCount", 1) == 1:
         return errors.problem(
