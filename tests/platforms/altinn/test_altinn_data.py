@@ -221,7 +221,7 @@ async def test_instantiation_keeps_the_bytes_of_its_parts(client: TestClient) ->
     user = await kari_headers(client)
     form = FormData()
     form.add_field("instance", json.dumps({"instanceOwner": {"partyId": "50001001"}}), content_type="application/json")
-    form.add_field("model", b"<Tilskudd><navn>Kari</navn></Tilskudd>", content_type="application/xml")
+    form.add_field("model", "<Tilskudd><navn>Kari</navn></Tilskudd>", content_type="application/xml")
     form.add_field("vedlegg", PDF, content_type="application/pdf", filename="soknad.pdf")
     created = await call(client, "POST", APP, user, 201, data=form)
     path = f"{APP}/{created['id']}"
