@@ -245,3 +245,105 @@ def test_every_operation_we_serve_exists_upstream() -> None:
         if (op.method.lower(), op.template.rsplit("/", 1)[0].lower()) in aliases and op.id == "postDataElementByType":
             continue  # POST .../data/{dataType}: shares our path with the element routes, see UNDECLARED_ALIASES
         assert op.method.lower() in paths.get(op.template.lower(), {}), op.id
+
+
+async def test_every_operation_answers_in_upstream_shape(client: TestClient) -> None:
+    """One success of each App API operation we declare, each answer checked against our spec
+    and upstream's (`app_call`): the front end's start-up calls, the data API, process actions
+    (next with an action, start, completeProcess), instance calls; a cookie session's write with
+    its antiforgery pair, a system user's. An operation added to our spec without a success
+    here fails the last assertion, so none goes unchecked against upstream."""
+    from support import APIS, kari_headers, operation_id, ttd_headers
+
+    hit: set[str] = set()
+
+    async def call(method: str, path: str, headers: dict[str, str], status: int, **kwargs: Any) -> Any:
+        body = await app_call(client, method, path, headers, status, **kwargs)
+        if status < 300:
+            hit.add(operation_id(method, path))
+        return body
+
+    user, owner = await kari_headers(client), await ttd_headers(client)
+    app = f"{MOUNT}/ttd/soknad-tilskudd"
+    assert b'<div id="root">' in await call("GET", app, user, 200)
+    metadata = await call("GET", f"{app}/api/v1/applicationmetadata", user, 200)
+    assert metadata["id"] == "ttd/soknad-tilskudd"
+    assert await call("GET", f"{app}/api/v1/applicationsettings", user, 200) == {}
+    assert {"language": "nb"} in await call("GET", f"{app}/api/v1/applicationlanguages", user, 200)
+    assert (await call("GET", f"{app}/api/v1/texts/nb", user, 200))["language"] == "nb"
+    layout_set = (await call("GET", f"{app}/api/layoutsets", user, 200))["sets"][0]
+    assert await call("GET", f"{app}/api/layouts/{layout_set['id']}", user, 200)
+    assert await call("GET", f"{app}/api/layoutsettings/{layout_set['id']}", user, 200)
+    assert await call("GET", f"{app}/api/ruleconfiguration/{layout_set['id']}", user, 204) is None
+    assert await call("GET", f"{app}/api/rulehandler/{layout_set['id']}", user, 204) is None
+    assert (await call("GET", f"{app}/api/jsonschema/{layout_set['dataType']}", user, 200))["type"] == "object"
+    assert await call("GET", f"{app}/api/validationconfig/{layout_set['dataType']}", user, 204) is None
+    assert await call("GET", f"{app}/api/v1/footer", user, 204) is None
+    profile = await call("GET", f"{app}/api/v1/profile/user", user, 200)
+    parties = await call("GET", f"{app}/api/v1/parties?allowedToInstantiateFilter=true", user, 200)
+    assert profile["partyId"] in {p["partyId"] for p in parties}
+    assert await call("PUT", f"{app}/api/v1/parties/{profile['partyId']}", user, 200) == b"Party successfully updated"
+    current = await call("GET", f"{app}/api/authorization/parties/current?returnPartyObject=true", user, 200)
+    assert current["partyId"] == profile["partyId"]
+    assert await call("GET", f"{app}/api/authentication/keepAlive", user, 200) is None
+    # keepAlive set the runtime cookie: from here on a cookie session, whose unsafe calls carry
+    # the request token of the index page's antiforgery pair
+    jar = {c.key: c.value for c in client.session.cookie_jar}
+    assert "AltinnStudioRuntime" in jar
+    user = {**user, "X-XSRF-TOKEN": jar["XSRF-TOKEN"]}
+
+    created = await call("POST", f"{app}/instances?instanceOwnerPartyId={current['partyId']}", user, 201)
+    path = f"{app}/instances/{created['id']}"
+    copied = await call("POST", f"{app}/instances/create", user, 201, json={"instanceOwner": {"partyId": "50001001"}})
+    assert copied["id"] != created["id"]
+    assert created["id"] in {a["id"] for a in await call("GET", f"{app}/instances/50001001/active", user, 200)}
+    model = next(e for e in (await call("GET", path, user, 200))["data"] if e["dataType"] == "model")
+    assert await call("GET", f"{path}/validate?language=nb", user, 200) == []
+    pdf = {**user, "Content-Type": "application/pdf", "Content-Disposition": "attachment; filename=a.pdf"}
+    document = b"%PDF-1.4\n%%EOF\n"
+    element = await call("POST", f"{path}/data?dataType=vedlegg", pdf, 201, data=document)
+    posted = await call("POST", f"{path}/data/type/vedlegg", pdf, 200, data=document)
+    aliased = await call("POST", f"{path}/data/vedlegg", pdf, 200, data=document)
+    assert await call("GET", f"{path}/data/{element['id']}", user, 200) == document
+    assert (await call("PUT", f"{path}/data/{element['id']}", pdf, 201, data=document * 2))["size"] == 2 * len(document)
+    remaining = await call("DELETE", f"{path}/data/{posted['newDataElementId']}", user, 200)
+    assert posted["newDataElementId"] not in {e["id"] for e in remaining["instance"]["data"]}
+    assert aliased["newDataElementId"] in {e["id"] for e in remaining["instance"]["data"]}
+    one = {"patch": [{"op": "add", "path": "/navn", "value": "Kari"}], "ignoredValidators": []}
+    assert (await call("PATCH", f"{path}/data/{model['id']}", user, 200, json=one))["newDataModel"] == {"navn": "Kari"}
+    many = {"patches": [{"dataElementId": model["id"], "patch": [{"op": "add", "path": "/telefon", "value": "1"}]}]}
+    saved = await call("PATCH", f"{path}/data", user, 200, json=many)
+    assert saved["newDataModels"][0]["data"] == {"navn": "Kari", "telefon": "1"}
+
+    assert (await call("GET", f"{path}/process", user, 200))["currentTask"]["elementId"] == "Task_1"
+    confirming = await call("PUT", f"{path}/process/next", user, 200, json={"action": "write"})
+    assert confirming["currentTask"]["altinnTaskType"] == "confirmation"
+    assert (await call("PUT", f"{path}/process/completeProcess", user, 200))["ended"]
+    assert len((await call("GET", f"{path}/process/history", user, 200))["processHistory"]) == 6
+    client.session.cookie_jar.clear()  # bearer tokens alone from here on: no antiforgery check
+    labelled = await call("PUT", f"{path}/substatus", owner, 200, json={"label": "received"})
+    assert labelled["status"]["substatus"]["label"] == "received"
+    assert (await call("POST", f"{path}/complete", owner, 200))["completeConfirmations"]
+    assert (await call("DELETE", f"{path}?hard=true", user, 200))["status"]["isHardDeleted"]
+
+    storage = await client.post(
+        f"{MOUNT}/storage/api/v1/instances?appId=ttd/soknad-tilskudd",
+        json={"instanceOwner": {"partyId": "50001001"}},
+        headers=owner,
+    )
+    assert storage.status == 201, await storage.text()
+    started = await call("POST", f"{app}/instances/{(await storage.json())['id']}/process/start", owner, 200)
+    assert started["currentTask"]["elementId"] == "Task_1"
+
+    system = await client.get(
+        f"{MOUNT}/testtools/api/GetSystemUserToken",
+        params={"env": "tt02", "systemUserId": "3f1c2a9e-77d2-4b1a-9c0e-5a6b7c8d9e0f", "systemUserOrg": "390748337"},
+    )
+    annual = f"{MOUNT}/brg/aarsregnskap-vanlig-202406"
+    as_system = {"Authorization": f"Bearer {await system.text()}"}
+    assert await call("GET", f"{annual}/api/authorization/parties/current", as_system, 200) == 51001001
+    by_system = await call("POST", f"{annual}/instances?instanceOwnerPartyId=51001001", as_system, 201)
+    assert (await call("GET", f"{annual}/instances/{by_system['id']}/process", as_system, 200))["currentTask"]["write"]
+
+    declared = {op.id for op in APIS["altinn-app"].operations}
+    assert declared - hit == set(), "operations without an upstream-checked success"
