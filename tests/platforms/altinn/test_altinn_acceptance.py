@@ -52,6 +52,7 @@ async def query(client: TestClient, headers: dict[str, str], raw_query: str) -> 
         ("GET", f"{STORAGE}/abc/{GUID}"),
         ("GET", f"{STORAGE}/50001001/not-a-guid"),
         ("GET", f"{STORAGE}/not-a-guid"),
+        ("GET", f"{STORAGE}/50001001/{GUID}/data/not-a-guid"),
         ("DELETE", f"{STORAGE}/99999999999/{GUID}"),
         ("PUT", f"{STORAGE}/x/{GUID}/readstatus?status=Read"),
         ("GET", f"{APP}/abc/{GUID}"),
