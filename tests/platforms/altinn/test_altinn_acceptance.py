@@ -70,6 +70,16 @@ async def test_a_segment_breaking_a_route_constraint_is_no_route_404_even_withou
         assert response.content_type == "application/problem+json"
 
 
+async def test_a_data_segment_that_is_no_guid_routes_only_to_the_upload(client: TestClient) -> None:
+    """app-lib's DataController routes `{dataGuid:guid}` for GET/PUT/PATCH/DELETE and `{dataType}`
+    for POST: a non-GUID last segment matches only the upload, so other methods are 405 naming POST."""
+    path = f"{APP}/50001001/{GUID}/data/vedlegg"
+    for method in ("GET", "PUT", "PATCH", "DELETE"):
+        response = await client.request(method, path)
+        assert response.status == 405 and response.headers["Allow"] == "POST", method
+    assert (await client.post(path)).status == 401  # routed: the upload wants a token
+
+
 # --- Storage, as the seed document shows it -------------------------------------------------
 
 
