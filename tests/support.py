@@ -135,3 +135,10 @@ async def kianda_headers(client: TestClient) -> dict[str, str]:
     response = await client.post("/kianda/Token", data=form)
     assert response.status == 200, await response.text()
     return {"Authorization": f"Bearer {(await response.json())['access_token']}"}
+
+
+def operation_id(method: str, path: str) -> str:
+    """The id of the operation (of any mounted spec) a request path (query and all) hits."""
+    found = _ROUTER.resolve(method, path.partition("?")[0])
+    assert isinstance(found, Route), f"{method} {path} matches no operation"
+    return found.op.id

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from aiohttp import FormData
 from aiohttp.test_utils import TestClient
-from test_altinn_app_upstream import DIFFERENT_400, assert_upstream, upstream_problems
+from test_altinn_app_upstream import app_call, assert_upstream
 
 from instancemock.core.context import STATE
 
@@ -32,14 +31,7 @@ async def ttd(client: TestClient, scopes: str = OWNER_SCOPES) -> dict[str, str]:
 kari = kari_headers
 
 
-async def call(client: TestClient, method: str, path: str, headers: dict[str, str], status: int, **kwargs: Any) -> Any:
-    response = await client.request(method, path, headers=headers, **kwargs)
-    assert response.status == status, await response.text()
-    await assert_conforms(ALTINN_APP, response)
-    problems = await upstream_problems(response)
-    assert not problems or (status == 400 and all(DIFFERENT_400 in p for p in problems)), problems
-    body = await response.read()
-    return json.loads(body) if body else None
+call = app_call
 
 
 async def test_instantiate_every_way_walk_the_process_and_finish(client: TestClient) -> None:
@@ -100,7 +92,7 @@ async def test_instantiate_every_way_walk_the_process_and_finish(client: TestCli
     assert next(a for a in active if a["id"] == created["id"])["lastChangedBy"] == "Kari Nordmann"
 
     state = await call(client, "GET", f"{path}/process", user, 200)
-    assert state["currentTask"]["actions"] == {"write": True} and state["currentTask"]["write"] is True
+    assert state["currentTask"]["actions"] == {"read": True, "write": True} and state["currentTask"]["write"] is True
     assert [t["elementId"] for t in state["processTasks"]] == ["Task_1", "Task_2"]
     moved = await call(client, "PUT", f"{path}/process/next", user, 200)
     assert moved["currentTask"]["elementId"] == "Task_2" and moved["currentTask"]["flow"] == 3

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import re
+import secrets
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +31,7 @@ from instancemock.core.context import Ctx, ctx
 from instancemock.core.encoding import json_response
 from instancemock.core.errors import Refusal
 from instancemock.platforms.altinn import errors
+from instancemock.platforms.altinn.domain.ids import is_organisation_number
 from instancemock.platforms.altinn.domain.world import world_for
 from instancemock.settings import Settings
 from instancemock.world.state import State
@@ -121,17 +124,27 @@ class Principal:
     party_id: int | None = None
     auth_level: int = 0
     scope: str = ""  # the raw, space-separated scope claim
+    system_user_id: str | None = None  # authorization_details[0].systemuser_id[0]
+    system_user_org: str | None = None  # the organisation number that owns the system user
 
     @classmethod
     def from_claims(cls, claims: dict[str, Any]) -> Principal:
+        """`authorization_details` wins over every other claim (app-lib Authenticated.cs): a
+        system user is neither a service owner nor a user, whatever else the token says."""
+        scope = str(claims.get("scope") or claims.get("urn:altinn:scope") or "")
+        level = _int(claims.get("urn:altinn:authlevel")) or 0
+        system_user = system_user_of(claims)
+        if system_user is not None:
+            user_id, org_number = system_user
+            return cls(claims=claims, auth_level=level, scope=scope, system_user_id=user_id, system_user_org=org_number)
         return cls(
             claims=claims,
             org=_claim_text(claims.get("urn:altinn:org")),
             org_number=_claim_text(claims.get("urn:altinn:orgNumber")),
             user_id=_int(claims.get("urn:altinn:userid")),
             party_id=_int(claims.get("urn:altinn:partyid")),
-            auth_level=_int(claims.get("urn:altinn:authlevel")) or 0,
-            scope=str(claims.get("scope") or claims.get("urn:altinn:scope") or ""),
+            auth_level=level,
+            scope=scope,
         )
 
     @property
@@ -160,11 +173,63 @@ class Principal:
         return self.has_scope("altinn:serviceowner") or self.is_sync_adapter
 
     @property
+    def is_system_user(self) -> bool:
+        return self.system_user_id is not None
+
+    @property
     def actor(self) -> str:
-        """What Storage writes in `createdBy`/`lastChangedBy`: the user id, else the org number."""
+        """What Storage writes in `createdBy`/`lastChangedBy`: the user id, else the org number,
+        else the system user's id."""
         if self.user_id is not None:
             return str(self.user_id)
-        return self.org_number or self.org or ""
+        return self.org_number or self.org or self.system_user_id or ""
+
+
+SYSTEM_USER_TYPE = "urn:altinn:systemuser"
+ORG_AUTHORITY = "iso6523-actorid-upis"
+
+
+class InvalidSystemUser(ValueError):
+    """`authorization_details` that app-lib would refuse (its AuthenticationContextException)."""
+
+
+def system_user_of(claims: dict[str, Any]) -> tuple[str, str] | None:
+    """(system user id, owning organisation number) of a system-user token, None for other tokens.
+
+    app-lib's rules (Authenticated.cs): an object or a one-element array of type
+    `urn:altinn:systemuser`, a non-empty `systemuser_id` and `system_id`, `systemuser_org` with
+    authority `iso6523-actorid-upis` and a valid organisation number, and a valid organisation
+    number as the `consumer` (the vendor). Broken details raise InvalidSystemUser.
+    """
+    details = claims.get("authorization_details")
+    if details is None:
+        return None
+    if isinstance(details, list):
+        if len(details) != 1:
+            raise InvalidSystemUser("authorization_details must hold exactly one entry")
+        details = details[0]
+    if not isinstance(details, dict) or details.get("type") != SYSTEM_USER_TYPE:
+        raise InvalidSystemUser(f"authorization_details must be of type {SYSTEM_USER_TYPE}")
+    ids = details.get("systemuser_id")
+    ids = [ids] if isinstance(ids, str) else ids
+    if not isinstance(ids, list) or not ids or not str(ids[0]).strip():
+        raise InvalidSystemUser("systemuser_id is missing")
+    if not str(details.get("system_id") or "").strip():
+        raise InvalidSystemUser("system_id is missing")
+    owner = details.get("systemuser_org")
+    if not isinstance(owner, dict) or owner.get("authority") != ORG_AUTHORITY:
+        raise InvalidSystemUser(f"systemuser_org must have the authority {ORG_AUTHORITY}")
+    org_number = _org_number(owner.get("ID"))
+    consumer = claims.get("consumer")
+    if org_number is None or _org_number(consumer.get("ID") if isinstance(consumer, dict) else None) is None:
+        raise InvalidSystemUser("systemuser_org and consumer must name valid organisation numbers")
+    return str(ids[0]), org_number
+
+
+def _org_number(identifier: Any) -> str | None:
+    """`0192:<9 digits>` with a valid check digit -> the number; else None."""
+    number = str(identifier or "").rpartition(":")[2]
+    return number if is_organisation_number(number) else None
 
 
 def _claim_text(value: Any) -> str | None:
@@ -204,7 +269,8 @@ def verified_claims(state: State, token: str) -> dict[str, Any] | None:
                 algorithms=["RS256"],
                 options={"verify_exp": False, "verify_nbf": False, "verify_iat": False, "verify_aud": False},
             )
-        except jwt.PyJWTError:
+            system_user_of(claims)  # broken system-user details are no valid token (app-lib refuses them)
+        except (jwt.PyJWTError, InvalidSystemUser):
             return None
         if len(_verified) >= VERIFIED_TOKENS:
             del _verified[next(iter(_verified))]
@@ -252,13 +318,21 @@ async def authenticate(request: web.Request, c: Ctx) -> web.StreamResponse | Non
     token = bearer_token(request)
     if not c.state.settings.auth:
         unverified = _unverified(token) if token else None
-        c.principal = Principal.from_claims(unverified) if unverified else default_principal(c.state)
+        c.principal = _lenient_principal(unverified) if unverified else default_principal(c.state)
         return None
     principal = verify(c.state, token) if token else None
     if principal is None:
         raise Refusal(401)
     c.principal = principal
     return None
+
+
+def _lenient_principal(claims: dict[str, Any]) -> Principal:
+    """`--auth off`: whatever the token says, broken system-user details read as no details."""
+    try:
+        return Principal.from_claims(claims)
+    except InvalidSystemUser:
+        return Principal.from_claims({k: v for k, v in claims.items() if k != "authorization_details"})
 
 
 def _unverified(token: str) -> dict[str, Any] | None:
@@ -273,6 +347,45 @@ def principal_of(request: web.Request) -> Principal:
     principal = ctx(request).principal
     assert isinstance(principal, Principal), "authenticate() runs before every Altinn handler"
     return principal
+
+
+# --- antiforgery (cookie sessions of the App API) --------------------------------------------
+
+ANTIFORGERY_COOKIE = "AS-XSRF-TOKEN"  # ASP.NET antiforgery's cookie token (HttpOnly)
+XSRF_COOKIE = "XSRF-TOKEN"  # the request token, readable by JavaScript: axios copies it into...
+XSRF_HEADER = "X-XSRF-TOKEN"  # ...this header on unsafe requests
+SAFE_METHODS = frozenset({"GET", "HEAD", "TRACE", "OPTIONS"})
+
+
+@dataclass(frozen=True, slots=True)
+class AntiforgeryKey:
+    """The secret that pairs a request token with its cookie token (one per server, like the signing key)."""
+
+    secret: bytes = field(repr=False)
+
+
+def _request_token(state: State, cookie_token: str) -> str:
+    key = state.service(AntiforgeryKey, lambda: AntiforgeryKey(secrets.token_bytes(32))).secret
+    digest = hmac.new(key, cookie_token.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def set_antiforgery_cookies(response: web.StreamResponse, state: State, *, secure: bool) -> None:
+    """What app-lib's HomeController does on the start page: a new cookie token, and the request
+    token paired with it in a cookie JavaScript can read."""
+    cookie_token = secrets.token_urlsafe(32)
+    response.set_cookie(ANTIFORGERY_COOKIE, cookie_token, path="/", httponly=True, samesite="Strict", secure=secure)
+    response.set_cookie(XSRF_COOKIE, _request_token(state, cookie_token), path="/", samesite="Lax", secure=secure)
+
+
+def antiforgery_holds(request: web.Request, state: State) -> bool:
+    """ValidateAntiforgeryTokenIfAuthCookie: only unsafe methods of callers that send the runtime
+    cookie are checked; their `X-XSRF-TOKEN` must be the request token of their `AS-XSRF-TOKEN`."""
+    if request.method.upper() in SAFE_METHODS or COOKIE not in request.cookies:
+        return True
+    cookie_token = request.cookies.get(ANTIFORGERY_COOKIE, "")
+    sent = request.headers.get(XSRF_HEADER, "")
+    return bool(cookie_token and sent) and hmac.compare_digest(sent, _request_token(state, cookie_token))
 
 
 # --- the test token generator ---------------------------------------------------------------
@@ -320,6 +433,32 @@ def personal_claims(user_id: int, party_id: int, pid: str, scopes: str, auth_lev
     return claims
 
 
+def system_user_claims(
+    scopes: str, vendor: str, owner: str, system_user_id: str, client_id: str, supplier: str | None = None
+) -> dict[str, Any]:
+    """What AltinnTestTools' GetSystemUserToken puts in a token (Services/Token.cs)."""
+    claims: dict[str, Any] = {
+        "scope": split_scopes(scopes),
+        "token_type": "Bearer",
+        "client_id": client_id,
+        "jti": str(uuid.uuid4()),
+        "consumer": {"authority": ORG_AUTHORITY, "ID": f"0192:{vendor}"},
+        "authorization_details": [
+            {
+                "type": SYSTEM_USER_TYPE,
+                "systemuser_id": [system_user_id],
+                "systemuser_org": {"authority": ORG_AUTHORITY, "ID": f"0192:{owner}"},
+                "system_id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"altinn-system:{client_id}")),
+            }
+        ],
+        "urn:altinn:authenticatemethod": "maskinporten",
+        "urn:altinn:authlevel": 3,
+    }
+    if supplier:
+        claims["supplier"] = {"authority": ORG_AUTHORITY, "ID": f"0192:{supplier}"}
+    return claims
+
+
 def _token_response(token: str) -> web.Response:
     return web.Response(text=token, content_type="text/plain", charset="utf-8")
 
@@ -336,6 +475,26 @@ async def get_personal_token(request: web.Request) -> web.Response:
     q = c.args.query
     claims = personal_claims(
         int(q["userId"]), int(q["partyId"]), str(q["pid"]), str(q["scopes"]), int(q.get("authLvl", 3))
+    )
+    return _token_response(issue(c.state, c.origin, claims, int(q.get("ttl", 1800))))
+
+
+async def get_system_user_token(request: web.Request) -> web.Response:
+    """A system user's token; 400 (the generator's error list) when an organisation number is invalid."""
+    c = ctx(request)
+    q = c.args.query
+    vendor, owner = str(q.get("orgNo", TEST_CONSUMER_ORG)), str(q.get("systemUserOrg", TEST_CONSUMER_ORG))
+    supplier = q.get("supplierOrgNo")
+    bad = {
+        name: "Parameter was supplied with a invalid value"
+        for name, value in (("orgNo", vendor), ("systemUserOrg", owner), ("supplierOrgNo", supplier))
+        if value is not None and not is_organisation_number(str(value))
+    }
+    if bad:
+        return json_response(bad, status=400)
+    client_id = str(q.get("clientId") or uuid.uuid4())
+    claims = system_user_claims(
+        str(q.get("scopes", "altinn:enduser")), vendor, owner, str(q["systemUserId"]), client_id, supplier
     )
     return _token_response(issue(c.state, c.origin, claims, int(q.get("ttl", 1800))))
 
@@ -394,7 +553,14 @@ async def exchange_token(request: web.Request) -> web.Response:
         return _token_response(issue(c.state, c.origin, claims, EXCHANGE_TTL))
     world = world_for(c.state.settings)
     scopes = str(incoming.get("scope") or "")
-    if c.args.path["tokenProvider"] == "maskinporten":
+    if c.args.path["tokenProvider"] == "maskinporten" and "authorization_details" in incoming:
+        try:
+            system_user_of(incoming)
+        except InvalidSystemUser as error:
+            return errors.json_string(400, f"Unable to exchange token: {error}.")
+        claims = {k: incoming[k] for k in ("scope", "client_id", "consumer", "authorization_details") if k in incoming}
+        claims |= {"token_type": "Bearer", "urn:altinn:authenticatemethod": "maskinporten", "urn:altinn:authlevel": 3}
+    elif c.args.path["tokenProvider"] == "maskinporten":
         consumer = incoming.get("consumer")
         consumer = consumer if isinstance(consumer, dict) else {}
         org_number = str(consumer.get("ID") or "").rpartition(":")[2]

@@ -30,7 +30,15 @@ from instancemock.platforms.altinn.domain.changes import (
     substatus_problem,
 )
 from instancemock.platforms.altinn.domain.index import InstanceIndex
-from instancemock.platforms.altinn.domain.instances import INSTANCES, mutable, next_seq, read_status_name
+from instancemock.platforms.altinn.domain.data import content_of, file_headers, finish_file_scans
+from instancemock.platforms.altinn.domain.instances import (
+    INSTANCES,
+    guid_of,
+    is_hard_deleted_element,
+    mutable,
+    next_seq,
+    read_status_name,
+)
 from instancemock.platforms.altinn.domain.policy import permits
 from instancemock.platforms.altinn.domain.serialize import omit_nulls, platform_link, storage_view
 from instancemock.platforms.altinn.domain.world import World, world_for
@@ -230,6 +238,10 @@ async def get_instance(request: web.Request) -> web.Response:
         return _not_found(_guid(c))
     if not _may(c, principal, "read", doc):
         return errors.empty(403)
+    scanned = finish_file_scans(doc)
+    if scanned is not None:
+        await c.store.put(INSTANCES, guid_of(scanned), scanned)
+        doc = scanned
     return _instance(doc, c, principal)
 
 
@@ -420,8 +432,46 @@ async def _merge(request: web.Request, member: str, key: str) -> web.Response:
     return _instance(new, c, principal, links=False)
 
 
+# --- data ----------------------------------------------------------------------------------
+
+
+async def get_data_content(request: web.Request) -> web.Response:
+    """Storage's DataController.Get: the bytes the App API stored, in Storage's order of checks."""
+    c = ctx(request)
+    principal = principal_of(request)
+    party = c.args.path["instanceOwnerPartyId"]
+    if int(party) == 0:
+        return errors.json_string(400, "Missing parameter value: instanceOwnerPartyId can not be empty")
+    doc = await _load(c)
+    if doc is None:
+        return errors.json_string(404, f"Unable to find any instance with id: {party}/{_guid(c)}.")
+    if not _may(c, principal, "read", doc):
+        return errors.empty(403)
+    wanted = str(c.args.path["dataGuid"]).lower()
+    owner = principal.org is not None and principal.org.lower() == str(doc["org"]).lower()
+    element = next((e for e in doc.get("data") or [] if str(e.get("id")).lower() == wanted), None)
+    if element is None or (is_hard_deleted_element(element) and not owner):
+        # [I] Storage answers a hard-deleted element with an empty 404; the mock says not found in words
+        return errors.json_string(404, f"Unable to find any data element with id: {wanted}.")
+    app = _world(c).app(str(doc["appId"]))
+    if app is None:
+        return errors.json_string(404, f"Cannot find application {doc['appId']} in storage")
+    data_type = next((t for t in app.data_types if t.get("id") == element.get("dataType")), None)
+    if data_type is None:
+        return errors.json_string(400, "Requested element type is not declared in application metadata")
+    if not owner and not element.get("isRead", True):
+        new = mutable(doc)
+        for item in new["data"]:
+            if str(item.get("id")).lower() == wanted:
+                item["isRead"] = True
+        await c.store.put(INSTANCES, _guid(c), new)
+    data = await content_of(c.store, element, data_type)
+    return web.Response(body=data, headers=file_headers(element))
+
+
 OPERATIONS = {
     "getEnterpriseToken": auth.get_enterprise_token,
+    "getSystemUserToken": auth.get_system_user_token,
     "getPersonalToken": auth.get_personal_token,
     "getOpenIdConfiguration": auth.get_openid_configuration,
     "getJwks": auth.get_jwks,
@@ -436,7 +486,15 @@ OPERATIONS = {
     "updateSubstatus": update_substatus,
     "updatePresentationTexts": update_presentation_texts,
     "updateDataValues": update_data_values,
+    "getDataElementContent": get_data_content,
 }
 TOKEN_OPERATIONS = frozenset(
-    {"getEnterpriseToken", "getPersonalToken", "getOpenIdConfiguration", "getJwks", "exchangeToken"}
+    {
+        "getEnterpriseToken",
+        "getSystemUserToken",
+        "getPersonalToken",
+        "getOpenIdConfiguration",
+        "getJwks",
+        "exchangeToken",
+    }
 )

@@ -16,6 +16,7 @@ from instancemock.core.context import Ctx, ctx
 from instancemock.core.encoding import json_response
 from instancemock.core.errors import Refusal
 from instancemock.platforms.altinn import auth, errors
+from instancemock.platforms.altinn.app import frontend
 from instancemock.platforms.altinn.app.common import (
     app_of,
     authorize,
@@ -27,7 +28,22 @@ from instancemock.platforms.altinn.app.common import (
     world,
 )
 from instancemock.platforms.altinn.app.create import create_instance, create_simplified
-from instancemock.platforms.altinn.app.process import get_process_history, get_process_state, next_process_step
+from instancemock.platforms.altinn.app.data import (
+    create_data_element,
+    delete_data_element,
+    get_data_element,
+    patch_form_data,
+    patch_form_data_multiple,
+    post_data_element,
+    put_data_element,
+)
+from instancemock.platforms.altinn.app.process import (
+    complete_process,
+    get_process_history,
+    get_process_state,
+    next_process_step,
+    start_process,
+)
 from instancemock.platforms.altinn.auth import principal_of
 from instancemock.platforms.altinn.domain import query as q
 from instancemock.platforms.altinn.domain import scopes
@@ -39,16 +55,20 @@ from instancemock.platforms.altinn.domain.changes import (
     mark_deleted,
     substatus_problem,
 )
+from instancemock.platforms.altinn.domain.data import finish_file_scans
 from instancemock.platforms.altinn.domain.instances import INSTANCES, guid_of, mutable
 from instancemock.platforms.altinn.domain.world import App, World, world_for
 from instancemock.settings import Settings
 
 
 async def authenticate(request: web.Request, c: Ctx) -> web.StreamResponse | None:
-    """Storage's token check, then the app's own API scopes when it declares them."""
+    """Storage's token check, the antiforgery check of cookie sessions (400, as ASP.NET's
+    AntiforgeryValidationFailedResult), then the app's own API scopes when it declares them."""
     refused = await auth.authenticate(request, c)
     if refused is not None or not c.state.settings.auth:
         return refused
+    if not auth.antiforgery_holds(request, c.state):
+        return errors.problem(400, "Bad Request")
     params = c.route.params
     app = world(c).app(f"{params.get('org', '')}/{params.get('app', '')}")
     principal = c.principal
@@ -67,9 +87,11 @@ async def get_instance(request: web.Request) -> web.Response:
     c = ctx(request)
     principal = principal_of(request)
     _, doc = await permitted_instance(c, principal, "read")
-    if not is_app_owner(principal, doc) and doc["status"].get("readStatus") != "Read":
-        doc = mutable(doc)
-        doc["status"]["readStatus"] = "Read"  # Storage's readstatus: lastChanged stays
+    scanned = finish_file_scans(doc)
+    if scanned is not None or (not is_app_owner(principal, doc) and doc["status"].get("readStatus") != "Read"):
+        doc = mutable(scanned or doc)
+        if not is_app_owner(principal, doc):
+            doc["status"]["readStatus"] = "Read"  # Storage's readstatus: lastChanged stays
         await c.store.put(INSTANCES, guid_of(doc), doc)
     return response_of(c, doc, principal)
 
@@ -186,4 +208,33 @@ OPERATIONS = {
     "getProcessState": get_process_state,
     "nextProcessStep": next_process_step,
     "getProcessHistory": get_process_history,
+    "startProcess": start_process,
+    "completeProcess": complete_process,
+    "createDataElement": create_data_element,
+    "postDataElement": post_data_element,
+    "postDataElementByType": post_data_element,
+    "getDataElement": get_data_element,
+    "putDataElement": put_data_element,
+    "patchFormData": patch_form_data,
+    "patchFormDataMultiple": patch_form_data_multiple,
+    "deleteDataElement": delete_data_element,
+    "getAppIndex": frontend.get_index,
+    "getApplicationMetadata": frontend.get_application_metadata,
+    "getApplicationSettings": frontend.get_application_settings,
+    "getApplicationLanguages": frontend.get_application_languages,
+    "getTexts": frontend.get_texts,
+    "getLayoutSets": frontend.get_layout_sets,
+    "getLayouts": frontend.get_layouts,
+    "getLayoutSettings": frontend.get_layout_settings,
+    "getRuleConfiguration": frontend.get_rule_configuration,
+    "getRuleHandler": frontend.get_rule_handler,
+    "getJsonSchema": frontend.get_json_schema,
+    "getValidationConfig": frontend.get_validation_config,
+    "getFooter": frontend.get_footer,
+    "getUserProfile": frontend.get_profile,
+    "getCurrentParty": frontend.get_current_party,
+    "getParties": frontend.get_parties,
+    "selectParty": frontend.select_party,
+    "keepAlive": frontend.keep_alive,
+    "validateInstance": frontend.validate_instance,
 }

@@ -16,24 +16,24 @@ from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 from typing import Any
-from xml.sax.saxutils import escape
 
 from aiohttp import web
 
 from instancemock.core.context import Ctx, ctx
-from instancemock.core.encoding import dumps
 from instancemock.core.errors import Refusal
 from instancemock.platforms.altinn import errors
 from instancemock.platforms.altinn.app.common import app_of, may, record_events, response_of, world
 from instancemock.platforms.altinn.auth import Principal, principal_of
 from instancemock.platforms.altinn.domain.app_view import app_link
+from instancemock.platforms.altinn.domain.data import write_bytes
+from instancemock.platforms.altinn.domain.forms import FORM_DATA, FormError, form_bytes, is_form, parse_form, root_name
+from instancemock.platforms.altinn.domain.frontend import may_instantiate_as
 from instancemock.platforms.altinn.domain.instances import INSTANCES, is_hard_deleted_element, next_seq
 from instancemock.platforms.altinn.domain.process import ProcessConflict, start
 from instancemock.platforms.altinn.domain.world import App, Party, World
 from instancemock.world.clock import iso
 from instancemock.world.store import Document
 
-FORM_DATA = "formData"  # collection: data element GUID -> {"instanceGuid", "dataType", "values"}
 OWNER_KEYS = ("partyId", "personNumber", "organisationNumber", "username")
 NO_OWNER = (
     "Cannot create an instance without an instanceOwner.partyId. Either provide instanceOwner party Id as a "
@@ -84,20 +84,28 @@ async def create_instance(request: web.Request) -> web.Response:
     values = template.get("dataValues")
     if isinstance(values, dict) and (kept := {k: str(v) for k, v in values.items() if v not in (None, "")}):
         doc["dataValues"] = kept
+    types = {t["id"]: t for t in app.data_types}
+    guid = str(doc["id"]).split("/", 1)[1]
+    forms: dict[str, dict[str, str]] = {}
     for part in uploads:
-        doc["data"].append(
-            new_element(
-                app,
-                doc,
-                str(part.name),
-                _media(part.content_type),
-                len(part.data),
-                principal,
-                c.now(),
-                part.filename,
-            )
+        element = new_element(
+            app, doc, str(part.name), _media(part.content_type), len(part.data), principal, c.now(), part.filename
         )
+        doc["data"].append(element)
+        if is_form(types[str(part.name)]):
+            forms[element["id"]] = _part_values(part)
+        else:
+            await write_bytes(c.store, element["id"], guid, part.data)
+    doc["_copied"] = forms
     return await _finish(c, principal, app, party, doc, prefill=None)
+
+
+def _part_values(part: Part) -> dict[str, str]:
+    """A form data part's model; [I] one that cannot be read is kept empty (app-lib answers 400)."""
+    try:
+        return parse_form(part.data, part.content_type or "")
+    except FormError:
+        return {}
 
 
 def _parts(c: Ctx) -> list[Part]:
@@ -241,26 +249,12 @@ def _lookup(w: World, owner: dict[str, str]) -> Party:
 def _may_instantiate(c: Ctx, principal: Principal, app: App, party: Party) -> None:
     if not may(c, principal, "instantiate", app, party.party_id):
         raise Refusal.answer(errors.empty(403))
-    if not _party_type_allowed(app, party):
+    if not may_instantiate_as(app, party):
         raise Refusal.answer(
             errors.json_string(
                 403, f"Party {party.party_id} is not allowed to instantiate this application {app.app_id}"
             )
         )
-
-
-def _party_type_allowed(app: App, party: Party) -> bool:
-    """app-lib's IsPartyAllowedToInstantiate; nothing allowed explicitly means everything is."""
-    allowed = app.metadata.get("partyTypesAllowed") or {}
-    if not any(allowed.values()):
-        return True
-    if party.type in ("person", "selfIdentified"):
-        return bool(allowed.get("person"))
-    if party.unit_type in ("BEDR", "AAFY"):
-        return bool(allowed.get("subUnit"))
-    if party.unit_type == "KBO":
-        return bool(allowed.get("bankruptcyEstate"))
-    return bool(allowed.get("organisation"))
 
 
 async def _new_instance(
@@ -337,18 +331,6 @@ def new_element(
     return element
 
 
-def form_bytes(values: dict[str, str], content_type: str, root: str) -> bytes:
-    """The stored form data of a data model: a flat XML or JSON document of its values."""
-    if "json" in content_type:
-        return dumps(values)
-    fields = "".join(f"<{_tag(k)}>{escape(v)}</{_tag(k)}>" for k, v in values.items())
-    return f'<?xml version="1.0" encoding="utf-8"?><{root}>{fields}</{root}>'.encode()
-
-
-def _tag(path: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in path) or "field"
-
-
 async def _finish(
     c: Ctx, principal: Principal, app: App, party: Party, doc: Document, prefill: dict[str, str] | None
 ) -> web.Response:
@@ -362,10 +344,8 @@ async def _finish(
             continue
         values = dict(prefill or {})
         content_type = (data_type.get("allowedContentTypes") or ["application/xml"])[0]
-        root = str((data_type.get("appLogic") or {}).get("classRef") or "model").rsplit(".", 1)[-1]
-        element = new_element(
-            app, doc, data_type["id"], content_type, len(form_bytes(values, content_type, root)), principal, c.now()
-        )
+        size = len(form_bytes(values, content_type, root_name(data_type)))
+        element = new_element(app, doc, data_type["id"], content_type, size, principal, c.now())
         doc["data"].append(element)
         forms[element["id"]] = values
     events = doc.pop("_events", [])

@@ -67,7 +67,8 @@ def _status(status: dict[str, Any] | None) -> dict[str, Any]:
     return view
 
 
-def _element(element: Document, link: str) -> dict[str, Any]:
+def data_element_view(element: Document, link: str) -> dict[str, Any]:
+    """A data element of the instance at `link` (its App self link), nulls written."""
     view = _all(element, DATA_FIELDS, DATA_DEFAULTS)
     view["selfLinks"] = {"apps": f"{link}/data/{element['id']}", "platform": None}
     if view["tags"] is None:
@@ -91,7 +92,7 @@ def instance_view(doc: Document, origin: str, *, owner_org: bool = True) -> dict
     view["process"] = process_view(doc.get("process"))
     view["status"] = _status(doc.get("status"))
     elements = [e for e in doc.get("data") or [] if owner_org or not is_hard_deleted_element(e)]
-    view["data"] = [_element(e, link) for e in elements]
+    view["data"] = [data_element_view(e, link) for e in elements]
     return view
 
 

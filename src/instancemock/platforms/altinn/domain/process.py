@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from instancemock.platforms.altinn.domain.app_view import PROCESS_FIELDS, process_view
+from instancemock.platforms.altinn.domain.instances import is_hard_deleted_element
 from instancemock.platforms.altinn.domain.world import App, Task
 from instancemock.world.clock import iso
 from instancemock.world.store import Document
@@ -23,26 +24,86 @@ START_EVENT = "StartEvent_1"
 END_EVENT = "EndEvent_1"
 EVENTS = "processEvents"  # collection: instance GUID -> {"events": [ProcessHistoryItem, ...]}
 
-# What a user does to complete a task of each type (app-lib's default action per task type).
-TASK_ACTIONS: dict[str, tuple[str, ...]] = {
+# Who may move the process on without naming an action: any of these on the current task
+# (app-lib's ProcessEngineAuthorizer); other task types need an action named like the type.
+NEXT_ACTIONS: dict[str, tuple[str, ...]] = {
     "data": ("write",),
-    "confirmation": ("confirm",),
-    "signing": ("sign", "reject"),
-    "payment": ("pay", "reject"),
     "feedback": ("write",),
+    "pdf": ("write",),
+    "eFormidling": ("write",),
+    "payment": ("pay", "write"),
+    "confirmation": ("confirm",),
+    "signing": ("sign", "write"),
 }
+# The action `completeProcess` performs on each task type as it loops `next` (ProcessEngine).
+COMPLETE_ACTIONS = {"confirmation": "confirm", "signing": "sign", "payment": "pay"}
+REJECT = "reject"
+VALIDATOR_SOURCE = "Altinn.App.Core.Features.Validation.Default.DefaultTaskValidator-*"
 
 
 class ProcessConflict(Exception):
     """The process cannot move; the message is app-lib's 409 detail."""
 
 
-def actions_of(task_type: str | None) -> tuple[str, ...]:
-    return TASK_ACTIONS.get(task_type or "", ("write",))
+def user_actions(task: Task) -> tuple[str, ...]:
+    """`read` and `write`, then the task's BPMN actions: what ConvertAndAuthorizeActions evaluates."""
+    return ("read", "write", *(a for a in task.actions if a not in ("read", "write")))
 
 
-def default_action(task_type: str | None) -> str:
-    return actions_of(task_type)[0]
+def may_move(task: Task, action: str | None, allowed: Callable[[str], bool]) -> bool:
+    """ProcessEngineAuthorizer: a named action must be one of the task's and permitted; without
+    one, any of the task type's default actions will do."""
+    if action:
+        return action in user_actions(task) and allowed(action)
+    return any(allowed(a) for a in NEXT_ACTIONS.get(task.task_type, (task.task_type,)))
+
+
+def complete_action(task: Task) -> str:
+    return COMPLETE_ACTIONS.get(task.task_type, "write")
+
+
+def current_task(app: App, doc: Document) -> Task:
+    """The task the process is at; ProcessConflict (app-lib's 409 detail) when there is none."""
+    process = doc.get("process")
+    if not process:
+        raise ProcessConflict("Process is not started. Use start!")
+    current = process.get("currentTask")
+    if process.get("ended") or not current:
+        raise ProcessConflict("Process is ended.")
+    task = app.task(str(current.get("elementId")))
+    if task is None:
+        raise ProcessConflict(f"The current task {current.get('elementId')} is not in the process definition.")
+    return task
+
+
+def task_issues(app: App, doc: Document, task: Task) -> list[dict[str, Any]]:
+    """DefaultTaskValidator: too many or too few data elements of the task's data types."""
+    issues = []
+    elements = [e for e in doc.get("data") or [] if not is_hard_deleted_element(e)]
+    for data_type in app.data_types:
+        if data_type.get("taskId") != task.element_id:
+            continue
+        count = sum(1 for e in elements if e.get("dataType") == data_type["id"])
+        most, least = int(data_type.get("maxCount", 1) or 0), int(data_type.get("minCount", 1) or 0)
+        if most > 0 and most < count:
+            issues.append(_issue("TooManyDataElementsOfType", str(data_type["id"])))
+        if least > 0 and least > count:
+            issues.append(_issue("TooFewDataElementsOfType", str(data_type["id"])))
+    return issues
+
+
+def _issue(code: str, field: str) -> dict[str, Any]:
+    return {
+        "severity": 1,  # Error
+        "dataElementId": None,
+        "field": field,
+        "code": code,
+        "description": code,
+        "source": VALIDATOR_SOURCE,
+        "noIncrementalUpdates": False,
+        "customTextKey": None,
+        "customTextParameters": None,
+    }
 
 
 def _task_info(task: Task, flow: int, now: datetime) -> dict[str, Any]:
@@ -70,23 +131,33 @@ def start(app: App, now: datetime, actor: str) -> tuple[dict[str, Any], list[dic
     return process, events
 
 
-def advance(app: App, doc: Document, now: datetime, actor: str) -> tuple[Document, list[dict[str, Any]], Task | None]:
-    """`doc` (a copy) moved one step: the next task, or the end; and the task entered (None at the end)."""
-    process = doc.get("process")
-    if not process:
-        raise ProcessConflict("Process is not started. Use start!")
-    if process.get("ended") or not process.get("currentTask"):
-        raise ProcessConflict("Process is ended.")
-    current = process["currentTask"]
-    index = next((i for i, t in enumerate(app.tasks) if t.element_id == current.get("elementId")), None)
-    if index is None:
-        raise ProcessConflict(f"The current task {current.get('elementId')} is not in the process definition.")
+def advance(
+    app: App, doc: Document, now: datetime, actor: str, action: str | None = None
+) -> tuple[Document, list[dict[str, Any]], Task | None]:
+    """`doc` (a copy) moved one step: the next task, or the end; and the task entered (None at the end).
+
+    [I] The mock's processes are linear; `reject` takes the gateway back to the nearest earlier
+    data task (how Studio's signing and payment templates are drawn), abandoning the current task
+    instead of completing it, and unlocks that task's data again.
+    """
+    task = current_task(app, doc)
+    current = doc["process"]["currentTask"]
+    index = app.tasks.index(task)
     new = copy.deepcopy(doc)
-    events = [_event("EndTask", current["elementId"], now, actor, ended=True)]
-    _lock_data_of(app, app.tasks[index], new)
+    flow = int(current.get("flow") or index + 2) + 1
+    if action == REJECT:
+        back = next((t for t in reversed(app.tasks[:index]) if t.task_type == "data"), None)
+        if back is None:
+            raise ProcessConflict(f"Task {task.element_id} has no earlier data task to return to.")
+        new["process"]["currentTask"] = _task_info(back, flow, now) | {"flowType": "AbandonCurrentMoveToNext"}
+        _lock_data_of(app, back, new, locked=False)
+        events = [_event("AbandonTask", task.element_id, now, actor, ended=True)]
+        return new, [*events, _event("StartTask", back.element_id, now, actor)], back
+    events = [_event("EndTask", task.element_id, now, actor, ended=True)]
+    _lock_data_of(app, task, new)
     if index + 1 < len(app.tasks):
         entered: Task | None = app.tasks[index + 1]
-        new["process"]["currentTask"] = _task_info(entered, int(current.get("flow") or index + 2) + 1, now)  # type: ignore[arg-type]
+        new["process"]["currentTask"] = _task_info(entered, flow, now)  # type: ignore[arg-type]
         events.append(_event("StartTask", entered.element_id, now, actor))  # type: ignore[union-attr]
     else:
         entered = None
@@ -99,27 +170,33 @@ def advance(app: App, doc: Document, now: datetime, actor: str) -> tuple[Documen
     return new, events, entered
 
 
-def _lock_data_of(app: App, task: Task, doc: Document) -> None:
-    """Data written in a task is locked once the task is done (app-lib's task-end handling)."""
+def _lock_data_of(app: App, task: Task, doc: Document, *, locked: bool = True) -> None:
+    """Data written in a task is locked once the task is done, and unlocked when it is entered
+    again (app-lib's task end and start handling)."""
     types = {t["id"] for t in app.data_types if t.get("taskId") == task.element_id}
     for element in doc.get("data") or []:
         if element.get("dataType") in types:
-            element["locked"] = True
+            element["locked"] = locked
 
 
 def app_process_state(process: dict[str, Any] | None, app: App, allowed: Callable[[str], bool]) -> dict[str, Any]:
-    """`AppProcessState`: the process with the caller's rights on the current task."""
+    """`AppProcessState`: the process with the caller's rights on the current task.
+
+    ConvertAndAuthorizeActions: `read`, `write` and the task's BPMN actions are each decided for
+    the caller; all are process actions, so `actions` holds every one of them, and `userActions`
+    lists them with `type` written as the enum's name (UserAction's string enum converter).
+    """
     view = process_view(process) or dict.fromkeys(PROCESS_FIELDS)
     current = view.get("currentTask")
     if isinstance(current, dict):
         task = app.task(str(current.get("elementId")))
-        actions = actions_of(task.task_type if task else current.get("altinnTaskType"))
-        granted = {action: allowed(action) for action in actions}
+        ids = user_actions(task) if task else ("read", "write")
+        granted = {action: allowed(action) for action in ids}
         current |= {
             "actions": granted,
-            "userActions": [{"id": action, "authorized": ok, "type": 0} for action, ok in granted.items()],
-            "read": allowed("read"),
-            "write": allowed("write"),
+            "userActions": [{"id": a, "authorized": ok, "type": "ProcessAction"} for a, ok in granted.items()],
+            "read": granted["read"],
+            "write": granted["write"],
             "elementType": "Task",
         }
     view["processTasks"] = [

@@ -18,11 +18,21 @@ from instancemock.world.fixtures import FixtureError, FixtureFile
 PARTY_TYPES = ("person", "organisation", "selfIdentified")
 
 
+# The `altinn:actions` a task's BPMN definition declares when the fixture names none (what Altinn
+# Studio puts on a new task of each type).
+BPMN_ACTIONS: dict[str, tuple[str, ...]] = {
+    "confirmation": ("confirm",),
+    "signing": ("sign", "reject"),
+    "payment": ("pay", "reject"),
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Task:
     element_id: str
     name: str
     task_type: str  # altinnTaskType: data, confirmation, signing, feedback, payment, ...
+    actions: tuple[str, ...] = ()  # the BPMN `altinn:actions` of the task (besides read and write)
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,10 +174,7 @@ def _build(raw: dict[str, Any]) -> World:
             raise ValueError(f"org {org.org}: {org.org_number} is not a valid organisation number")
         orgs[org.org] = org
         for app_entry in entry.get("apps", []):
-            tasks = tuple(
-                Task(t["elementId"], t.get("name", t["elementId"]), t.get("altinnTaskType", "data"))
-                for t in app_entry.get("process", {}).get("tasks", [])
-            )
+            tasks = tuple(_task(t) for t in app_entry.get("process", {}).get("tasks", []))
             app = App(org.org, app_entry["app"], dict(app_entry), tasks)
             apps[app.app_id] = app
     parties: dict[int, Party] = {}
@@ -194,6 +201,13 @@ def _build(raw: dict[str, Any]) -> World:
         int(user): frozenset(int(p) for p in others) for user, others in (raw.get("delegations") or {}).items()
     }
     return World(orgs, apps, parties, users, delegations)
+
+
+def _task(entry: dict[str, Any]) -> Task:
+    task_type = str(entry.get("altinnTaskType", "data"))
+    actions = entry.get("actions")
+    declared = tuple(str(a) for a in actions) if actions is not None else BPMN_ACTIONS.get(task_type, ())
+    return Task(str(entry["elementId"]), str(entry.get("name", entry["elementId"])), task_type, declared)
 
 
 def _str_or_none(value: Any) -> str | None:
