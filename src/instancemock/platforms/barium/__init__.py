@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from instancemock.core.context import Handler
 from instancemock.core.plugin import ApiPlugin, Plugin
-from instancemock.core.spec import SPEC_DIR
+from instancemock.core.spec import SPEC_DIR, read_spec
 from instancemock.platforms.barium import errors, image, instances, record, tasks
 from instancemock.platforms.barium import simulate as barium_simulate
 from instancemock.platforms.barium.auth import authenticate, credentials, login, sso_login
 from instancemock.platforms.barium.catalog import FIXTURE
+from instancemock.platforms.barium.formats import declare_representations, present
 from instancemock.platforms.barium.seed import DEFAULT_SIZE, seed_barium
 from instancemock.settings import PlatformSetting, positive_int
 from instancemock.settings import instances as instances_setting
@@ -52,11 +53,12 @@ PLUGIN = Plugin(
     apis=(
         ApiPlugin(
             name="barium",
-            spec=SPEC_DIR / "barium.yaml",
+            spec=declare_representations(read_spec(SPEC_DIR / "barium.yaml")),
             errors=errors.SHAPE,
             operations=OPERATIONS,
             authenticate=authenticate,
             credentials=credentials,
+            present=present,
             settings={"instances": instances_setting(DEFAULT_SIZE)},
             recorder=record.record,
         ),
