@@ -4,8 +4,8 @@ The platform documents three query strings valid on every call (openapi/barium.y
 `format=json|xml` sets the output format, `jsonp={callback}` wraps the JSON in a call, and
 `jsontext=true` serves JSON as `text/json` instead of `application/json`. Names and `json`/`xml`/
 `true` match case-insensitively, as ASP.NET binds them. When several are sent, `format=xml` wins,
-then `jsonp`, then `jsontext`. Binary answers (images, files) and the bare login ticket
-(`text/plain`) are left as they are.
+then `jsonp`, then `jsontext`. Binary answers (images), downloads (files, even JSON ones) and
+the bare login ticket (`text/plain`) are left as they are.
 
 `present` runs in the pipeline for every answer of a routed request (core/pipeline.py,
 `present_answers`), errors included, before `--strict` checks it. `declare_representations`
@@ -127,8 +127,13 @@ def to_jsonp(callback: str, json_text: str) -> str:
 
 
 def present(request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
-    """A JSON answer in the representation the query strings ask for; anything else unchanged."""
+    """A JSON answer in the representation the query strings ask for; anything else unchanged.
+
+    A download (`Content-Disposition`) is a file, whatever its content type: never rewritten.
+    """
     if type(response) is not web.Response or response.content_type != JSON or not isinstance(response.body, bytes):
+        return response
+    if "Content-Disposition" in response.headers:
         return response
     pairs = request.rel_url.query.items()
     form = chosen(pairs)
