@@ -33,6 +33,12 @@ async def answer(client: TestClient, method: str, path: str, status: int, **kwar
     return await response.json()
 
 
+async def create(client: TestClient, headers: dict[str, str], **extra: Any) -> Any:
+    """The docs' create example (content/apis/instances.md:59-70) as a client sends it."""
+    body = {"processName": "training-approval-request", "instanceID": "training-approval-request", "TriggerField": ""}
+    return await answer(client, "POST", "/api/instances/create", 200, headers=headers, json={**body, **extra})
+
+
 async def admin_form(client: TestClient) -> dict[str, str]:
     index = await (await client.get("/")).json()
     return dict(next(api["credentials"] for api in index["apis"] if api["name"] == KIANDA))
@@ -63,18 +69,7 @@ async def test_the_token_endpoint_answers_every_method_as_owin_does(make_client:
 async def test_put_and_patch_answer_in_the_documented_put_casing(make_client: MakeClient) -> None:
     client = await make_client()
     headers = await kianda_headers(client)
-    created = await answer(
-        client,
-        "POST",
-        "/api/instances/create",
-        200,
-        headers=headers,
-        json={
-            "processName": "training-approval-request",
-            "instanceID": "training-approval-request",
-            "TriggerField": "",
-        },
-    )
+    created = await create(client, headers)
     assert set(created) == {"success", "instanceID"}  # the create answer, as documented
     name = created["instanceID"]
     mapping = [{"fieldname": "reason", "text": "New employee", "value": "New employee"}]
@@ -182,18 +177,8 @@ async def test_the_documented_calls_replayed(make_client: MakeClient) -> None:
     assert (refused.status, (await refused.json())["error"]) == (400, "unsupported_grant_type")
     token = await answer(client, "POST", "/Token", 200, data=form)
     headers = {"Authorization": f"Bearer {token['access_token']}"}
-    created = await answer(
-        client,
-        "POST",
-        "/api/instances/create",
-        200,
-        headers=headers,
-        json={
-            "processName": "training-approval-request",
-            "instanceID": "training-approval-request",
-            "TriggerField": "",
-            "FieldsMappings": [{"fieldname": "reason", "text": "New employee", "value": "New employee"}],
-        },
+    created = await create(
+        client, headers, FieldsMappings=[{"fieldname": "reason", "text": "New employee", "value": "New employee"}]
     )
     name = created["instanceID"]
     assert created["success"] is True and name.startswith("training-approval-request-")

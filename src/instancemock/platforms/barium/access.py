@@ -60,6 +60,22 @@ async def object_of(c: Ctx, key: str) -> Stored:
     return await found(c, "objects", key, "Object")
 
 
+async def instance_object(c: Ctx) -> tuple[Document, Document]:
+    """The instance `{Id}` and its object `{ObjectId}`; an object of another instance is a 404."""
+    instance = (await instance_of(c, c.args.path["Id"])).doc
+    obj = (await found(c, "objects", c.args.path["ObjectId"], "Object")).doc
+    if obj["InstanceId"] != instance["Id"]:
+        raise Refusal(404, "Object not found")
+    return instance, obj
+
+
+def check_version(c: Ctx, obj: Document) -> None:
+    """`VersionId`, when sent, must be the object's one version (its `DataId`)."""
+    version = (c.args.query.get("VersionId") or "").strip().lower()
+    if version and version != (obj.get("DataId") or ""):
+        raise Refusal(404, f"Version {version} of the object {obj['Name']} not found")
+
+
 async def docs(c: Ctx, collection: str, **equal: Any) -> list[Document]:
     """The documents whose fields equal the given values, in store order."""
     stored = await c.store.list(collection)

@@ -29,7 +29,16 @@ from instancemock.core.context import Ctx, ctx
 from instancemock.core.encoding import json_response
 from instancemock.core.errors import Refusal
 from instancemock.platforms.barium import process
-from instancemock.platforms.barium.access import bad_field, created_item, docs, found, instance_of, new_id, object_of
+from instancemock.platforms.barium.access import (
+    bad_field,
+    check_version,
+    created_item,
+    docs,
+    instance_object,
+    instance_of,
+    new_id,
+    object_of,
+)
 from instancemock.platforms.barium.forms import MULTIPART, Part, media_type, multipart_parts
 from instancemock.world.clock import iso
 from instancemock.world.store import Document
@@ -104,9 +113,7 @@ def one_page_pdf(title: str, lines: list[str]) -> bytes:
 def _download(c: Ctx, obj: Document) -> web.Response:
     if obj["Type"] != "file":
         raise Refusal(404, f"The object {obj['Name']} is a {obj['Type']}; it has no file.")
-    version = (c.args.query.get("VersionId") or "").strip().lower()
-    if version and version != (obj.get("DataId") or ""):
-        raise Refusal(404, f"Version {version} of the object {obj['Name']} not found")
+    check_version(c, obj)
     name = str(obj["Name"])
     media_type = content_type_of(name, obj.get("ContentType"))
     if not PurePosixPath(name).suffix and obj.get("FileType"):
@@ -125,10 +132,7 @@ async def get_object_file(request: web.Request) -> web.Response:
 
 async def get_instance_object_file(request: web.Request) -> web.Response:
     c = ctx(request)
-    instance = (await instance_of(c, c.args.path["Id"])).doc
-    obj = (await found(c, "objects", c.args.path["ObjectId"], "Object")).doc
-    if obj["InstanceId"] != instance["Id"]:
-        raise Refusal(404, "Object not found")
+    _, obj = await instance_object(c)
     return _download(c, obj)
 
 

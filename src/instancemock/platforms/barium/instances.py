@@ -19,9 +19,11 @@ from instancemock.platforms.barium.access import (
     app_of,
     bad_field,
     caller,
+    check_version,
     created_item,
     docs,
     found,
+    instance_object,
     instance_of,
     new_id,
     newest_first,
@@ -230,13 +232,8 @@ async def list_instance_objects(request: web.Request) -> web.Response:
 
 async def get_instance_object(request: web.Request) -> web.Response:
     c = ctx(request)
-    instance = (await instance_of(c, c.args.path["Id"])).doc
-    obj = (await found(c, "objects", c.args.path["ObjectId"], "Object")).doc
-    if obj["InstanceId"] != instance["Id"]:
-        raise Refusal(404, "Object not found")
-    version = (c.args.query.get("VersionId") or "").strip().lower()
-    if version and version != (obj.get("DataId") or ""):
-        raise Refusal(404, f"Version {version} of the object {obj['Name']} not found")
+    instance, obj = await instance_object(c)
+    check_version(c, obj)
     return json_response(process.object_view(obj, instance["Status"] in process.FINISHED))
 
 
