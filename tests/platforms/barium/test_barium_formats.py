@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
+from urllib.parse import urlencode
 from xml.etree import ElementTree
 
 import orjson
@@ -151,6 +152,31 @@ async def test_errors_follow_the_chosen_format(make_client: MakeClient) -> None:
     assert script.startswith("cb(") and script.endswith(");")
     assert orjson.loads(script[3:-2])["errorMessage"] == "Invalid API key, user name or password."
     await assert_conforms(BARIUM, bad_login)
+
+
+async def test_xml_stays_well_formed_when_an_answer_echoes_control_characters(make_client: MakeClient) -> None:
+    """schemathesis: field names such as `\\x11` came back in `ignoredFields` as XML no parser reads."""
+    client = await make_client()
+    header = {"ticket": await (await login(client)).text()}
+    started = await client.post(f"{BASE}/Apps/{PURCHASE_ORDER}", headers=header)
+    instance = (await started.json())["InstanceId"]
+    form_id = (await (await client.get(f"{BASE}/Instances/{instance}/Objects", headers=header)).json())["Data"][0]["Id"]
+    response = await client.post(
+        f"{BASE}/Objects/{form_id}/Fields?format=xml&jsonp=cb",
+        data=urlencode({"\x11": "1", "ok\u2028": "2", "supplier": "Åre\x00 AB"}),
+        headers={**header, "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status == 200 and response.content_type == "application/xml"
+    await assert_conforms(BARIUM, response)
+    root = ElementTree.fromstring(await response.read())
+    ignored = root.find("ignoredFields")
+    assert ignored is not None and [item.text for item in ignored] == ["\ufffd", "ok\u2028"]
+    wrapped = await client.post(
+        f"{BASE}/Objects/{form_id}/Fields?jsonp=cb",
+        data=urlencode({"ok\u2029": "2"}),
+        headers={**header, "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert "\\u2029" in await wrapped.text() and "\u2029" not in await wrapped.text()  # a valid script for old engines
 
 
 async def test_jsonp_wraps_and_jsontext_relabels_the_json(make_client: MakeClient) -> None:

@@ -33,7 +33,9 @@ TEXT_JSON = "text/json"
 CALLBACK = re.compile(r"^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$")
 CALLBACK_MAX = 128
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
-XML_NAME = re.compile(r"^[A-Za-z_][\w.\-]*$")
+XML_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
+NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")  # XML 1.0's Char
+REPLACEMENT = "\ufffd"
 EXAMPLE_CALLBACK = "handleAnswer"
 GLOBAL_PARAMETERS = ("Format", "JsonP", "JsonText")
 
@@ -79,12 +81,18 @@ def wants_envelope(pairs: Iterable[tuple[str, str]]) -> bool:
 # --- XML ----------------------------------------------------------------------------------------
 
 
+def _text(value: str) -> str:
+    """Text an XML 1.0 document may hold: characters it cannot (control characters, lone
+    surrogates) become U+FFFD, so an answer echoing hostile input is still well-formed."""
+    return NOT_XML.sub(REPLACEMENT, value)
+
+
 def _scalar(value: Any) -> str:
     if value is True:
         return "true"
     if value is False:
         return "false"
-    return escape(str(value))
+    return escape(_text(str(value)))
 
 
 def _element(name: str, value: Any, out: list[str], attributes: str = "") -> None:
@@ -95,7 +103,7 @@ def _element(name: str, value: Any, out: list[str], attributes: str = "") -> Non
     """
     tag = name
     if not XML_NAME.match(name):
-        tag, attributes = "Property", f"{attributes} Name={quoteattr(name)}"
+        tag, attributes = "Property", f"{attributes} Name={quoteattr(_text(name))}"
     if value is None:
         out.append(f'<{tag}{attributes} xsi:nil="true"/>')
     elif isinstance(value, dict):
@@ -120,7 +128,9 @@ def to_xml(value: Any) -> str:
 
 
 def to_jsonp(callback: str, json_text: str) -> str:
-    return f"{callback}({json_text});"
+    """`callback(json);`. U+2028 and U+2029 are escaped: JSON allows them raw, older JavaScript not."""
+    safe = json_text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return f"{callback}({safe});"
 
 
 # --- the pipeline hook --------------------------------------------------------------------------
