@@ -78,7 +78,7 @@ class Logins:
     def barium_ticket(self) -> str:
         """POST /barium/api/v1.1/authenticate with the demo API key, user and password."""
         given = self.credentials("barium")
-        fields = {key: given[key] for key in ("apikey", "username", "password")}
+        fields = {key: given[key] for key in ("APIKey", "Username", "Password")}  # as GET / names them
         answer = call("POST", f"{self.base}/barium/api/v1.1/authenticate", FORM, form(fields))
         return expect(answer, 200, "Barium login").body.decode().strip()  # the bare ticket, text/plain
 
