@@ -79,18 +79,21 @@ async def test_barium_feeder(make_client: MakeClient) -> None:
     fields = await client.get(
         f"/barium/api/v1.0/Objects/{await _start_form(client, token, instance_id)}/Fields", headers={"ticket": token}
     )
+    await assert_conforms(BARIUM, fields)
     values = {f["Name"]: f["Value"] for f in (await fields.json())["Data"]}
     assert (values["supplier"], values["amount"]) == ("Nordvik AB", "12500")
 
     unknown = await client.post(
         f"/barium/api/v1.0/apps/{uuid.uuid4()}?", data=uri_component_form(row), headers={**FORM, "Ticket": token}
     )
+    await assert_conforms(BARIUM, unknown)
     failed = await node_rest_client_data(unknown)
     assert not failed["success"] and failed["errorCode"] == 404 and failed["errorMessage"]  # the feeder's log line
 
 
 async def _start_form(client: TestClient, ticket: str, instance_id: str) -> str:
     response = await client.get(f"/barium/api/v1.0/Instances/{instance_id}/Objects", headers={"ticket": ticket})
+    await assert_conforms(BARIUM, response)
     return str((await response.json())["Data"][0]["Id"])
 
 
@@ -111,6 +114,7 @@ async def test_inrule_approval_flow(make_client: MakeClient) -> None:
 
     apps = await client.get(f"{base}/apps/", headers=ticket)
     assert apps.status == 200
+    await assert_conforms(BARIUM, apps)
     listed = json_net(await apps.text(), APPS_GET_APP_ID)
     app_id = next(app["Id"] for app in listed["Data"] if app["Name"] == "Inköpsorder")
 
@@ -131,6 +135,7 @@ async def test_inrule_approval_flow(make_client: MakeClient) -> None:
 
     objects = await client.get(f"{base}/Instances/{instance['InstanceId']}/Objects", headers=ticket)
     assert objects.status == 200
+    await assert_conforms(BARIUM, objects)
     parsed = json_net(await objects.text(), OBJECTS)  # Container, ReadOnly, dates: never null
     form_id = next(obj["Id"] for obj in parsed["Data"] if obj["Name"] == "Beställningsformulär")
 
@@ -150,12 +155,14 @@ async def test_inrule_approval_flow(make_client: MakeClient) -> None:
         f"{base}/Instances/{instance['InstanceId']}", data={"message": "APPROVE"}, headers=ticket
     )
     assert 200 <= all_clear.status < 300, await all_clear.text()
+    await assert_conforms(BARIUM, all_clear)
 
-    files = json_net(
-        await (await client.get(f"{base}/Instances/{instance['InstanceId']}/Objects", headers=ticket)).text(), OBJECTS
-    )
+    listing = await client.get(f"{base}/Instances/{instance['InstanceId']}/Objects", headers=ticket)
+    await assert_conforms(BARIUM, listing)
+    files = json_net(await listing.text(), OBJECTS)
     report = next(obj for obj in files["Data"] if obj["Name"] == "RuleApplicationReport.html")
     download = await client.get(f"{base}/Objects/{report['Id']}/File", headers=ticket)
+    await assert_conforms(BARIUM, download)
     assert await download.read() == "<html><h1>Prissättning r7</h1></html>".encode()
 
 
@@ -194,9 +201,12 @@ async def test_barium_psm1(make_client: MakeClient) -> None:
     started = await client.post(
         f"{uri}/Apps/{PURCHASE_ORDER}", data={"template": "t", "supplier": "Nordvik AB"}, headers=headers
     )
+    await assert_conforms(BARIUM, started)
     instance_id = (await started.json())["InstanceId"]
 
-    lists = await invoke_rest_method(await client.get(f"{uri}/lists", headers=headers))
+    lists_answer = await client.get(f"{uri}/lists", headers=headers)
+    await assert_conforms(BARIUM, lists_answer)
+    lists = await invoke_rest_method(lists_answer)
     assert OPEN_ORDERS in [item["Id"] for item in lists["Data"]]
     data_answer = await client.get(f"{uri}/lists/{OPEN_ORDERS}/Data", headers=headers)
     await assert_conforms(BARIUM, data_answer)
@@ -205,15 +215,20 @@ async def test_barium_psm1(make_client: MakeClient) -> None:
     assert str(uuid.UUID(form_id)) == form_id
 
     fields_answer = await client.get(f"{uri}/Objects/{form_id}/Fields", headers=headers)
+    await assert_conforms(BARIUM, fields_answer)
     selected = {
         f["Name"]: f["Value"] for f in (await invoke_rest_method(fields_answer))["Data"]
     }  # Select-Object Name, Value
     assert selected["supplier"] == "Nordvik AB"
 
     edited = await client.post(f"{uri}/Objects/{form_id}/Fields", data={"supplier": "Nordvik Trä AB"}, headers=headers)
+    await assert_conforms(BARIUM, edited)
     assert edited.status == 200 and (await invoke_rest_method(edited))["updatedFields"] == ["supplier"]
-    rows_after = await invoke_rest_method(await client.get(f"{uri}/lists/{OPEN_ORDERS}/Data", headers=headers))
+    data_after = await client.get(f"{uri}/lists/{OPEN_ORDERS}/Data", headers=headers)
+    await assert_conforms(BARIUM, data_after)
+    rows_after = await invoke_rest_method(data_after)
     assert powershell_member(rows_after, "form.supplier") == "Nordvik Trä AB"
 
     message = await client.post(f"{uri}/Instances/{instance_id}", data={"Message": "APPROVE"}, headers=headers)
+    await assert_conforms(BARIUM, message)
     assert message.status == 200 and (await invoke_rest_method(message)) == {"success": True}

@@ -175,6 +175,7 @@ async def test_the_documented_calls_replayed(make_client: MakeClient) -> None:
     form = await admin_form(client)
     refused = await client.get("/kianda/token", headers={**form, "remember": "yes"})
     assert (refused.status, (await refused.json())["error"]) == (400, "unsupported_grant_type")
+    await assert_conforms(KIANDA, refused)
     token = await answer(client, "POST", "/Token", 200, data=form)
     headers = {"Authorization": f"Bearer {token['access_token']}"}
     created = await create(
@@ -197,3 +198,4 @@ async def test_the_documented_calls_replayed(make_client: MakeClient) -> None:
     assert {"ProcessName", "FieldsMappings", "TriggerField", "Status"} <= set(put)
     missing = await client.get(f"/kianda/api/instances/{name}/fields", headers=headers)
     assert missing.status == 404 and "MessageDetail" in await missing.json()
+    await assert_conforms(KIANDA, missing)
