@@ -18,7 +18,7 @@ json() { "$PY" -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 KIANDA=$(curl -s "$BASE/kianda/Token" -d username=admin@acme.ie -d 'password=Kianda-Admin-2026!' \
   -d grant_type=password -d scope=3f6c2a9e-8b1d-4e7a-9c52-0d4b7e1a6f83 | json '["access_token"]')
 TICKET=$(curl -s "$BASE/barium/api/v1.1/Authenticate" -d apikey=2f9d8c7b-6a5e-4d3c-b2a1-0f9e8d7c6b5a \
-  -d username=anna.berg@nordvik.se -d 'password=Sommar2024!' | json '["Ticket"]')
+  -d username=anna.berg@nordvik.se -d 'password=Sommar2024!')  # the bare ticket (text/plain)
 ALTINN=$(curl -s "$BASE/altinn/testtools/api/GetEnterpriseToken?env=tt02&org=ttd&orgNo=991825827&scopes=altinn:serviceowner/instances.read")
 
 run() {

@@ -122,10 +122,13 @@ async def kari_headers(
 
 
 async def barium_headers(client: TestClient, **form: str) -> dict[str, str]:
-    """A Barium ticket for Anna Berg (or the form given), as the `ticket` header."""
+    """A Barium ticket for Anna Berg (or the form given), as the `ticket` header.
+
+    The login answers the bare ticket (`text/plain`) when neither `format` nor `webTicket` is sent.
+    """
     response = await client.post("/barium/api/v1.1/Authenticate", data={**BARIUM_LOGIN, **form})
     assert response.status == 200, await response.text()
-    return {"ticket": (await response.json())["Ticket"]}
+    return {"ticket": await response.text()}
 
 
 async def kianda_headers(client: TestClient) -> dict[str, str]:

@@ -94,7 +94,7 @@ def kianda_headers(server: Server) -> dict[str, str]:
 def barium_headers(server: Server) -> dict[str, str]:
     login = credentials(server)["barium"]
     form = {key: login[key] for key in ("APIKey", "Username", "Password")}
-    ticket = json.loads(server.post_form("/barium/api/v1.1/Authenticate", form))["Ticket"]
+    ticket = server.post_form("/barium/api/v1.1/Authenticate", form).decode()  # the bare ticket, text/plain
     return {"ticket": ticket}
 
 

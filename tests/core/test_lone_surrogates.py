@@ -27,13 +27,13 @@ def test_find_lone_surrogate_names_the_path() -> None:
 @pytest.mark.parametrize(
     ("raw", "field"),
     [
-        (b'{"processName": "equipment-request' + LONE.encode() + b'"}', "processName"),
-        (b'{"processName": "equipment-request' + RAW_LONE + b'"}', "processName"),
+        (b'{"processName": "equipment-request' + LONE.encode() + b'"}', "request.processName"),
+        (b'{"processName": "equipment-request' + RAW_LONE + b'"}', "request.processName"),
         (
             b'{"processName": "equipment-request", "FieldsMappings": [{"fieldname": "reason", "value": "'
             + LONE.encode()
             + b'"}]}',
-            "FieldsMappings.0.value",
+            "request.FieldsMappings[0].value",  # Web API 2's model-state key (platforms/kianda/errors.py)
         ),
     ],
 )

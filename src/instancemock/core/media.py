@@ -32,5 +32,6 @@ def problem_json_deserializer(value: bytes, **parameters: str) -> Any:
 
 JSON_DESERIALIZERS: dict[str, Callable[[bytes], Any]] = {
     "application/json": safe_json_loads,
+    "text/json": safe_json_loads,  # JSON under its older media type (Barium's `jsontext=true`)
     PROBLEM_JSON: problem_json_deserializer,
 }

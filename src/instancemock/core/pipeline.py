@@ -2,7 +2,8 @@
 
     record_in_journal -> catch_crashes -> answer_cors -> resolve_route -> enforce_limits
     -> apply_mock_controls -> forward_to_upstream -> answer_unrouted -> await_world
-    -> check_response_strict -> render_refusals -> authenticate_caller -> validate_request
+    -> check_response_strict -> present_answers -> render_refusals -> authenticate_caller
+    -> validate_request
     -> dispatch (the operation's handler)
 
 `forward_to_upstream` (core/proxy.py) answers the requests of a proxied API from the real service,
@@ -184,6 +185,22 @@ async def render_refusals(request: web.Request, handler: Handler) -> web.StreamR
 
 
 @web.middleware
+async def present_answers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The API's own representation of an answer (Barium's `format=xml`), refusals included.
+
+    Inside `check_response_strict`, so `--strict` holds the representation actually sent to the
+    spec's media types; outside `render_refusals`, so errors follow the chosen format too.
+    """
+    response = await handler(request)
+    if CTX not in request:
+        return response
+    plugin = request.app[API_PLUGINS].get(ctx(request).api.name)
+    if plugin is None or plugin.present is None:
+        return response
+    return plugin.present(request, response)
+
+
+@web.middleware
 async def check_response_strict(request: web.Request, handler: Handler) -> web.StreamResponse:
     """With --strict, a response that breaks its own spec becomes a 500 that names the violation."""
     response = await handler(request)
@@ -229,6 +246,7 @@ MIDDLEWARES: list[Middleware] = [
     answer_unrouted,
     await_world,
     check_response_strict,
+    present_answers,
     render_refusals,
     authenticate_caller,
     validate_request,

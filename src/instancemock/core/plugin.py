@@ -35,6 +35,8 @@ from instancemock.world.store import Index
 
 Authenticator = Callable[[web.Request, Ctx], Awaitable[web.StreamResponse | None]]
 Credentials = Callable[[Settings, str], dict[str, Any]]  # (settings, server origin) -> demo login
+# (request, answer) -> the answer in the representation the request asked for (Barium's `format=xml`)
+Presenter = Callable[[web.Request, web.StreamResponse], web.StreamResponse]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +50,10 @@ class ApiPlugin:
     # Checks the caller, sets ctx.principal; returns an error response to stop the request.
     authenticate: Authenticator | None = None
     credentials: Credentials | None = None
+    # Rewrites every answer of a routed request, errors included, before `--strict` checks it:
+    # for platforms whose clients choose the answer's representation (Barium's global query
+    # strings `format`, `jsonp`, `jsontext`).
+    present: Presenter | None = None
     # Operations that stay mounted when this API is disabled, because a sibling API needs them
     # (Altinn's token endpoints are declared by the Storage spec and used by the App API too).
     shared_operations: frozenset[str] = frozenset()

@@ -57,7 +57,8 @@ async def call(client: TestClient, method: str, path: str, status: int = 200, **
 
 
 async def ticket(client: TestClient, version: str = "v1.0", **extra: str) -> str:
-    body = await call(client, "POST", f"/barium/api/{version}/Authenticate", data={**LOGIN, **extra}, headers=FORM)
+    path = f"/barium/api/{version}/Authenticate?format=json"
+    body = await call(client, "POST", path, data={**LOGIN, **extra}, headers=FORM)
     return str(body["Ticket"])
 
 
@@ -128,7 +129,7 @@ async def test_web_ticket_may_be_asked_for_in_the_query_string(make_client: Make
         headers=FORM,
     )
     assert set(sso) == {"success", "Ticket", "WebTicket"}
-    plain = await call(client, "POST", "/barium/api/v1.1/Authenticate", data=LOGIN, headers=FORM)
+    plain = await call(client, "POST", "/barium/api/v1.1/Authenticate?FORMAT=Json", data=LOGIN, headers=FORM)
     assert set(plain) == {"success", "Ticket"}
 
 

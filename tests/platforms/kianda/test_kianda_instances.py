@@ -75,7 +75,7 @@ async def test_unknown_process_is_404_and_unknown_field_is_400(make_client: Make
     assert bad.status == 400
     await assert_conforms(KIANDA, bad)
     state = (await bad.json())["ModelState"]
-    assert "favouriteColour" in state["FieldsMappings[1].fieldname"][0]
+    assert "favouriteColour" in state["request.FieldsMappings[1].fieldname"][0]
     status = await client.post(f"{API}/instances/create", json={"processName": "equipment-request", "Status": "Nope"})
     assert status.status == 400
     after = await (await client.get(f"{API}/instances", params={"pageSize": "1"})).json()

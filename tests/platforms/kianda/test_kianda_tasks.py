@@ -62,7 +62,7 @@ async def test_task_validation(make_client: MakeClient) -> None:
         response = await client.post(f"{API}/tasks", json=body)
         assert response.status == 400, (body, await response.text())
         await assert_conforms(KIANDA, response)
-        assert any(key.startswith(field) for key in (await response.json())["ModelState"]), body
+        assert any(key.startswith(f"request.{field}") for key in (await response.json())["ModelState"]), body
     assert len(await (await client.get(f"{API}/tasks")).json()) == 3
 
 

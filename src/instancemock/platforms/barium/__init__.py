@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from instancemock.core.context import Handler
 from instancemock.core.plugin import ApiPlugin, Plugin
-from instancemock.core.spec import SPEC_DIR
-from instancemock.platforms.barium import errors, image, instances, record, tasks
+from instancemock.core.spec import SPEC_DIR, read_spec
+from instancemock.platforms.barium import errors, files, image, instances, lists, record, tasks
 from instancemock.platforms.barium import simulate as barium_simulate
 from instancemock.platforms.barium.auth import authenticate, credentials, login, sso_login
 from instancemock.platforms.barium.catalog import FIXTURE
+from instancemock.platforms.barium.formats import declare_representations, present
 from instancemock.platforms.barium.seed import DEFAULT_SIZE, seed_barium
 from instancemock.settings import PlatformSetting, positive_int
 from instancemock.settings import instances as instances_setting
@@ -43,6 +44,12 @@ OPERATIONS: dict[str, Handler] = {
     "updateTaskObjectFields": tasks.update_task_object_fields,
     "getObject": tasks.get_object,
     "getObjectFields": tasks.get_object_fields,
+    "getObjectFile": files.get_object_file,
+    "getInstanceObjectFile": files.get_instance_object_file,
+    "attachToDataForm": files.attach_to_form,
+    "listLists": lists.list_lists,
+    "getList": lists.get_list,
+    "getListData": lists.get_list_data,
     "updateObjectFields": tasks.update_object_fields,
 }
 
@@ -52,11 +59,12 @@ PLUGIN = Plugin(
     apis=(
         ApiPlugin(
             name="barium",
-            spec=SPEC_DIR / "barium.yaml",
+            spec=declare_representations(read_spec(SPEC_DIR / "barium.yaml")),
             errors=errors.SHAPE,
             operations=OPERATIONS,
             authenticate=authenticate,
             credentials=credentials,
+            present=present,
             settings={"instances": instances_setting(DEFAULT_SIZE)},
             recorder=record.record,
         ),

@@ -60,6 +60,22 @@ async def object_of(c: Ctx, key: str) -> Stored:
     return await found(c, "objects", key, "Object")
 
 
+async def instance_object(c: Ctx) -> tuple[Document, Document]:
+    """The instance `{Id}` and its object `{ObjectId}`; an object of another instance is a 404."""
+    instance = (await instance_of(c, c.args.path["Id"])).doc
+    obj = (await found(c, "objects", c.args.path["ObjectId"], "Object")).doc
+    if obj["InstanceId"] != instance["Id"]:
+        raise Refusal(404, "Object not found")
+    return instance, obj
+
+
+def check_version(c: Ctx, obj: Document) -> None:
+    """`VersionId`, when sent, must be the object's one version (its `DataId`)."""
+    version = (c.args.query.get("VersionId") or "").strip().lower()
+    if version and version != (obj.get("DataId") or ""):
+        raise Refusal(404, f"Version {version} of the object {obj['Name']} not found")
+
+
 async def docs(c: Ctx, collection: str, **equal: Any) -> list[Document]:
     """The documents whose fields equal the given values, in store order."""
     stored = await c.store.list(collection)
@@ -71,15 +87,20 @@ async def docs(c: Ctx, collection: str, **equal: Any) -> list[Document]:
     return [s.doc for s in stored if all(s.doc.get(key) == value for key, value in equal.items())]
 
 
+def window(c: Ctx, items: list[Any]) -> list[Any]:
+    """The items `Start` (a 0-based offset) and `Max` (default 100, clamped to 1000) ask for."""
+    start = int(c.args.query.get("Start", 0))
+    limit = min(int(c.args.query.get("Max", MAX_DEFAULT)), MAX_CAP)
+    return items[start : start + limit]
+
+
 def page(c: Ctx, items: Iterable[Any], view: Callable[[Any], Any] | None = None) -> dict[str, Any]:
-    """`{TotalCount, Data}`: `Start` is a 0-based offset; `Max` defaults to 100, clamped to 1000.
+    """`{TotalCount, Data}`: the total before paging, and the window of it.
 
     `view` makes the answer's summary of an item: only the items of the page are summarised.
     """
     everything = items if isinstance(items, list) else list(items)
-    start = int(c.args.query.get("Start", 0))
-    limit = min(int(c.args.query.get("Max", MAX_DEFAULT)), MAX_CAP)
-    shown = everything[start : start + limit]
+    shown = window(c, everything)
     return {"TotalCount": len(everything), "Data": shown if view is None else [view(item) for item in shown]}
 
 
@@ -91,3 +112,15 @@ def status_equal(c: Ctx) -> dict[str, Any]:
     """The `Status` filter as `docs` takes it, so the store's list is filtered in one pass."""
     status = c.args.query.get("Status")
     return {"Status": status} if status else {}
+
+
+def created_item(c: Ctx, obj: Document) -> dict[str, Any]:
+    """One entry of a create answer's `Items`; `resourceURI` is under the API version called."""
+    return {
+        "success": True,
+        "ObjectClass": obj["ObjectClass"],
+        "Name": obj["Name"],
+        "Id": obj["Id"],
+        "ReferenceId": obj["ReferenceId"],
+        "resourceURI": f"{c.route.base.removeprefix('/barium')}/Objects/{obj['Id']}",
+    }

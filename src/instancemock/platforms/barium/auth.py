@@ -3,6 +3,12 @@
 Tickets are shared by all sandboxes (`state.services`), live `barium_ticket_minutes`
 (50 by default) and slide: each use renews them. Like the real endpoint, an identical login within
 15 seconds gets the cached answer, i.e. the same ticket.
+
+The login answers the bare ticket as `text/plain` unless the query string asks for `format` or
+`webTicket=true` is sent (query or form): clients that take the raw body as their ticket
+(Barium.psm1, barium-feeder) must get nothing else. `format` in the form body does not count,
+because barium-feeder sends `format=json` there and still reads the raw body (openapi/barium.yaml,
+`POST /Authenticate`).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from instancemock.core.encoding import json_response
 from instancemock.core.errors import Refusal
 from instancemock.core.violations import Violation
 from instancemock.platforms.barium.catalog import User, catalog
+from instancemock.platforms.barium.formats import Form, chosen, wants_envelope
 from instancemock.settings import Settings
 from instancemock.world.state import State
 
@@ -102,7 +109,9 @@ async def authenticate(request: web.Request, c: Ctx) -> web.StreamResponse | Non
     return None
 
 
-def _answer(c: Ctx, key: tuple[str, ...], user: User | None, web_ticket: bool, refusal: str) -> web.Response:
+def _answer(
+    request: web.Request, c: Ctx, key: tuple[str, ...], user: User | None, web_ticket: bool, refusal: str
+) -> web.Response:
     if user is None:
         raise Refusal(401, refusal)
     tickets = book(c.state)
@@ -110,12 +119,22 @@ def _answer(c: Ctx, key: tuple[str, ...], user: User | None, web_ticket: bool, r
     tickets.forget_expired(now)
     cached = tickets.recent.get(key)
     if cached is not None and tickets.use(cached[1]["Ticket"], now, lifetime(c.state.settings)):
-        return json_response(cached[1])
+        return _written(request, cached[1], web_ticket)
     body: dict[str, Any] = {"success": True, "Ticket": tickets.issue(user, now, lifetime(c.state.settings))}
     if web_ticket:
         body["WebTicket"] = tickets.issue(user, now, lifetime(c.state.settings))
     tickets.recent[key] = (now, body)
-    return json_response(body)
+    return _written(request, body, web_ticket)
+
+
+def _written(request: web.Request, body: dict[str, Any], web_ticket: bool) -> web.Response:
+    """The object when JSON (or XML) was asked for; else the ticket alone, as text or for `jsonp`."""
+    query = request.rel_url.query.items()
+    if web_ticket or wants_envelope(query):
+        return json_response(body)
+    if chosen(query) is Form.JSONP:
+        return json_response(body["Ticket"])
+    return web.Response(text=body["Ticket"], content_type="text/plain", charset="utf-8")
 
 
 def _wants_web_ticket(c: Ctx) -> bool:
@@ -131,7 +150,7 @@ async def login(request: web.Request) -> web.Response:
     web_ticket = _wants_web_ticket(c)
     user = catalog(c.state.settings).login(apikey, username, password)
     key = ("login", apikey.lower(), username.lower(), password, str(web_ticket))
-    return _answer(c, key, user, web_ticket, "Invalid API key, user name or password.")
+    return _answer(request, c, key, user, web_ticket, "Invalid API key, user name or password.")
 
 
 async def sso_login(request: web.Request) -> web.Response:
@@ -141,7 +160,7 @@ async def sso_login(request: web.Request) -> web.Response:
     web_ticket = _wants_web_ticket(c)
     user = catalog(c.state.settings).sso_login(apikey, uid)
     key = ("sso", apikey.lower(), uid.lower(), str(web_ticket))
-    return _answer(c, key, user, web_ticket, "Invalid API key or user id.")
+    return _answer(request, c, key, user, web_ticket, "Invalid API key or user id.")
 
 
 def credentials(settings: Settings, origin: str) -> dict[str, Any]:

@@ -1,8 +1,9 @@
-"""The hand-written part of the Barium world: the space's API key, its users and the process apps.
+"""The hand-written part of the Barium world: the space's API key, users, lists and process apps.
 
 Read from `fixtures/barium.yaml` (or a user's `--fixtures` directory) once per fixtures directory.
 Apps are copied into the store when a sandbox is seeded, so a running world never re-reads the
-file; users and the API key are looked up here on every login.
+file; users and the API key are looked up here on every login, lists (views over the instances
+of the store, configured like users) on every `GET /Lists`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,12 @@ from instancemock.world.fixtures import FixtureError, FixtureFile
 
 STEP_KINDS = ("task", "message")
 FIELD_TYPES = ("text", "number", "date", "bool", "list", "file")
+INSTANCE_COLUMNS = (  # the fields of GET /Instances/{Id} (process.INSTANCE), which list columns may show
+    "Id", "Name", "Description", "Status", "Milestone", "StartDate", "StartedBy", "StartedByUserId",
+    "CompletedDate", "Priority", "PlannedDate", "DeadlineDate", "ApplicationId", "ApplicationName",
+    "ParentInstanceName", "ParentInstanceId",
+)  # fmt: skip
+FORM_ID = "formId"
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,11 +41,25 @@ class User:
 
 
 @dataclass(frozen=True, slots=True)
+class SpaceList:
+    """A list of the space: one row per instance of `app_id` that passes the filters."""
+
+    id: str
+    name: str
+    description: str
+    app_id: str
+    statuses: frozenset[str]  # empty: every status
+    milestone: str | None
+    columns: tuple[str, ...]  # `instance.<field>`, `form.<field>` or `form.formId`, as written
+
+
+@dataclass(frozen=True, slots=True)
 class Catalog:
     apikey: str
     space: str
     users: tuple[User, ...]
     apps: tuple[dict[str, Any], ...]
+    lists: tuple[SpaceList, ...] = ()
 
     @property
     def default_user(self) -> User:
@@ -88,13 +109,38 @@ def _load(path: Path) -> Catalog:
             for u in data["users"]
         )
         apps = tuple(_checked_app(app, where) for app in data["apps"])
+        lists = tuple(_checked_list(item, apps, where) for item in data.get("lists", []))
         apikey = str(data["apikey"])
         space = str(data.get("space", ""))
     except (KeyError, TypeError) as error:
         raise FixtureError(f"{where}: missing or malformed entry: {error}") from error
     if not users or not apps:
         raise FixtureError(f"{where}: needs at least one user and one app")
-    return Catalog(apikey=apikey, space=space, users=users, apps=apps)
+    return Catalog(apikey=apikey, space=space, users=users, apps=apps, lists=lists)
+
+
+def _checked_list(item: dict[str, Any], apps: tuple[dict[str, Any], ...], where: str) -> SpaceList:
+    """A list whose app exists and whose columns name fields that app's instances and form have."""
+    name = str(item["name"])
+    app = next((a for a in apps if str(a["id"]).lower() == str(item["app"]).lower()), None)
+    if app is None:
+        raise FixtureError(f"{where}: list {name!r} names the app {item['app']!r}, which is not in apps")
+    fields = {str(f["name"]).lower() for f in app["fields"]} | {FORM_ID.lower()}
+    instance_fields = {c.lower() for c in INSTANCE_COLUMNS}
+    for column in item["columns"]:
+        source, _, field = str(column).partition(".")
+        known = instance_fields if source == "instance" else fields if source == "form" else set()
+        if field.lower() not in known:
+            raise FixtureError(f"{where}: list {name!r}: column {column!r} names no field of {app['name']!r}")
+    return SpaceList(
+        id=str(item["id"]).lower(),
+        name=name,
+        description=str(item.get("description", "")),
+        app_id=str(app["id"]),
+        statuses=frozenset(str(s) for s in item.get("status", [])),
+        milestone=str(item["milestone"]) if item.get("milestone") else None,
+        columns=tuple(str(c) for c in item["columns"]),
+    )
 
 
 def _checked_app(app: dict[str, Any], where: str) -> dict[str, Any]:

@@ -19,8 +19,11 @@ from instancemock.platforms.barium.access import (
     app_of,
     bad_field,
     caller,
+    check_version,
+    created_item,
     docs,
     found,
+    instance_object,
     instance_of,
     new_id,
     newest_first,
@@ -29,6 +32,7 @@ from instancemock.platforms.barium.access import (
     users,
 )
 from instancemock.platforms.barium.catalog import Catalog, User
+from instancemock.platforms.barium.files import content_type_of
 from instancemock.platforms.barium.forms import MULTIPART, coerce, first, form_pairs, media_type, multipart_parts
 from instancemock.world.clock import iso
 from instancemock.world.store import Document, Store, Stored, VersionConflict
@@ -101,7 +105,7 @@ async def start_app(request: web.Request) -> web.Response:
         id=form_id,
         data_id=new_id(),
         kind="form",
-        name=f"{app['Name']} {name}",
+        name=process.form_name(app),
         description=f"Startformulär ({template or app['Template']})",
         at=now,
         sort_index=0,
@@ -228,13 +232,8 @@ async def list_instance_objects(request: web.Request) -> web.Response:
 
 async def get_instance_object(request: web.Request) -> web.Response:
     c = ctx(request)
-    instance = (await instance_of(c, c.args.path["Id"])).doc
-    obj = (await found(c, "objects", c.args.path["ObjectId"], "Object")).doc
-    if obj["InstanceId"] != instance["Id"]:
-        raise Refusal(404, "Object not found")
-    version = (c.args.query.get("VersionId") or "").strip().lower()
-    if version and version != (obj.get("DataId") or ""):
-        raise Refusal(404, f"Version {version} of the object {obj['Name']} not found")
+    instance, obj = await instance_object(c)
+    check_version(c, obj)
     return json_response(process.object_view(obj, instance["Status"] in process.FINISHED))
 
 
@@ -275,21 +274,14 @@ async def create_instance_object(request: web.Request) -> web.Response:
             file_type=suffix,
             content=base64.b64encode(content).decode(),
             size=len(content),
+            content_type=content_type_of(name, data.content_type if data is not None else None),
             **common,
         )
     else:
         obj = process.new_object(instance, kind="folder", name=name, **common)
     await c.store.put("objects", obj["Id"], obj)
     await c.store.put("instances", instance["Id"], {**instance, "UpdatedDate": iso(now)})
-    item = {
-        "success": True,
-        "ObjectClass": obj["ObjectClass"],
-        "Name": obj["Name"],
-        "Id": obj["Id"],
-        "ReferenceId": obj["ReferenceId"],
-        "resourceURI": f"{c.route.base.removeprefix('/barium')}/Objects/{obj['Id']}",
-    }
-    return json_response({"success": True, "Id": obj["Id"], "Items": [item]})
+    return json_response({"success": True, "Id": obj["Id"], "Items": [created_item(c, obj)]})
 
 
 async def _new_form(c: Ctx, instance: Document, pairs: list[tuple[str, str]], name: str, common: dict) -> Document:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from instancemock.platforms.barium.catalog import Catalog, User
+from instancemock.platforms.barium.catalog import INSTANCE_COLUMNS, Catalog, User
 from instancemock.world.clock import iso
 from instancemock.world.store import Document
 
@@ -41,6 +41,7 @@ def app_doc(app: dict[str, Any], space: str) -> Document:
         "ProcessId": str(app.get("process_id") or "") or None,
         "DomainObjectId": space or None,
         "Template": str(app["template"]),
+        "TemplateName": str(app.get("template_name") or app["template"]),
         "Prefix": str(app["prefix"]),
         "Messages": [str(m).upper() for m in app.get("messages", ["START"])],
         "Describe": str(app.get("describe", "")),
@@ -80,6 +81,11 @@ def app_view(app: Document, instances_count: int) -> dict[str, Any]:
         "ProcessId": app["ProcessId"],
         "DomainObjectId": app["DomainObjectId"],
     }
+
+
+def form_name(app: Document) -> str:
+    """The start form's name: its template's, the same in every instance of the app."""
+    return str(app.get("TemplateName") or app["Template"])
 
 
 def instance_name(app: Document, number: int, at: datetime) -> str:
@@ -146,11 +152,7 @@ INSTANCE_SUMMARY = (
     "Id", "Name", "Description", "Status", "Milestone", "StartDate", "StartedBy", "CompletedDate",
     "ApplicationName",
 )  # fmt: skip
-INSTANCE = (
-    "Id", "Name", "Description", "Status", "Milestone", "StartDate", "StartedBy", "StartedByUserId",
-    "CompletedDate", "Priority", "PlannedDate", "DeadlineDate", "ApplicationId", "ApplicationName",
-    "ParentInstanceName", "ParentInstanceId",
-)  # fmt: skip
+INSTANCE = INSTANCE_COLUMNS  # what GET /Instances/{Id} answers; lists may show any of it
 APP_INSTANCE_SUMMARY = ("Id", "Name", "Description", "Status", "StartDate", "StartedBy")
 
 
@@ -276,13 +278,19 @@ def new_object(
     file_type: str | None = None,
     content: str | None = None,
     size: int | None = None,
+    content_type: str | None = None,
+    parent_id: str | None = None,
 ) -> Document:
-    """A form, file or folder in the instance's root folder."""
+    """A form, file or folder in the instance's root folder (or attached to `parent_id`'s form).
+
+    `Content` (base64) and `ContentType` hold an uploaded file; a seeded file has neither and is
+    downloaded as a small file made from its fields (files.py).
+    """
     object_class = {"form": FORM_CLASS, "file": "file", "folder": "folder"}[kind]
     return {
         "Id": id,
         "InstanceId": instance["Id"],
-        "ParentId": instance["Id"],
+        "ParentId": parent_id or instance["Id"],
         "Name": name,
         "Description": description,
         "ObjectClass": object_class,
@@ -301,6 +309,7 @@ def new_object(
         "Fields": fields if kind == "form" else None,
         "Content": content,
         "Size": size,
+        "ContentType": content_type,
     }
 
 

@@ -143,7 +143,7 @@ class _World:
             id=instance["FormId"],
             data_id=self.guid(),
             kind="form",
-            name=f"{app['Name']} {instance['Name']}",
+            name=process.form_name(app),
             description="Startformulär",
             at=start,
             sort_index=0,

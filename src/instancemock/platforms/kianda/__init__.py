@@ -50,6 +50,10 @@ PLUGIN = Plugin(
             errors=errors.SHAPE,
             operations={
                 "getToken": get_token,
+                "getTokenByGet": get_token,
+                "getTokenByPut": get_token,
+                "getTokenByPatch": get_token,
+                "getTokenByDelete": get_token,
                 "listProcesses": list_processes,
                 "getProcess": get_process,
                 **INSTANCE_OPERATIONS,

@@ -1,7 +1,9 @@
 """Kianda's OAuth 2.0 password grant (`POST /Token`) and the bearer check on every `/api` route.
 
 The real tenant runs OWIN OAuth: refusals at the token endpoint use the OAuth error shape, and
-Web API answers an unauthenticated `/api` call with 401 and its `{"Message"}` body.
+Web API answers an unauthenticated `/api` call with 401 and its `{"Message"}` body. The OAuth
+middleware takes `/Token` by its path whatever the method and reads the body as a form, so every
+method is answered here (a GET, having no form, gets `unsupported_grant_type`: openapi/kianda.yaml).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 from email.utils import format_datetime
+from urllib.parse import parse_qsl
 
 from aiohttp import web
 
@@ -27,9 +30,17 @@ def rfc1123(moment: datetime) -> str:
     return format_datetime(moment, usegmt=True)
 
 
+def token_form(c: Ctx) -> dict[str, str]:
+    """The body read as a form whatever the method, names in any case, first value of each."""
+    form: dict[str, str] = {}
+    for name, value in parse_qsl(c.args.raw_body.decode("utf-8", errors="replace"), keep_blank_values=True):
+        form.setdefault(name.lower(), value)
+    return form
+
+
 async def get_token(request: web.Request) -> web.Response:
     c = ctx(request)
-    form = c.args.body or {}
+    form = token_form(c)
     if form.get("grant_type") != "password":  # OWIN compares ordinally; absent is unsupported too
         raise Refusal.answer(errors.oauth_error("unsupported_grant_type"))
     for name in REQUIRED_FORM_FIELDS:

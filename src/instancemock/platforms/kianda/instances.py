@@ -16,7 +16,7 @@ from instancemock.core.context import Ctx, Handler, ctx
 from instancemock.core.encoding import json_response
 from instancemock.core.errors import Refusal
 from instancemock.core.violations import Violation
-from instancemock.platforms.kianda import designs
+from instancemock.platforms.kianda import designs, errors
 from instancemock.platforms.kianda.auth import principal
 from instancemock.platforms.kianda.webhooks import notify
 from instancemock.world.clock import iso
@@ -143,6 +143,8 @@ async def get_instance(request: web.Request) -> web.Response:
 
 async def get_instance_fields(request: web.Request) -> web.Response:
     c = ctx(request)
+    if "names" not in c.args.query:  # Web API 2 selects no action without it
+        raise Refusal.answer(errors.no_action(request, "Instances"))
     name = str(c.args.path["name"])
     found = await c.store.get(INSTANCES, key(name))
     if found is None:
