@@ -23,6 +23,7 @@ from instancemock.core.pipeline import API_PLUGINS, MIDDLEWARES, ROUTER, dispatc
 from instancemock.core.plugin import ApiPlugin, Plugin
 from instancemock.core.routing import CachingRouter
 from instancemock.core.spec import ADMIN, Api, load_api
+from instancemock.core.stubs import STUBS, Stubs
 from instancemock.settings import Settings, check_apis, with_options
 from instancemock.world import simulate, snapshot
 from instancemock.world.clock import Clock
@@ -120,6 +121,8 @@ def _application(
     app[JOURNAL] = Journal(settings.journal_size)
     app[FAULT_RULES] = FaultRules(settings.seed, [name for name in apis if name != ADMIN])
     app[FAULT_RULES].add_all(settings.faults)  # a bad rule stops start-up, naming its index
+    app[STUBS] = Stubs(apis, settings.allow_off_contract_stubs)
+    app[STUBS].add_all(settings.stubs)  # so does a stub the spec does not allow
     app.router.add_get("/", index, name="index")
     app.router.add_route("*", "/{tail:.*}", dispatch, name="dispatch")
 

@@ -18,6 +18,7 @@ from instancemock.admin import guard
 from instancemock.admin import journal as admin_journal
 from instancemock.admin import simulate as admin_simulate
 from instancemock.admin import state as admin_state
+from instancemock.admin import stubs as admin_stubs
 from instancemock.core.context import APIS, STATE, Ctx, Handler, ctx
 from instancemock.core.encoding import json_response
 from instancemock.core.errors import PLAIN, Refusal
@@ -77,6 +78,7 @@ OPERATIONS = (
     {"getHealth": health, "getSpec": get_spec, "reset": reset}
     | admin_state.OPERATIONS
     | admin_faults.OPERATIONS
+    | admin_stubs.OPERATIONS
     | admin_journal.OPERATIONS
     | admin_simulate.OPERATIONS
 )

@@ -222,22 +222,48 @@ def repeated_query(api: Api, op: Operation, query: ImmutableMultiDict[str, str])
     ]
 
 
-def check_response(api: Api, op: Operation, status: int, body: bytes, headers: Headers, mimetype: str) -> list[str]:
-    """Why a response does not conform to its operation (empty: it does)."""
+@dataclass(frozen=True, slots=True)
+class ResponseProblem:
+    """One way a response breaks its operation: `path` points into the body for a schema error."""
+
+    error: str  # openapi-core's description of the failed check
+    path: tuple[str | int, ...] = ()
+    message: str = ""  # the schema's complaint at `path`, if any
+
+    def __str__(self) -> str:
+        if not self.message:
+            return self.error
+        return f"{'.'.join(map(str, self.path)) or '(root)'}: {self.message}"
+
+
+def response_problems(
+    api: Api, op: Operation, status: int, body: bytes, headers: Headers, mimetype: str
+) -> list[ResponseProblem]:
+    """Why a response does not conform to its operation, one problem per failed check, each with
+    where in the body it is (empty: it does). Stubs use this (core/stubs.py): a placeholder's
+    position in a stub's body is judged per answer, so problems there must be told apart."""
     _, operation = _op_paths(api, op)
     validator = openapi_of(api).response_validator
-    problems: list[str] = []
+    problems: list[ResponseProblem] = []
     try:
         for error in validator._iter_errors(status, body or None, headers, mimetype, operation):  # type: ignore[attr-defined]
             cause = error.__cause__
-            detail = str(error)
             if cause is not None and hasattr(cause, "schema_errors"):
-                detail += ": " + "; ".join(
-                    f"{'.'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in cause.schema_errors
-                )
-            elif cause is not None:
-                detail += f": {cause}"
-            problems.append(detail)
+                problems += [
+                    ResponseProblem(str(error), tuple(e.absolute_path), e.message) for e in cause.schema_errors
+                ]
+            else:
+                problems.append(ResponseProblem(f"{error}: {cause}" if cause is not None else str(error)))
     except Exception as error:
-        problems.append(f"response could not be checked: {error}")
+        problems.append(ResponseProblem(f"response could not be checked: {error}"))
     return problems
+
+
+def check_response(api: Api, op: Operation, status: int, body: bytes, headers: Headers, mimetype: str) -> list[str]:
+    """Why a response does not conform to its operation (empty: it does), one line per failed check."""
+    lines: dict[str, list[str]] = {}
+    for problem in response_problems(api, op, status, body, headers, mimetype):
+        details = lines.setdefault(problem.error, [])
+        if problem.message:
+            details.append(str(problem))
+    return [error + (": " + "; ".join(details) if details else "") for error, details in lines.items()]
