@@ -140,8 +140,7 @@ def _application(
 
     app.on_startup.append(start)
     simulation = simulate.install(state, {p.name: p.simulate for p in serving if p.simulate is not None})
-    if settings.simulate > 0:
-        app.cleanup_ctx.append(_simulating(simulation))
+    app.cleanup_ctx.append(_simulating(simulation))
     if settings.state_file is not None and snapshot.is_json_file(settings.state_file):
         app.cleanup_ctx.append(_keep_state_file(state, settings.state_file, settings.state_save_seconds))
     app.on_cleanup.append(_close_persistence(state))
@@ -158,14 +157,13 @@ def _close_persistence(state: State) -> Callable[[web.Application], Awaitable[No
 
 
 def _simulating(simulation: Simulation) -> Callable[[web.Application], AsyncIterator[None]]:
-    """For `app.cleanup_ctx`: the simulation's background task lives exactly as long as the server."""
+    """For `app.cleanup_ctx`: the simulation's background task (started with `--simulate`, or when
+    the speed is set while serving) never outlives the server."""
 
     async def run(app: web.Application) -> AsyncIterator[None]:
-        task = asyncio.create_task(simulation.run(), name="instancemock-simulate")
+        simulation.start()
         yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await simulation.stop()
 
     return run
 
