@@ -81,7 +81,8 @@ def test_the_sandbox_is_this_tests_own(instancemock, request):
 async def test_asyncio_tests_use_the_same_sandbox(instancemock):
     async with instancemock.async_client() as admin, httpx.AsyncClient() as http:
         await admin.stub("kianda", operation="listProcesses", body=[])
-        response = await http.get(instancemock.base_url("kianda") + "/api/processes", headers=instancemock.headers("kianda"))
+        processes = instancemock.base_url("kianda") + "/api/processes"
+        response = await http.get(processes, headers=instancemock.headers("kianda"))
         assert response.json() == []
         await admin.assert_requested(1, operation="listProcesses", status="200")
     instancemock.assert_requested(1, operation="listProcesses")  # the sync helpers work here too
