@@ -20,7 +20,7 @@ from instancemock.core.encoding import json_response
 from instancemock.core.faults import FAULT_RULES, FaultRules
 from instancemock.core.journal import JOURNAL, Journal
 from instancemock.core.pipeline import API_PLUGINS, MIDDLEWARES, ROUTER, dispatch
-from instancemock.core.plugin import ApiPlugin, Plugin
+from instancemock.core.plugin import INSTANCE_VIEWS, ApiPlugin, Plugin
 from instancemock.core.routing import CachingRouter
 from instancemock.core.spec import ADMIN, Api, load_api
 from instancemock.core.stubs import STUBS, Stubs
@@ -118,6 +118,7 @@ def _application(
     app[ROUTER] = CachingRouter(list(apis.values()))
     app[API_PLUGINS] = api_plugins
     app[PLATFORMS] = serving
+    app[INSTANCE_VIEWS] = {p.name: p.instances for p in serving if p.instances is not None}
     app[JOURNAL] = Journal(settings.journal_size)
     app[FAULT_RULES] = FaultRules(settings.seed, [name for name in apis if name != ADMIN])
     app[FAULT_RULES].add_all(settings.faults)  # a bad rule stops start-up, naming its index
