@@ -137,7 +137,7 @@ def test_{n}(instancemock):
 
 def run_in_parallel(pytester: pytest.Pytester, *args: str) -> list[dict[str, str]]:
     records = pytester.mkdir("records")
-    pytester.makeini("[pytest]\ninstancemock_seed = 11\ninstancemock_now = 2026-01-01T00:00:00Z\n")
+    pytester.makeini(INI.replace("instancemock_strict = true\n", ""))
     tests = "\n".join(TEST.format(n=n) for n in range(4))
     pytester.makepyfile(test_parallel=PARALLEL.replace("{tests}", tests))
     with pytest.MonkeyPatch.context() as patch:
