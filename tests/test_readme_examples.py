@@ -25,7 +25,9 @@ def test_the_readme_has_an_example_per_platform() -> None:
 
 
 def test_the_readme_examples_pass(pytester: pytest.Pytester) -> None:
-    pytester.makeini("[pytest]\ninstancemock_seed = 7\ninstancemock_strict = true\nasyncio_default_fixture_loop_scope = function\n")
+    pytester.makeini(
+        "[pytest]\ninstancemock_seed = 7\ninstancemock_strict = true\nasyncio_default_fixture_loop_scope = function\n"
+    )
     for name, source in examples().items():
         pytester.makepyfile(**{name.removesuffix(".py"): source})
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-q")
