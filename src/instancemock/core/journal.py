@@ -288,16 +288,26 @@ async def record_in_journal(request: web.Request, handler: Handler) -> web.Strea
         entry.stub = request.get(STUB_NOTE)
         transport = request.transport
         answered = response is not None and transport is not None and not transport.is_closing()
-        if answered and request.body_exists:
-            raw = await _body_of(request)
-            if request.content_length is None:
-                entry.body_size = len(raw)  # chunked: read() returns what was read
+        if answered and request.content_length is None and request.body_exists:
+            entry.body_size = len(await _body_of(request))  # chunked: read() returns what was read
+        if answered and (raw := read_already(request)):
             entry.request_body = KeptBody.of(raw, request.headers.get("Content-Type"))
         if answered and isinstance(response, web.Response) and isinstance(response.body, bytes):
             entry.response_body = KeptBody.of(response.body, response.headers.get("Content-Type"))
         entry.status = response.status if answered and response is not None else None
         entry.duration_ms = round((time.monotonic() - started) * 1000, 1)
         journal.add(entry)
+
+
+def read_already(request: web.Request) -> bytes | None:
+    """The body as the pipeline read it, if it did (validation reads every routed request's body).
+
+    A body nobody read (an unknown path, a request refused before validation, a declared length
+    over the limit) is not waited for: a client that sends no body until it has an answer would
+    wait for ever.
+    """
+    raw = getattr(request, "_read_bytes", None)  # where aiohttp keeps what read() returned
+    return raw if isinstance(raw, bytes) else None
 
 
 async def _body_of(request: web.Request) -> bytes:
