@@ -205,7 +205,7 @@ def _login_call(api: Mapping[str, Any], user: str | None) -> tuple[Call, Callabl
         call = Call("POST", origin_path(api["base_url"]) + "/Token", data=form, admin=False)
         return call, lambda r: {"Authorization": f"Bearer {r.json()['access_token']}"}
     if name == "barium":
-        form = {"APIKey": login["apikey"], "Username": login["username"], "Password": login["password"]}
+        form = {field: str(login[field]) for field in ("APIKey", "Username", "Password")}  # as the spec names them
         call = Call("POST", origin_path(login["authenticate"]), data=form, admin=False)
         return call, lambda r: {login.get("header", "ticket"): r.json()["Ticket"]}
     if "service_owner_token_url" in login:
