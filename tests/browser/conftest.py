@@ -59,6 +59,7 @@ def browser() -> Iterator[Any]:
         options.add_argument(flag)
     profile = tempfile.mkdtemp(prefix="instancemock-chromium-")
     options.add_argument(f"--user-data-dir={profile}")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # the console, for the pages' errors
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(60)
     try:

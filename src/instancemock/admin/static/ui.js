@@ -70,7 +70,7 @@
           el("div", { id: "instances-error", class: "error" })),
         el("section", { class: "panel", id: "journal" },
           el("h2", {}, "Journal ", el("span", { class: "muted" }, "(live)")),
-          el("label", { class: "inline" }, el("input", { id: "journal-all", type: "checkbox" }), "every API and sandbox"),
+          el("label", { class: "inline" }, el("input", { id: "journal-all", type: "checkbox", onchange: () => refreshJournal() }), "every API and sandbox"),
           el("div", { class: "scroll" }, el("table", {}, el("thead", {}, el("tr", {}, ["#", "time", "method", "path", "status", "sandbox", ""].map((h) => el("th", {}, h)))), el("tbody"))),
           el("div", { id: "journal-detail" })),
         el("section", { class: "panel", id: "faults" },
@@ -111,7 +111,12 @@
       if (asked !== instancesAsked) return; // a newer search is on its way
       document.getElementById("instance-count").textContent = `${data.total} in ${data.sandbox}`;
       document.getElementById("sandboxes").replaceChildren(...data.sandboxes.map((name) => el("option", { value: name })));
-      document.querySelector("#instances tbody").replaceChildren(...data.instances.map((item) =>
+      const rows = document.querySelector("#instances tbody");
+      // What the rows answer, so a reader (a person's script, the browser tests) can tell the answer
+      // to the last search from one to a search typed over since.
+      rows.dataset.query = state.query;
+      rows.dataset.sandbox = data.sandbox;
+      rows.replaceChildren(...data.instances.map((item) =>
         el("tr", { "data-key": item.key, onclick: () => openInstance(item.key) },
           el("td", {}, item.id), el("td", {}, item.title || ""), el("td", {}, item.status || ""), el("td", {}, item.position || ""))));
       report("instances-error");
@@ -135,10 +140,19 @@
 
   // --- journal --------------------------------------------------------------------------------
 
+  let journalAsked = 0;
+  let journalShown = "";
   async function refreshJournal() {
+    const asked = ++journalAsked;
     const all = document.getElementById("journal-all")?.checked;
+    const params = { limit: 50, api: all ? null : state.api, sandbox: all ? null : state.sandbox };
     try {
-      const data = await call("GET", "/requests", { params: { limit: 50, api: all ? null : state.api, sandbox: all ? null : state.sandbox } });
+      const data = await call("GET", "/requests", { params });
+      if (asked !== journalAsked) return; // a newer look is on its way
+      // Rows are redrawn only when the list changed, so a row being clicked is not swapped out.
+      const shown = JSON.stringify([params, data.requests.map((entry) => entry.id)]);
+      if (shown === journalShown) return;
+      journalShown = shown;
       document.querySelector("#journal tbody").replaceChildren(...data.requests.map((entry) =>
         el("tr", { "data-id": entry.id, onclick: () => showEntry(entry) },
           el("td", {}, entry.id), el("td", {}, entry.time.slice(11, 19)), el("td", {}, entry.method), el("td", {}, entry.path),
