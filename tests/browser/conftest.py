@@ -1,7 +1,8 @@
 """A real headless Chromium (Debian's `chromium` and `chromium-driver`, through Selenium) and a server.
 
-Without the browser the tests are skipped, except under CI (`CI=true`), where .ci/run installs it
-and a missing browser is a failure. A failing test leaves a screenshot and the page's HTML in its
+Without the browser the tests are skipped, except under CI (`CI=true`, or
+`REQUIRE_BROWSER_TESTS=1`, which .ci/run sets after installing it), where a missing
+browser is a failure. A failing test leaves a screenshot and the page's HTML in its
 temporary directory.
 """
 
@@ -47,7 +48,7 @@ def server_url() -> Iterator[str]:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if CHROMIUM is None or CHROMEDRIVER is None:
-        if os.environ.get("CI") == "true":
+        if os.environ.get("CI") == "true" or os.environ.get("REQUIRE_BROWSER_TESTS") == "1":
             pytest.fail("chromium and chromedriver are missing; .ci/run installs them with apt-get")
         pytest.skip("needs Debian's chromium and chromium-driver")
     from selenium import webdriver
