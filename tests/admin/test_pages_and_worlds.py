@@ -8,6 +8,9 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
+from instancemock.core.context import STATE
+from instancemock.world.simulate import simulation_of
+
 from support import ADMIN, MakeClient, assert_conforms
 
 
@@ -59,12 +62,12 @@ async def test_the_simulation_can_be_switched_on_and_off_while_serving(client: T
     on = await client.put("/__admin/simulate", json={"speed": 600})
     await assert_conforms(ADMIN, on)
     assert (await on.json())["running"] is True
-    for _ in range(400):  # the background task acts on its own schedule: there is no event to await
-        if (await (await client.get("/__admin/simulate")).json())["recent"]:
-            break
-        await asyncio.sleep(0.05)
-    else:
-        raise AssertionError("switched on, the simulated users did nothing within 20 s")
+    simulation = simulation_of(client.app[STATE])
+    try:
+        await asyncio.wait_for(simulation.acted.wait(), timeout=20)  # the background task's own schedule
+    except TimeoutError:
+        raise AssertionError("switched on, the simulated users did nothing within 20 s") from None
+    assert (await (await client.get("/__admin/simulate")).json())["recent"]
     off = await client.put("/__admin/simulate", json={"speed": 0})
     assert (await off.json())["running"] is False
     assert (await client.put("/__admin/simulate", json={"speed": -1})).status == 400

@@ -107,6 +107,7 @@ class Simulation:
         self._worlds: dict[tuple[str, str], _World] = {}
         self._lock = asyncio.Lock()  # a tick and a step never interleave
         self._task: asyncio.Task[None] | None = None
+        self.acted = asyncio.Event()  # set by each action, so a waiter need not poll `recent`
 
     def set_speed(self, speed: float) -> None:
         """A new speed from now on (0: the users stop); the background task starts if it must."""
@@ -180,6 +181,7 @@ class Simulation:
             "detail": action.detail,
         }
         self.recent.append(record)
+        self.acted.set()
         log.debug("simulated %s %s: %s", world.platform, action.kind, action.detail)
         return record
 
