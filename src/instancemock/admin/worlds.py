@@ -39,7 +39,7 @@ async def browse_instances(request: web.Request) -> web.Response:
     platform, view = _view(request)
     query = context.args.query
     sandbox = query.get("sandbox") or DEFAULT_SANDBOX
-    documents = context.state.store(sandbox, platform).dump().get(view.collection, {})
+    documents = (await context.state.store(sandbox, platform).dump()).get(view.collection, {})
     words = str(query.get("q") or "").lower().split()
     found = []
     for key, document in reversed(documents.items()):
