@@ -9,6 +9,8 @@ from instancemock.app import create_app
 
 from support import MakeClient, settings
 
+pytest_plugins = ["pytester"]  # the pytest plugin's own tests (tests/test_pytest_plugin.py)
+
 
 @pytest.fixture
 def make_client(aiohttp_client: Any) -> MakeClient:

@@ -83,6 +83,13 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--strict", action=argparse.BooleanOptionalAction, default=None, help="validate every response too"
     )
+    serve.add_argument(
+        "--allow-off-contract-stubs",
+        action="store_true",
+        default=None,
+        dest="allow_off_contract_stubs",
+        help="keep stubs whose answer the spec does not allow (marked offContract in the journal)",
+    )
     serve.add_argument("--fixtures", type=Path, metavar="DIR", help="directory of fixture files replacing the packaged")
     serve.add_argument("--state-file", type=Path, dest="state_file", metavar="PATH", help="load state, save on exit")
     serve.add_argument(

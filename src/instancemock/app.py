@@ -21,9 +21,10 @@ from instancemock.core.encoding import json_response
 from instancemock.core.faults import FAULT_RULES, FaultRules
 from instancemock.core.journal import JOURNAL, Journal
 from instancemock.core.pipeline import API_PLUGINS, MIDDLEWARES, ROUTER, dispatch
-from instancemock.core.plugin import ApiPlugin, Plugin
+from instancemock.core.plugin import INSTANCE_VIEWS, ApiPlugin, Plugin
 from instancemock.core.routing import CachingRouter
 from instancemock.core.spec import ADMIN, Api, load_api
+from instancemock.core.stubs import STUBS, Stubs
 from instancemock.settings import Settings, check_apis, with_options
 from instancemock.world import simulate, snapshot
 from instancemock.world.clock import Clock
@@ -150,9 +151,12 @@ def _application(
     app[ROUTER] = CachingRouter(list(apis.values()))
     app[API_PLUGINS] = api_plugins
     app[PLATFORMS] = serving
+    app[INSTANCE_VIEWS] = {p.name: p.instances for p in serving if p.instances is not None}
     app[JOURNAL] = Journal(settings.journal_size)
     app[FAULT_RULES] = FaultRules(settings.seed, [name for name in apis if name != ADMIN])
     app[FAULT_RULES].add_all(settings.faults)  # a bad rule stops start-up, naming its index
+    app[STUBS] = Stubs(apis, settings.allow_off_contract_stubs)
+    app[STUBS].add_all(settings.stubs)  # so does a stub the spec does not allow
     proxy.install(app, settings, apis, api_plugins)  # a proxied API the server does not mount stops start-up
     app.router.add_get("/", index, name="index")
     app.router.add_route("*", "/{tail:.*}", dispatch, name="dispatch")
@@ -169,8 +173,7 @@ def _application(
     if background and not restored:
         app.cleanup_ctx.append(_absorbing(state))
     simulation = simulate.install(state, {p.name: p.simulate for p in serving if p.simulate is not None})
-    if settings.simulate > 0:
-        app.cleanup_ctx.append(_simulating(state, simulation))
+    app.cleanup_ctx.append(_simulating(simulation))
     if settings.state_file is not None and snapshot.is_json_file(settings.state_file):
         app.cleanup_ctx.append(_keep_state_file(state, settings.state_file, settings.state_save_seconds))
     app.on_cleanup.append(_close_persistence(state))
@@ -199,19 +202,14 @@ def _absorbing(state: State) -> Callable[[web.Application], AsyncIterator[None]]
     return run
 
 
-def _simulating(state: State, simulation: Simulation) -> Callable[[web.Application], AsyncIterator[None]]:
-    """For `app.cleanup_ctx`: the simulation's background task lives exactly as long as the server."""
-
-    async def simulate_when_seeded() -> None:
-        await state.ready_all(DEFAULT_SANDBOX)
-        await simulation.run()
+def _simulating(simulation: Simulation) -> Callable[[web.Application], AsyncIterator[None]]:
+    """For `app.cleanup_ctx`: the simulation's background task (started with `--simulate`, or when
+    the speed is set while serving) never outlives the server."""
 
     async def run(app: web.Application) -> AsyncIterator[None]:
-        task = asyncio.create_task(simulate_when_seeded(), name="instancemock-simulate")
+        simulation.start()
         yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await simulation.stop()
 
     return run
 

@@ -75,6 +75,8 @@ class Settings:
     admin_hosts: tuple[str, ...] = ()  # Host names /__admin answers besides loopback and the bound host
     apis: dict[str, dict[str, Any]] = field(default_factory=dict)  # per-API enable/size/options
     faults: tuple[dict[str, Any], ...] = ()
+    stubs: tuple[dict[str, Any], ...] = ()  # canned answers, each checked against the spec (core/stubs.py)
+    allow_off_contract_stubs: bool = False  # keep a stub the spec does not allow (marked in the journal)
     simulate: float = 0.0  # speed factor of the living processes (world/simulate.py); 0 = off
     platforms: tuple[str, ...] = ()  # modules of further platforms to load beside the built-in ones
     options: Mapping[str, Any] = field(default_factory=dict)  # settings platforms declare, by name

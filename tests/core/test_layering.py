@@ -3,6 +3,8 @@
 - `core` (the request path) never imports a platform, the admin API or the wiring (`app`, `registry`);
 - `world` (state without HTTP) never imports aiohttp, the request path, a platform or the admin API;
 - a platform never imports another platform, nor the admin API;
+- `client` (the admin client) imports nothing of the server: it speaks HTTP, to this process's
+  server or one in Docker alike; and the server imports neither it nor the pytest plugin;
 - module-level imports form no cycle.
 """
 
@@ -54,6 +56,11 @@ RULES: list[tuple[str, tuple[str, ...]]] = [
         ("aiohttp", "instancemock.core", "instancemock.platforms", "instancemock.admin", "instancemock.app"),
     ),
     ("instancemock.admin", ("instancemock.platforms", "instancemock.app", "instancemock.registry")),
+    ("instancemock.client", ("instancemock",)),
+    *(
+        (server, ("instancemock.client", "instancemock.pytest_plugin"))
+        for server in ("instancemock.core", "instancemock.world", "instancemock.admin", "instancemock.platforms")
+    ),
 ]
 
 

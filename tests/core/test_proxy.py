@@ -231,6 +231,21 @@ async def test_a_fault_rule_applies_before_forwarding(proxy: TestClient, upstrea
     assert body == b'{"count":1}'  # the faulted request never reached the upstream
 
 
+async def test_a_stub_answers_before_forwarding(proxy: TestClient, upstream: TestServer) -> None:
+    thing = {"id": "t0", "name": "stubbed", "size": 5}
+    stub = {"request": {"api": "drifty", "operation": "getThing"}, "response": {"status": 200, "body": thing}}
+    made = await proxy.post("/__admin/stubs", json={**stub, "times": 1})
+    assert made.status == 201, await made.text()
+    answer = await proxy.get(f"{BASE}/things/t0")
+    assert answer.status == 200 and await answer.json() == thing and answer.headers["X-Mock-Source"] == "stub"
+    assert (await proxy.get(f"{BASE}/things/t0")).headers.get("X-Mock-Source") != "stub"  # used up: forwarded
+    _, _, body = await direct(upstream, "GET", "/__admin/requests/count", params={"api": "drifty"})
+    assert body == b'{"count":1}'  # the stubbed request never reached the upstream
+    journal = await (await proxy.get("/__admin/requests", params={"api": "drifty"})).json()
+    stubbed = [entry for entry in journal["requests"] if entry["stub"] is not None]
+    assert len(stubbed) == 1 and stubbed[0]["upstream"] is None
+
+
 async def test_unproxied_apis_are_mocked_beside_proxied_ones(proxy: TestClient, upstream: TestServer) -> None:
     answer = await proxy.get("/kianda/api/processes")
     assert answer.status == 401  # the proxy's own Kianda mock, with its own auth

@@ -17,8 +17,11 @@ from instancemock.admin import drift as admin_drift
 from instancemock.admin import faults as admin_faults
 from instancemock.admin import guard
 from instancemock.admin import journal as admin_journal
+from instancemock.admin import pages as admin_pages
 from instancemock.admin import simulate as admin_simulate
 from instancemock.admin import state as admin_state
+from instancemock.admin import stubs as admin_stubs
+from instancemock.admin import worlds as admin_worlds
 from instancemock.core.context import APIS, STATE, Ctx, Handler, ctx
 from instancemock.core.encoding import json_response
 from instancemock.core.errors import PLAIN, Refusal
@@ -85,9 +88,12 @@ OPERATIONS = (
     {"getHealth": health, "getSpec": get_spec, "reset": reset}
     | admin_state.OPERATIONS
     | admin_faults.OPERATIONS
+    | admin_stubs.OPERATIONS
     | admin_journal.OPERATIONS
     | admin_simulate.OPERATIONS
     | admin_drift.OPERATIONS
+    | admin_worlds.OPERATIONS
+    | admin_pages.OPERATIONS
 )
 
 

@@ -37,4 +37,15 @@ async def step_simulation(request: web.Request) -> web.Response:
     return json_response({"sandbox": sandbox, "applied": len(done), "actions": done})
 
 
-OPERATIONS = {"getSimulation": get_simulation, "stepSimulation": step_simulation}
+async def set_simulation(request: web.Request) -> web.Response:
+    """Change the speed while serving: the dashboard's toggle between off and on."""
+    context = ctx(request)
+    simulation = simulation_of(context.state)
+    try:
+        simulation.set_speed(float(context.args.body["speed"]))
+    except ValueError as error:
+        raise Refusal(400, str(error)) from error
+    return await get_simulation(request)
+
+
+OPERATIONS = {"getSimulation": get_simulation, "stepSimulation": step_simulation, "setSimulation": set_simulation}

@@ -1,5 +1,10 @@
 """The request journal: what clients sent and what they got, bounded so memory stays flat.
 
+Bodies are kept too, for `verify` and the dashboard: each one's first `BODY_BYTES` bytes (the
+rest is dropped, and the entry says so), and at most `BODIES_BYTES` across the journal (past that,
+the oldest entries lose their bodies first, never their other facts). They are kept as the bytes
+that arrived and read only when listed (core/payloads.py), so recording costs one slice per body.
+
 `record` is the outermost middleware, so it sees the final status, including the 500s `guard`
 makes and the faults `control` applies (a reset, empty or timed-out request has no status).
 Credentials never reach the journal: `Authorization`, `Ticket`, cookies and the admin token are
@@ -21,8 +26,11 @@ from typing import Any
 
 from aiohttp import web
 
+from instancemock.core import payloads
 from instancemock.core.context import STATE, Handler, api_path_of, facts, sandbox_of
 from instancemock.core.faults import path_matches
+from instancemock.core.matching import Seen, status_matches
+from instancemock.core.routing import Route
 from instancemock.core.spec import ADMIN
 from instancemock.world.clock import iso
 
@@ -30,10 +38,29 @@ REDACTED = "[redacted]"
 SECRET_HEADERS = {"authorization", "proxy-authorization", "ticket", "cookie", "set-cookie", "x-admin-token"}
 SECRET_QUERY = {"ticket", "access_token", "token", "password", "apikey", "api_key"}
 ADMIN_JOURNAL_SIZE = 100
+BODY_BYTES = 16 * 1024  # kept of each request or response body
+BODIES_BYTES = 8 * 1024 * 1024  # kept of all bodies together (the admin journal: an eighth of it)
 
 JOURNAL_NOTE = web.RequestKey("journal_note", dict)  # what `control` applied, for the entry
 ENTRY_ID = web.RequestKey("journal_entry_id", int)  # the request's id in the journal, for cross-references
 PROXY_NOTE = web.RequestKey("proxy_note", dict)  # where core/proxy.py forwarded it, and the drift it found
+STUB_NOTE = web.RequestKey("stub_note", dict)  # the stub that answered, for the entry
+
+
+@dataclass(slots=True)
+class KeptBody:
+    """The first bytes of a body, and how long it was; read into a summary only when listed."""
+
+    kept: bytes
+    size: int
+    content_type: str | None
+
+    @classmethod
+    def of(cls, raw: bytes, content_type: str | None, limit: int = BODY_BYTES) -> KeptBody | None:
+        return cls(raw[:limit], len(raw), content_type) if raw else None
+
+    def summary(self) -> dict[str, Any] | None:
+        return payloads.summary(self.kept, self.content_type, self.size)
 
 
 @dataclass(slots=True)
@@ -53,12 +80,30 @@ class JournalEntry:
     fault: dict[str, Any] | None = None
     upstream: str | None = None  # proxied: the URL it was forwarded to (credentials redacted)
     drift: list[dict[str, str]] | None = None  # proxied: how request and answer broke the spec
+    operation: str | None = None  # the operationId the request was routed to
+    request_body: KeptBody | None = None
+    response_body: KeptBody | None = None
+    bodies_dropped: bool = False  # the journal's total bound took this entry's bodies
+    stub: dict[str, Any] | None = None
+
+    @property
+    def kept_bytes(self) -> int:
+        return sum(len(body.kept) for body in (self.request_body, self.response_body) if body is not None)
+
+    def drop_bodies(self) -> int:
+        """Forget the bodies (the total bound needs the room); how many bytes that freed."""
+        freed = self.kept_bytes
+        if freed:
+            self.request_body = self.response_body = None
+            self.bodies_dropped = True
+        return freed
 
     def as_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "time": iso(self.time),
             "api": self.api,
+            "operation": self.operation,
             "sandbox": self.sandbox,
             "method": self.method,
             "path": self.path,
@@ -71,7 +116,37 @@ class JournalEntry:
             "fault": self.fault,
             "upstream": self.upstream,
             "drift": self.drift,
+            "stub": self.stub,
+            "requestBody": self.request_body.summary() if self.request_body else None,
+            "responseBody": self.response_body.summary() if self.response_body else None,
+            "bodiesDropped": self.bodies_dropped,
         }
+
+    def seen(self) -> Seen:
+        """The entry as request criteria see it (verify); a body that was cut or dropped cannot be compared."""
+        body: Any = payloads.ABSENT
+        note = "dropped from the journal (its total bound)" if self.bodies_dropped else None
+        if self.request_body is not None:
+            record = self.request_body.summary() or {}
+            if record.get("truncated"):
+                note = f"truncated in the journal (over {BODY_BYTES} bytes)"
+            elif record.get("kind") == "binary":
+                note = "binary"
+            else:
+                body = record.get("value", payloads.ABSENT)
+        return Seen(
+            api=self.api,
+            operation=self.operation,
+            method=self.method,
+            path=self.path,
+            api_path=self.api_path,
+            sandbox=self.sandbox,
+            query=self.query,
+            headers={name.lower(): value for name, value in self.headers.items()},
+            body=body,
+            body_note=note,
+            status=self.status,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,54 +169,78 @@ class Filter:
             return False
         if self.since is not None and entry.time < self.since:
             return False
-        if self.status is not None and not _status_matches(self.status, entry.status):
+        if self.status is not None and not status_matches(self.status, entry.status):
             return False
         if self.path is not None:
             return path_matches(self.path, entry.api_path, entry.path)
         return True
 
 
-def _status_matches(wanted: str, status: int | None) -> bool:
-    if status is None:
-        return wanted.lower() == "none"
-    if wanted.lower().endswith("xx"):
-        return str(status)[0] == wanted[0]
-    return str(status) == wanted
+class _Ring:
+    """Entries newest last, at most `size` of them and `body_bytes` of bodies among them.
+
+    `deque(maxlen)` drops the oldest entry as each new one arrives past the bound; past the bodies'
+    bound, the oldest entries that still hold bodies lose them (`_holding` lists those, oldest first).
+    """
+
+    def __init__(self, size: int, body_bytes: int) -> None:
+        self.entries: deque[JournalEntry] = deque(maxlen=size)
+        self.body_bytes = body_bytes
+        self._kept = 0
+        self._holding: deque[JournalEntry] = deque()
+
+    def add(self, entry: JournalEntry) -> None:
+        if self.entries.maxlen == 0:
+            return
+        if len(self.entries) == self.entries.maxlen:
+            self._kept -= self.entries[0].drop_bodies()
+        self.entries.append(entry)
+        if kept := entry.kept_bytes:
+            self._kept += kept
+            self._holding.append(entry)
+        while self._holding and (self._kept > self.body_bytes or not self._holding[0].kept_bytes):
+            self._kept -= self._holding.popleft().drop_bodies()
+
+    def clear(self) -> None:
+        self.entries.clear()
+        self._holding.clear()
+        self._kept = 0
 
 
 @dataclass
 class Journal:
-    """Newest last; `deque(maxlen)` drops the oldest entry as each new one arrives past the bound."""
+    """The platform APIs' requests, and apart from them the admin API's (a smaller ring)."""
 
     size: int = 1000
     admin_size: int = ADMIN_JOURNAL_SIZE
-    _entries: deque[JournalEntry] = field(init=False)
-    _admin: deque[JournalEntry] = field(init=False)
+    body_bytes: int = BODIES_BYTES
+    _main: _Ring = field(init=False)
+    _admin: _Ring = field(init=False)
     _ids: Iterator[int] = field(init=False, default_factory=lambda: itertools.count(1))
 
     def __post_init__(self) -> None:
         if self.size < 0:
             raise ValueError(f"journal_size must be 0 or more, got {self.size}")
-        self._entries = deque(maxlen=self.size)
-        self._admin = deque(maxlen=self.admin_size)
+        self._main = _Ring(self.size, self.body_bytes)
+        self._admin = _Ring(self.admin_size, self.body_bytes // 8)
 
     def next_id(self) -> int:
         return next(self._ids)
 
     def add(self, entry: JournalEntry) -> None:
-        (self._admin if entry.api == ADMIN else self._entries).append(entry)
+        (self._admin if entry.api == ADMIN else self._main).add(entry)
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._main.entries)
 
     def find(self, where: Filter) -> list[JournalEntry]:
         """Matching entries, newest first (as WireMock lists them)."""
-        pool = self._admin if where.api == ADMIN else self._entries
-        return [entry for entry in reversed(pool) if where(entry)]
+        pool = self._admin if where.api == ADMIN else self._main
+        return [entry for entry in reversed(pool.entries) if where(entry)]
 
     def clear(self) -> int:
-        count = len(self._entries) + len(self._admin)
-        self._entries.clear()
+        count = len(self._main.entries) + len(self._admin.entries)
+        self._main.clear()
         self._admin.clear()
         return count
 
@@ -191,14 +290,39 @@ async def record_in_journal(request: web.Request, handler: Handler) -> web.Strea
         owner = found.owner if found is not None else None
         entry.api = owner.name if owner is not None else None
         entry.api_path = found.api_path if found is not None else api_path_of(request.path, None)
+        entry.operation = found.found.op.id if found is not None and isinstance(found.found, Route) else None
         entry.fault = request.get(JOURNAL_NOTE)
         proxied = request.get(PROXY_NOTE)
         if proxied is not None:
             entry.upstream, entry.drift = proxied["upstream"], proxied["drift"]
+        entry.stub = request.get(STUB_NOTE)
         transport = request.transport
         answered = response is not None and transport is not None and not transport.is_closing()
         if answered and request.content_length is None and request.body_exists:
-            entry.body_size = len(await request.read())  # chunked: read() returns what was read
+            entry.body_size = len(await _body_of(request))  # chunked: read() returns what was read
+        if answered and (raw := read_already(request)):
+            entry.request_body = KeptBody.of(raw, request.headers.get("Content-Type"))
+        if answered and isinstance(response, web.Response) and isinstance(response.body, bytes):
+            entry.response_body = KeptBody.of(response.body, response.headers.get("Content-Type"))
         entry.status = response.status if answered and response is not None else None
         entry.duration_ms = round((time.monotonic() - started) * 1000, 1)
         journal.add(entry)
+
+
+def read_already(request: web.Request) -> bytes | None:
+    """The body as the pipeline read it, if it did (validation reads every routed request's body).
+
+    A body nobody read (an unknown path, a request refused before validation, a declared length
+    over the limit) is not waited for: a client that sends no body until it has an answer would
+    wait for ever.
+    """
+    raw = getattr(request, "_read_bytes", None)  # where aiohttp keeps what read() returned
+    return raw if isinstance(raw, bytes) else None
+
+
+async def _body_of(request: web.Request) -> bytes:
+    """The request's body as read (aiohttp keeps it); nothing where it cannot be read (over the limit)."""
+    try:
+        return await request.read()
+    except (web.HTTPException, ConnectionError, ValueError):
+        return b""

@@ -228,7 +228,11 @@ def repeated_query(api: Api, op: Operation, query: ImmutableMultiDict[str, str])
 def response_problems(
     api: Api, op: Operation, status: int, body: bytes, headers: Headers, mimetype: str
 ) -> list[ResponseProblem]:
-    """Why a response does not conform to its operation (empty: it does), one problem per violation."""
+    """Why a response does not conform to its operation (empty: it does), one problem per violation.
+
+    Stubs use this (core/stubs.py): a placeholder's position in a stub's body is judged per answer,
+    so problems there must be told apart by `path`.
+    """
     _, operation = _op_paths(api, op)
     validator = openapi_of(api).response_validator
     problems: list[ResponseProblem] = []

@@ -3,11 +3,12 @@
     record_in_journal -> catch_crashes -> answer_cors -> resolve_route -> enforce_limits
     -> apply_mock_controls -> forward_to_upstream -> answer_unrouted -> await_world
     -> check_response_strict -> present_answers -> render_refusals -> authenticate_caller
-    -> validate_request
+    -> validate_request -> answer_from_stubs
     -> dispatch (the operation's handler)
 
 `forward_to_upstream` (core/proxy.py) answers the requests of a proxied API from the real service,
-after the controls (a fault rule still applies) and before everything a real service does itself.
+after the controls (a fault rule still applies) and a matching stub, and before everything a real
+service does itself.
 
 `check_response_strict` wraps authentication, validation and refusals too, so under `--strict`
 every answer of a routed request is held to the spec. `resolve_route` runs before
@@ -32,12 +33,13 @@ from instancemock.core.context import CTX, FACTS, STATE, Ctx, Facts, Handler, ap
 from instancemock.core.control import apply_mock_controls
 from instancemock.core.cors import answer_cors
 from instancemock.core.examples import answer_from_examples
-from instancemock.core.journal import record_in_journal
+from instancemock.core.journal import STUB_NOTE, record_in_journal
 from instancemock.core.offload import checked
 from instancemock.core.plugin import ApiPlugin
 from instancemock.core.proxy import forward_to_upstream
 from instancemock.core.readiness import await_world
 from instancemock.core.routing import Miss, Route, Router
+from instancemock.core.stubs import answer_from_stubs
 from instancemock.core.validation import check_request, check_response
 
 log = logging.getLogger("instancemock")
@@ -206,6 +208,8 @@ async def check_response_strict(request: web.Request, handler: Handler) -> web.S
     response = await handler(request)
     if CTX not in request or not request.app[STATE].settings.strict or type(response) is not web.Response:
         return response
+    if request.get(STUB_NOTE, {}).get("offContract"):  # allowed with --allow-off-contract-stubs, marked in the journal
+        return response
     context = ctx(request)
     body = response.body if isinstance(response.body, bytes) else b""
     problems = await checked(
@@ -250,4 +254,5 @@ MIDDLEWARES: list[Middleware] = [
     render_refusals,
     authenticate_caller,
     validate_request,
+    answer_from_stubs,
 ]

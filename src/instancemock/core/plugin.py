@@ -34,6 +34,7 @@ from instancemock.world.state import Seeder, State
 from instancemock.world.store import Index
 
 Authenticator = Callable[[web.Request, Ctx], Awaitable[web.StreamResponse | None]]
+InstanceSummary = Callable[[dict[str, Any]], dict[str, Any]]  # document -> {"id", "title", "status", "position"}
 Credentials = Callable[[Settings, str], dict[str, Any]]  # (settings, server origin) -> demo login
 # (request, answer) -> the answer in the representation the request asked for (Barium's `format=xml`)
 Presenter = Callable[[web.Request, web.StreamResponse], web.StreamResponse]
@@ -66,6 +67,15 @@ class ApiPlugin:
 
 
 @dataclass(frozen=True, slots=True)
+class InstanceView:
+    """How the dashboard (/__admin/ui) lists a platform's instances: the collection that holds
+    them, and per document its id, a title, its status and where its process stands, in words."""
+
+    summarize: InstanceSummary
+    collection: str = "instances"
+
+
+@dataclass(frozen=True, slots=True)
 class Plugin:
     """A platform: its APIs and its world (`name` is also the world's name in stores and state)."""
 
@@ -82,6 +92,10 @@ class Plugin:
     settings: Mapping[str, PlatformSetting] = field(default_factory=dict)
     # Operations of the admin spec this platform handles (Kianda: /__admin/webhooks).
     admin_operations: Mapping[str, Handler] = field(default_factory=dict)
+    instances: InstanceView | None = None  # what the dashboard shows of its world
 
     def api(self, name: str) -> ApiPlugin:
         return next(api for api in self.apis if api.name == name)
+
+
+INSTANCE_VIEWS = web.AppKey("instance_views", dict[str, InstanceView])  # by platform name

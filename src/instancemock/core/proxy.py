@@ -3,8 +3,9 @@
 `--proxy API=URL` (config `proxy: {api: url}`) names an API whose requests are forwarded instead
 of answered by the mock. The step sits after `apply_mock_controls` in the pipeline
 (core/pipeline.py), so a fault rule or control header still applies first, and in place of
-authentication, validation and the handler: the real service decides. Other APIs stay mocked in
-the same server.
+authentication, validation and the handler: the real service decides. A stub (core/stubs.py) that
+matches the request answers instead of the real service, as it would instead of a handler. Other
+APIs stay mocked in the same server.
 
 What is forwarded: method, the path after the mount base (`/barium/api/v1.1/Instances` ->
 `URL/Instances`), the query string and body as sent, and every header but the hop-by-hop ones,
@@ -54,6 +55,7 @@ from instancemock.core.offload import checked
 from instancemock.core.plugin import ApiPlugin
 from instancemock.core.routing import Route
 from instancemock.core.spec import ADMIN, Api
+from instancemock.core.stubs import answer_from_stubs
 from instancemock.core.validation import check_request
 from instancemock.settings import Settings
 from instancemock.world.clock import iso
@@ -220,7 +222,12 @@ async def forward_to_upstream(request: web.Request, handler: Handler) -> web.Str
     upstream = proxy.upstreams.get(found.owner.name)
     if upstream is None:
         return await handler(request)
-    return await _forward(request, proxy, found, found.owner, upstream)
+    owner = found.owner
+
+    async def forward(request: web.Request) -> web.StreamResponse:
+        return await _forward(request, proxy, found, owner, upstream)
+
+    return await answer_from_stubs(request, forward)  # a matching stub stands in for the real service
 
 
 async def _forward(

@@ -27,12 +27,16 @@ Decisions, and why:
   simulation over: the same sequence of actions again, from that moment.
 - The background task moves the default sandbox only; a sandbox is someone's private copy, and
   moves only when `step` names it.
+- The speed can be changed while serving (`PUT /__admin/simulate`, the dashboard's toggle): the
+  background task starts when the speed first becomes more than 0, and the next action of each
+  world is drawn anew from that moment (so a run with a toggle repeats only from the toggle on).
 - When no instance of an API can move (all completed), its users skip their turn.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import random
@@ -102,6 +106,31 @@ class Simulation:
         self.recent: deque[dict[str, Any]] = deque(maxlen=RECENT)
         self._worlds: dict[tuple[str, str], _World] = {}
         self._lock = asyncio.Lock()  # a tick and a step never interleave
+        self._task: asyncio.Task[None] | None = None
+        self.acted = asyncio.Event()  # set by each action, so a waiter need not poll `recent`
+
+    def set_speed(self, speed: float) -> None:
+        """A new speed from now on (0: the users stop); the background task starts if it must."""
+        if not math.isfinite(speed) or speed < 0:
+            raise ValueError(f"the speed must be a factor of 0 (off) or more, not {speed!r}")
+        self.speed = speed
+        now = self.state.clock.now()
+        for world in self._worlds.values():
+            world.next_at = now + self._gap(world.rng)
+        if speed > 0:
+            self.start()
+
+    def start(self) -> None:
+        """Run the background task (in the running event loop) unless it runs already or the speed is 0."""
+        if self.speed > 0 and (self._task is None or self._task.done()):
+            self._task = asyncio.get_running_loop().create_task(self.run(), name="instancemock-simulate")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
 
     @property
     def tick_seconds(self) -> float:
@@ -152,6 +181,7 @@ class Simulation:
             "detail": action.detail,
         }
         self.recent.append(record)
+        self.acted.set()
         log.debug("simulated %s %s: %s", world.platform, action.kind, action.detail)
         return record
 
@@ -194,7 +224,9 @@ class Simulation:
         return applied
 
     async def run(self) -> None:
-        """Tick until cancelled; a failing action is logged, and the users go on."""
+        """Tick until cancelled, once the default worlds are seeded (they may still be seeding in the
+        background when the server starts); a failing action is logged, and the users go on."""
+        await self.state.ready_all(DEFAULT_SANDBOX)
         while True:
             await asyncio.sleep(self.tick_seconds)
             try:

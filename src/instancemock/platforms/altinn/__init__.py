@@ -9,7 +9,9 @@ is enabled, because the App API needs tokens too.
 
 from __future__ import annotations
 
-from instancemock.core.plugin import ApiPlugin, Plugin
+from typing import Any
+
+from instancemock.core.plugin import ApiPlugin, InstanceView, Plugin
 from instancemock.core.spec import SPEC_DIR
 from instancemock.platforms.altinn import app, auth, errors, record, storage
 from instancemock.platforms.altinn.domain.index import InstanceIndex
@@ -24,9 +26,22 @@ SIGNING_KEY = PlatformSetting(
     None, str, "PEM file of the RSA key tokens are signed with", {"type": "string", "minLength": 1}
 )
 
+
+def dashboard_summary(doc: dict[str, Any]) -> dict[str, Any]:
+    """An Altinn instance's position is its process's current task, or the end event it reached."""
+    process = doc.get("process") or {}
+    task = process.get("currentTask") or {}
+    position = task.get("name") or task.get("elementId") or process.get("endEvent") or "not started"
+    status = doc.get("status") or {}
+    state = "archived" if status.get("isArchived") else "deleted" if status.get("isSoftDeleted") else "active"
+    texts = ", ".join(str(v) for v in (doc.get("presentationTexts") or {}).values())
+    return {"id": doc["id"], "title": f"{doc.get('appId')} {texts}".strip(), "status": state, "position": position}
+
+
 PLUGIN = Plugin(
     name="altinn",
     position=3,
+    instances=InstanceView(dashboard_summary),
     apis=(
         ApiPlugin(
             name="altinn-storage",

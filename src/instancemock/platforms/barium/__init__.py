@@ -6,8 +6,10 @@ The handlers live in this package's modules by resource; the process engine they
 
 from __future__ import annotations
 
+from typing import Any
+
 from instancemock.core.context import Handler
-from instancemock.core.plugin import ApiPlugin, Plugin
+from instancemock.core.plugin import ApiPlugin, InstanceView, Plugin
 from instancemock.core.spec import SPEC_DIR, read_spec
 from instancemock.platforms.barium import errors, files, image, instances, lists, record, tasks
 from instancemock.platforms.barium import simulate as barium_simulate
@@ -53,9 +55,18 @@ OPERATIONS: dict[str, Handler] = {
     "updateObjectFields": tasks.update_object_fields,
 }
 
+
+def dashboard_summary(doc: dict[str, Any]) -> dict[str, Any]:
+    """Where a Barium instance stands: its milestone, else the step of its app's model it is at."""
+    position = doc.get("Milestone") or (f"step {doc['Step'] + 1}" if isinstance(doc.get("Step"), int) else None)
+    title = " - ".join(str(part) for part in (doc.get("Name"), doc.get("Description")) if part)
+    return {"id": doc["Id"], "title": title, "status": doc.get("Status"), "position": position}
+
+
 PLUGIN = Plugin(
     name="barium",
     position=2,
+    instances=InstanceView(dashboard_summary),
     apis=(
         ApiPlugin(
             name="barium",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from instancemock.core.plugin import ApiPlugin, Plugin
+from instancemock.core.plugin import ApiPlugin, InstanceView, Plugin
 from instancemock.core.spec import SPEC_DIR
 from instancemock.platforms.kianda import errors, record, webhook_admin, webhooks
 from instancemock.platforms.kianda import seed as seeds
@@ -40,9 +40,20 @@ async def startup(state: State) -> None:
     services(state)
 
 
+def dashboard_summary(doc: dict[str, Any]) -> dict[str, Any]:
+    """A Kianda instance's status is the form it is at (or Completed)."""
+    return {
+        "id": doc["id"],
+        "title": doc.get("processTitle"),
+        "status": doc.get("status"),
+        "position": doc.get("status"),
+    }
+
+
 PLUGIN = Plugin(
     name="kianda",
     position=1,
+    instances=InstanceView(dashboard_summary),
     apis=(
         ApiPlugin(
             name="kianda",

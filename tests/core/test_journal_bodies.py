@@ -1,0 +1,100 @@
+"""Bodies in the journal: kept for verify, redacted, cut per entry, bounded in total, binary summarised."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+
+from instancemock.core.journal import BODY_BYTES, Filter, Journal, JournalEntry, KeptBody
+
+from support import BARIUM_LOGIN, MakeClient, altinn_token
+
+LOGIN = "/barium/api/v1.1/Authenticate"
+
+
+async def entries(client: TestClient, **filters: str) -> list[dict[str, Any]]:
+    return list((await (await client.get("/__admin/requests", params=filters)).json())["requests"])
+
+
+async def test_json_bodies_of_request_and_response_are_kept(make_client: MakeClient) -> None:
+    client = await make_client(auth=False)
+    sent = {"processName": "training-approval-request", "FieldsMappings": [{"fieldname": "reason", "text": "x"}]}
+    created = await client.post("/kianda/api/instances/create", json=sent)
+    [entry] = await entries(client, method="POST")
+    assert entry["operation"] == "createInstance"
+    assert entry["requestBody"] == {
+        "kind": "json",
+        "size": entry["bodySize"],
+        "contentType": "application/json",
+        "truncated": False,
+        "value": sent,
+    }
+    assert entry["responseBody"]["value"] == await created.json()
+    assert entry["bodiesDropped"] is False
+
+
+async def test_credentials_in_bodies_are_redacted(make_client: MakeClient) -> None:
+    client = await make_client()
+    login = await client.post(LOGIN, data=BARIUM_LOGIN)
+    ticket = (await login.json())["Ticket"]
+    token = await altinn_token(
+        client, "GetEnterpriseToken", org="ttd", orgNo="991825827", scopes="altinn:serviceowner/instances.read"
+    )
+    listed = await client.get("/__admin/requests")
+    text = await listed.text()
+    for secret in (BARIUM_LOGIN["Password"], BARIUM_LOGIN["APIKey"], ticket, token):
+        assert secret not in text
+    form = next(e for e in (await listed.json())["requests"] if e["operation"] == "authenticate")
+    assert form["requestBody"]["kind"] == "form"
+    assert form["requestBody"]["value"] == {
+        "APIKey": "[redacted]",
+        "Username": BARIUM_LOGIN["Username"],
+        "Password": "[redacted]",
+    }
+    assert form["responseBody"]["value"]["Ticket"] == "[redacted]"
+
+
+async def test_a_long_body_is_cut_and_marked_and_a_binary_one_summarised(make_client: MakeClient) -> None:
+    client = await make_client(auth=False)
+    long_text = "a" * (BODY_BYTES + 100)
+    create = "/kianda/api/instances/create"  # validation reads the body (and refuses the content type)
+    await client.post(create, data=long_text, headers={"Content-Type": "text/plain"})
+    await client.post(create, data=bytes(range(256)) * 4, headers={"Content-Type": "application/octet-stream"})
+    await client.post("/nowhere", data=b"never read", headers={"Content-Type": "text/plain"})
+    unread, binary, long = await entries(client, method="POST")
+    assert unread["requestBody"] is None and unread["bodySize"] == 10  # a body nobody read is not waited for
+    assert long["requestBody"]["truncated"] is True and long["requestBody"]["size"] == len(long_text)
+    assert len(long["requestBody"]["value"]) == BODY_BYTES
+    assert binary["requestBody"] == {
+        "kind": "binary",
+        "size": 1024,
+        "contentType": "application/octet-stream",
+        "truncated": False,
+    }
+
+
+def entry_with_body(number: int, size: int) -> JournalEntry:
+    entry = JournalEntry(
+        number, datetime(2026, 1, 1, tzinfo=UTC), "kianda", "default", "POST", "/p", "/p", {}, {}, size
+    )
+    entry.request_body = KeptBody.of(b"x" * size, "text/plain")
+    return entry
+
+
+def test_the_total_bound_drops_the_oldest_bodies_first_and_keeps_the_entries() -> None:
+    journal = Journal(size=10, body_bytes=2500)
+    for number in range(1, 6):
+        journal.add(entry_with_body(number, 1000))
+    listed = {entry.id: entry for entry in journal.find(Filter())}
+    assert sorted(listed) == [1, 2, 3, 4, 5]
+    assert [listed[n].request_body is not None for n in range(1, 6)] == [False, False, False, True, True]
+    assert listed[1].bodies_dropped and listed[1].as_json()["bodiesDropped"]
+
+
+def test_entries_pushed_out_by_the_size_bound_free_their_bodies() -> None:
+    journal = Journal(size=3, body_bytes=10_000)
+    for number in range(1, 50):
+        journal.add(entry_with_body(number, 1000))
+    assert journal._main._kept == 3000 and len(journal._main._holding) <= 4
