@@ -29,8 +29,8 @@ from instancemock.platforms.altinn.domain.changes import (
     mark_deleted,
     substatus_problem,
 )
-from instancemock.platforms.altinn.domain.index import InstanceIndex
 from instancemock.platforms.altinn.domain.data import content_of, file_headers, finish_file_scans
+from instancemock.platforms.altinn.domain.index import InstanceIndex
 from instancemock.platforms.altinn.domain.instances import (
     INSTANCES,
     guid_of,
