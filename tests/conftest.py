@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -7,6 +9,7 @@ from aiohttp.test_utils import TestClient
 
 from instancemock.app import create_app
 
+from redis_server import RedisServer
 from support import MakeClient, settings
 
 
@@ -24,3 +27,21 @@ def make_client(aiohttp_client: Any) -> MakeClient:
 async def client(make_client: MakeClient) -> TestClient:
     """A fresh strict server with the default settings (seed 7, clock at support.NOW)."""
     return await make_client()
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """One real redis-server for the session (skipped, with the reason, where it is not installed)."""
+    server = RedisServer(Path(tmp_path_factory.mktemp("redis")))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    """The URL of an empty Redis: what `--store` takes."""
+    if redis_server.process is None:  # a test stopped it and failed before starting it again
+        redis_server.start()
+    redis_server.flush()
+    return redis_server.url

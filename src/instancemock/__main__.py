@@ -82,6 +82,9 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--fixtures", type=Path, metavar="DIR", help="directory of fixture files replacing the packaged")
     serve.add_argument("--state-file", type=Path, dest="state_file", metavar="PATH", help="load state, save on exit")
     serve.add_argument(
+        "--store", metavar="URL", help="memory (default), or redis://HOST:PORT/DB: replicas and workers share it"
+    )
+    serve.add_argument(
         "--idle-timeout", type=int, dest="idle_timeout", help="seconds before an idle connection is closed (default 75)"
     )
     serve.add_argument(

@@ -28,6 +28,7 @@ from instancemock.settings import Settings, check_apis, with_options
 from instancemock.world import simulate, snapshot
 from instancemock.world.clock import Clock
 from instancemock.world.persistence import InMemory, Persistence
+from instancemock.world.redis_store import RedisPersistence, RedisStore
 from instancemock.world.simulate import Simulation
 from instancemock.world.sqlite_store import SqlitePersistence
 from instancemock.world.state import DEFAULT_SANDBOX, Progress, State
@@ -77,7 +78,7 @@ def create_app(
     serving = [p for p in found if any(api.name in apis for api in p.apis)]
     settings = _with_admin_token(settings)
     _check_limits(settings)
-    persistence = _persistence(settings.state_file)
+    persistence = _persistence(settings)
     state = State(
         settings=settings,
         clock=Clock(settings.now),
@@ -102,8 +103,14 @@ def _check_limits(settings: Settings) -> None:
             raise ValueError(f"{name} must be at least 1, not {getattr(settings, name)}")
 
 
-def _persistence(state_file: Path | None) -> Persistence:
-    """A SQLite database for `--state-file x.db` (any name but *.json); memory otherwise."""
+def _persistence(settings: Settings) -> Persistence:
+    """Redis for `--store redis://...`; a SQLite database for `--state-file x.db` (any name but
+    *.json); memory otherwise. A state file beside a shared store would be two truths: refused."""
+    if settings.store is not None:
+        if settings.state_file is not None:
+            raise ValueError("store and state_file exclude each other: with a shared store, Redis keeps the state")
+        return RedisPersistence(settings.store)
+    state_file = settings.state_file
     if state_file is None or snapshot.is_json_file(state_file):
         return InMemory()
     return SqlitePersistence(state_file)
@@ -133,6 +140,8 @@ def _application(
     state.seed_all(DEFAULT_SANDBOX)  # seed what is missing now: a bad fixture stops start-up, not the first request
 
     async def start(app: web.Application) -> None:
+        if isinstance(state.persistence, RedisPersistence):
+            await _shared_worlds_ready(state, state.persistence)
         for platform in serving:
             if platform.startup is not None:
                 await platform.startup(state)
@@ -145,6 +154,16 @@ def _application(
         app.cleanup_ctx.append(_keep_state_file(state, settings.state_file, settings.state_save_seconds))
     app.on_cleanup.append(_close_persistence(state))
     return app
+
+
+async def _shared_worlds_ready(state: State, shared: RedisPersistence) -> None:
+    """Before listening: Redis answers, and the default sandbox's worlds are in it (seeded by the
+    first replica to start, the others waiting for its lock), so a bad fixture still stops start-up."""
+    await shared.check()
+    for platform in state.platforms():
+        store = state.store(DEFAULT_SANDBOX, platform)
+        if isinstance(store, RedisStore):
+            await store.ready()
 
 
 def _close_persistence(state: State) -> Callable[[web.Application], Awaitable[None]]:

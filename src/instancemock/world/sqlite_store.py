@@ -100,15 +100,16 @@ class SqlitePersistence:
             worlds.setdefault(world[0], {})[world[1]] = SqliteStore(memory, self, world, generation, None)
         return worlds
 
-    def adopt(self, sandbox: str, platform: str, seeded: MemoryStore) -> SqliteStore:
+    def adopt(self, sandbox: str, platform: str, seed: Callable[[], MemoryStore]) -> SqliteStore:
         world = (sandbox, platform)
+        seeded = seed()
         generation = self._next_generation()
         snapshot = seeded.items()
         ready = self._submit(self._create, [(world, generation, snapshot, self._positions(snapshot))], False)
         ready.add_done_callback(_log_failure(f"could not store the new world {sandbox}/{platform}"))
         return SqliteStore(seeded, self, world, generation, ready)
 
-    def forget(self, sandbox: str, platform: str | None = None) -> None:
+    def forget(self, sandbox: str | None, platform: str | None = None) -> None:
         done = self._submit(self._drop, sandbox, platform)
         done.add_done_callback(_log_failure(f"could not drop {sandbox}/{platform or '*'}"))
 
@@ -253,16 +254,16 @@ class SqlitePersistence:
         for world, generation, _, _ in entries:
             self._live[world] = generation
 
-    def _drop(self, sandbox: str, platform: str | None) -> None:
+    def _drop(self, sandbox: str | None, platform: str | None) -> None:
+        """Delete one world, a sandbox's, one platform's in every sandbox (sandbox None), or all."""
+        chosen = [(column, value) for column, value in (("sandbox", sandbox), ("platform", platform)) if value]
+        where = " AND ".join(f"{column} = ?" for column, _ in chosen)
+        values = tuple(value for _, value in chosen)
         db = self._db()
         with _transaction(db):
-            if platform is None:
-                db.execute("DELETE FROM documents WHERE sandbox = ?", (sandbox,))
-                db.execute("DELETE FROM worlds WHERE sandbox = ?", (sandbox,))
-            else:
-                db.execute("DELETE FROM documents WHERE sandbox = ? AND platform = ?", (sandbox, platform))
-                db.execute("DELETE FROM worlds WHERE sandbox = ? AND platform = ?", (sandbox, platform))
-        for world in [w for w in self._live if w[0] == sandbox and platform in (None, w[1])]:
+            db.execute(f"DELETE FROM documents WHERE {where or '1'}", values)
+            db.execute(f"DELETE FROM worlds WHERE {where or '1'}", values)
+        for world in [w for w in self._live if sandbox in (None, w[0]) and platform in (None, w[1])]:
             del self._live[world]
 
     def _write(

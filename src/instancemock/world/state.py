@@ -167,7 +167,7 @@ class State:
                     self._tell(sandbox, platform, True, self.store(sandbox, platform), started)
                     continue
                 self._remember(platform, data)
-                self._world(sandbox)[platform] = self.persistence.adopt(sandbox, platform, MemoryStore(data))
+                self._world(sandbox)[platform] = self.persistence.adopt(sandbox, platform, _made(data))
                 self._tell(sandbox, platform, True, self._world(sandbox)[platform], starts[platform])
 
     def _tell(self, sandbox: str, platform: str, done: bool, store: Store | None = None, since: float = 0) -> float:
@@ -207,7 +207,7 @@ class State:
     def store(self, sandbox: str, platform: str) -> Store:
         world = self._world(sandbox)
         if platform not in world:
-            world[platform] = self.persistence.adopt(sandbox, platform, self.seed_world(platform))
+            world[platform] = self.persistence.adopt(sandbox, platform, lambda: self.seed_world(platform))
         return world[platform]
 
     def _world(self, sandbox: str) -> dict[str, Store]:
@@ -237,14 +237,15 @@ class State:
         return [DEFAULT_SANDBOX] + [name for name in self._worlds if name != DEFAULT_SANDBOX]
 
     def reset(self, sandbox: str | None = None, platform: str | None = None) -> None:
-        """Forget the chosen worlds; they are seeded again, identically, on next use."""
+        """Forget the chosen worlds; they are seeded again, identically, on next use.
+
+        The persistence is told once, with the same choice: a shared store (world/redis_store.py)
+        also holds worlds this process never used."""
         for name in [sandbox] if sandbox else list(self._worlds):
-            world = self._worlds.get(name)
-            if world is None:
-                continue
+            world = self._worlds.get(name, {})
             for key in [platform] if platform else list(world):
-                if world.pop(key, None) is not None:
-                    self.persistence.forget(name, key)
+                world.pop(key, None)
+        self.persistence.forget(sandbox or None, platform)
 
     def platforms(self) -> list[str]:
         return sorted(self.platform_apis)
@@ -321,6 +322,10 @@ def _seed_and_send(jobs: list[tuple[Seeder, SeedContext]], writer: Connection) -
             payload = b""
         writer.send_bytes(payload)
     writer.close()
+
+
+def _made(data: dict[str, dict[str, Document]]) -> Callable[[], MemoryStore]:
+    return lambda: MemoryStore(data)
 
 
 def _size(store: Store) -> int:

@@ -50,6 +50,11 @@ class VersionConflict(Exception):
         self.current = current
 
 
+class StoreUnavailable(OSError):
+    """A networked store cannot be reached (world/redis_store.py); the request is answered 503, the
+    write not acknowledged, and the next request tries again."""
+
+
 class Store(Protocol):
     async def get(self, collection: str, key: str) -> Stored | None: ...
     async def list(self, collection: str) -> list[Stored]: ...
