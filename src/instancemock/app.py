@@ -18,8 +18,8 @@ from instancemock import admin, registry
 from instancemock.core import proxy
 from instancemock.core.context import APIS, STATE, origin_of
 from instancemock.core.encoding import json_response
-from instancemock.core.faults import FAULT_RULES, FaultRules
-from instancemock.core.journal import JOURNAL, Journal
+from instancemock.core.faults import FAULT_RULES, FaultRules, SharedFaultRules
+from instancemock.core.journal import JOURNAL, Journal, SharedJournal
 from instancemock.core.pipeline import API_PLUGINS, MIDDLEWARES, ROUTER, dispatch
 from instancemock.core.plugin import ApiPlugin, Plugin
 from instancemock.core.routing import CachingRouter
@@ -36,6 +36,7 @@ from instancemock.world.state import DEFAULT_SANDBOX, Progress, State
 log = logging.getLogger("instancemock")
 
 PLATFORMS = web.AppKey("platforms", list[Plugin])
+FAULTS = "faults"  # the shared store's name for the fault rules (State.shared)
 
 
 def is_loopback(host: str) -> bool:
@@ -125,8 +126,13 @@ def _application(
     app[ROUTER] = CachingRouter(list(apis.values()))
     app[API_PLUGINS] = api_plugins
     app[PLATFORMS] = serving
-    app[JOURNAL] = Journal(settings.journal_size)
-    app[FAULT_RULES] = FaultRules(settings.seed, [name for name in apis if name != ADMIN])
+    shared = state.persistence if isinstance(state.persistence, RedisPersistence) else None
+    app[JOURNAL] = SharedJournal(shared, settings.journal_size) if shared else Journal(settings.journal_size)
+    names = [name for name in apis if name != ADMIN]
+    if shared is not None:
+        app[FAULT_RULES] = SharedFaultRules(settings.seed, state.shared(FAULTS), names)
+    else:
+        app[FAULT_RULES] = FaultRules(settings.seed, names)
     app[FAULT_RULES].add_all(settings.faults)  # a bad rule stops start-up, naming its index
     proxy.install(app, settings, apis, api_plugins)  # a proxied API the server does not mount stops start-up
     app.router.add_get("/", index, name="index")
@@ -142,6 +148,9 @@ def _application(
     async def start(app: web.Application) -> None:
         if isinstance(state.persistence, RedisPersistence):
             await _shared_worlds_ready(state, state.persistence)
+        rules = app[FAULT_RULES]
+        if isinstance(rules, SharedFaultRules):
+            await rules.share()
         for platform in serving:
             if platform.startup is not None:
                 await platform.startup(state)

@@ -7,17 +7,22 @@ redacted from headers, and `ticket` (and other credential names) from the query.
 
 Admin calls go to a separate, smaller journal, so a CI job polling `/__admin/requests/count`
 never pushes the requests it is counting out of the bounded one; `?api=admin` lists them.
+
+With a shared store (`--store redis://...`), `SharedJournal` keeps both in Redis streams capped
+with MAXLEN, so `GET /__admin/requests` on any replica lists what every replica served; entries
+get their ids from Redis then, in the order they were recorded.
 """
 
 from __future__ import annotations
 
 import itertools
+import logging
 import time
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
@@ -25,6 +30,9 @@ from instancemock.core.context import STATE, Handler, api_path_of, facts, sandbo
 from instancemock.core.faults import path_matches
 from instancemock.core.spec import ADMIN
 from instancemock.world.clock import iso
+from instancemock.world.store import StoreUnavailable
+
+log = logging.getLogger("instancemock")
 
 REDACTED = "[redacted]"
 SECRET_HEADERS = {"authorization", "proxy-authorization", "ticket", "cookie", "set-cookie", "x-admin-token"}
@@ -72,6 +80,25 @@ class JournalEntry:
             "upstream": self.upstream,
             "drift": self.drift,
         }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> JournalEntry:
+        """An entry as `as_json` wrote it (the shared journal keeps them so)."""
+        return cls(
+            id=data["id"],
+            time=datetime.fromisoformat(data["time"].replace("Z", "+00:00")),
+            api=data["api"],
+            sandbox=data["sandbox"],
+            method=data["method"],
+            path=data["path"],
+            api_path=data["apiPath"],
+            query=data["query"],
+            headers=data["headers"],
+            body_size=data["bodySize"],
+            status=data["status"],
+            duration_ms=data["durationMs"],
+            fault=data["fault"],
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +172,44 @@ class Journal:
         self._admin.clear()
         return count
 
+    # What the pipeline and /__admin/requests call: the same in memory, a round trip when shared.
+
+    async def record(self, entry: JournalEntry) -> None:
+        self.add(entry)
+
+    async def search(self, where: Filter) -> list[JournalEntry]:
+        return self.find(where)
+
+    async def wipe(self) -> int:
+        return self.clear()
+
+
+class JournalStreams(Protocol):
+    """Where a shared journal keeps its entries: two capped streams (world/redis_store.py)."""
+
+    async def journal_append(self, admin: bool, entry: dict[str, Any], bound: int) -> int: ...
+    async def journal_read(self, admin: bool) -> list[dict[str, Any]]: ...
+    async def journal_clear(self) -> int: ...
+
+
+class SharedJournal(Journal):
+    """The journal of every replica sharing a store: entries are appended to capped streams."""
+
+    def __init__(self, streams: JournalStreams, size: int = 1000, admin_size: int = ADMIN_JOURNAL_SIZE) -> None:
+        super().__init__(size, admin_size)
+        self.streams = streams
+
+    async def record(self, entry: JournalEntry) -> None:
+        admin = entry.api == ADMIN
+        entry.id = await self.streams.journal_append(admin, entry.as_json(), self.admin_size if admin else self.size)
+
+    async def search(self, where: Filter) -> list[JournalEntry]:
+        entries = await self.streams.journal_read(where.api == ADMIN)
+        return [found for found in map(JournalEntry.from_json, entries) if where(found)]
+
+    async def wipe(self) -> int:
+        return await self.streams.journal_clear()
+
 
 JOURNAL = web.AppKey("journal", Journal)
 
@@ -201,4 +266,7 @@ async def record_in_journal(request: web.Request, handler: Handler) -> web.Strea
             entry.body_size = len(await request.read())  # chunked: read() returns what was read
         entry.status = response.status if answered and response is not None else None
         entry.duration_ms = round((time.monotonic() - started) * 1000, 1)
-        journal.add(entry)
+        try:
+            await journal.record(entry)
+        except StoreUnavailable as error:  # the answer stands; only its record is missing
+            log.warning("the request journal could not record %s %s: %s", request.method, request.path, error)

@@ -37,6 +37,11 @@ class Persistence(Protocol):
         """Every world at once (an imported state document): all of them or, on a crash, none."""
         ...
 
+    def services(self, platform: str) -> Store:
+        """Where a platform keeps what every sandbox shares (tokens, tickets, its signing key):
+        never seeded, reset, evicted or exported. Shared by every replica where the store is."""
+        ...
+
     async def flush(self) -> None:
         """Return once every change announced above is durable."""
         ...
@@ -58,6 +63,9 @@ class InMemory:
 
     def replace(self, worlds: dict[str, dict[str, MemoryStore]]) -> Worlds:
         return {sandbox: dict(platforms) for sandbox, platforms in worlds.items()}
+
+    def services(self, platform: str) -> Store:
+        return MemoryStore()
 
     async def flush(self) -> None:
         return None

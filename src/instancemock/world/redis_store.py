@@ -56,6 +56,8 @@ log = logging.getLogger("instancemock.state")
 PREFIX = "im"
 SANDBOXES = f"{PREFIX}:sandboxes"  # sorted set: every sandbox with a world, in order of first use
 GENERATIONS = f"{PREFIX}:generation"  # counter: the last generation handed out
+JOURNAL, JOURNAL_ADMIN, JOURNAL_IDS = f"{PREFIX}:journal", f"{PREFIX}:journal:admin", f"{PREFIX}:journal:ids"
+SERVICES = "~services"  # the sandbox of what platforms share across sandboxes; no client can name it
 LOCK_SECONDS = 120.0  # a seeding lock's life: a replica that dies while seeding frees it after this
 WAIT_SECONDS = 300.0  # how long a replica waits for another to finish seeding a world
 CONNECT_SECONDS = 2.0
@@ -84,6 +86,13 @@ if not current then
   redis.call('SADD', KEYS[4], ARGV[6])
 end
 return {version}
+"""
+
+# KEYS: the stream, the id counter; ARGV: the bound, the entry's JSON (without its id)
+_JOURNAL_APPEND = """
+local id = redis.call('INCR', KEYS[2])
+redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[1], '*', 'id', id, 'entry', ARGV[2])
+return id
 """
 
 # KEYS: sandbox registry, documents; ARGV: platform, generation, key
@@ -170,6 +179,7 @@ class RedisPersistence:
         self._put = self.client.register_script(_PUT)
         self._get = self.client.register_script(_GET)
         self._delete = self.client.register_script(_DELETE)
+        self._journal_append = self.client.register_script(_JOURNAL_APPEND)
         self._pending: set[asyncio.Task[None]] = set()
 
     # --- Persistence ----------------------------------------------------------------------------
@@ -191,6 +201,9 @@ class RedisPersistence:
             for sandbox, p in worlds.items()
         }
 
+    def services(self, platform: str) -> RedisStore:
+        return RedisStore(self, SERVICES, platform, MemoryStore)
+
     async def flush(self) -> None:
         """Once every reset, eviction and import announced so far is in Redis (or raise why not)."""
         while self._pending:
@@ -208,6 +221,33 @@ class RedisPersistence:
             await self.client.aclose()
 
     # --- what the replicas share ----------------------------------------------------------------
+
+    async def journal_append(self, admin: bool, entry: dict[str, object], bound: int) -> int:
+        """Append to the (admin) journal stream, capped at `bound` entries; the entry's id."""
+        keys = [JOURNAL_ADMIN if admin else JOURNAL, JOURNAL_IDS]
+        found = await unless_unavailable(
+            self._journal_append(keys=keys, args=[bound, orjson.dumps(entry, option=orjson.OPT_NON_STR_KEYS)])
+        )
+        return int(found)
+
+    async def journal_read(self, admin: bool) -> list[dict[str, object]]:
+        """The stream's entries, newest first, each with its id."""
+        found = await unless_unavailable(self.client.xrevrange(JOURNAL_ADMIN if admin else JOURNAL))
+        entries = []
+        for _, fields in found or ():
+            assert fields is not None
+            entry = orjson.loads(fields[b"entry"])
+            entry["id"] = int(fields[b"id"])
+            entries.append(entry)
+        return entries
+
+    async def journal_clear(self) -> int:
+        pipe = self.client.pipeline(transaction=True)
+        pipe.xlen(JOURNAL)
+        pipe.xlen(JOURNAL_ADMIN)
+        pipe.delete(JOURNAL, JOURNAL_ADMIN)
+        counted = await unless_unavailable(pipe.execute())
+        return int(counted[0]) + int(counted[1])
 
     async def check(self) -> None:
         """Raise `StoreUnavailable` unless Redis answers (start-up and /__admin/health)."""
@@ -266,7 +306,8 @@ class RedisPersistence:
         before = await self.client.hget(sandbox_key(sandbox), platform)
         named = self.client.pipeline(transaction=True)
         named.hset(sandbox_key(sandbox), platform, generation)
-        named.zadd(SANDBOXES, {sandbox: await self._sandbox_order()}, nx=True)
+        if sandbox != SERVICES:
+            named.zadd(SANDBOXES, {sandbox: await self._sandbox_order()}, nx=True)
         await named.execute()
         if before is not None and _raw(before) != generation:
             await self._unlink(_raw(before))

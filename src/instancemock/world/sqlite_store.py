@@ -131,6 +131,10 @@ class SqlitePersistence:
             )
         return replaced
 
+    def services(self, platform: str) -> MemoryStore:
+        """Tokens and tickets live in memory: short-lived, and a restart asks clients to log in again."""
+        return MemoryStore()
+
     async def flush(self) -> None:
         await asyncio.wrap_future(self._submit(_nothing))
 

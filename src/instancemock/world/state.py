@@ -103,12 +103,21 @@ class State:
     # What a platform keeps across sandboxes (tokens, tickets, its tenant), one object per type.
     _services: dict[type, object] = field(default_factory=dict)
     _worlds: OrderedDict[str, dict[str, Store]] = field(default_factory=OrderedDict)
+    _shared: dict[str, Store] = field(default_factory=dict)
 
     def service(self, kind: type[T], make: Callable[[], T]) -> T:
         """The shared object of `kind`, made on first use: a token obtained in one sandbox works in all."""
         found = self._services.get(kind)
         if not isinstance(found, kind):
             found = self._services[kind] = make()
+        return found
+
+    def shared(self, platform: str) -> Store:
+        """The platform's documents every sandbox shares (tokens, tickets): across replicas too
+        where the store is shared (world/redis_store.py); never reset, evicted or exported."""
+        found = self._shared.get(platform)
+        if found is None:
+            found = self._shared[platform] = self.persistence.services(platform)
         return found
 
     def provide(self, service: object) -> None:
