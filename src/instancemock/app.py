@@ -143,7 +143,8 @@ def _application(
         snapshot.load_file(state, settings.state_file)
     else:
         state.restore()
-    state.seed_all(DEFAULT_SANDBOX)  # seed what is missing now: a bad fixture stops start-up, not the first request
+    if not isinstance(state.persistence, RedisPersistence):  # shared worlds are seeded once, by one replica (start)
+        state.seed_all(DEFAULT_SANDBOX)  # seed what is missing now: a bad fixture stops start-up, not the first request
 
     async def start(app: web.Application) -> None:
         if isinstance(state.persistence, RedisPersistence):

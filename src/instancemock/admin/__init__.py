@@ -24,6 +24,9 @@ from instancemock.core.encoding import json_response
 from instancemock.core.errors import PLAIN, Refusal
 from instancemock.core.plugin import ApiPlugin, Plugin
 from instancemock.core.spec import ADMIN, SPEC_DIR, read_spec
+from instancemock.world.redis_store import RedisPersistence
+from instancemock.world.sqlite_store import SqlitePersistence
+from instancemock.world.store import StoreUnavailable
 
 
 async def authenticate(request: web.Request, context: Ctx) -> web.StreamResponse | None:
@@ -42,7 +45,21 @@ async def authenticate(request: web.Request, context: Ctx) -> web.StreamResponse
 
 
 async def health(request: web.Request) -> web.Response:
-    return json_response({"status": "ok"})
+    """Up, and where the worlds are kept; 503 while a shared store is out of reach (a load balancer
+    then sends traffic to a replica that can serve it)."""
+    persistence = request.app[STATE].persistence
+    if isinstance(persistence, RedisPersistence):
+        try:
+            await persistence.check()
+        except StoreUnavailable as error:
+            store = {"kind": "redis", "url": persistence.url, "reachable": False, "error": str(error)}
+            return json_response({"status": "unavailable", "store": store}, status=503)
+        return json_response({"status": "ok", "store": {"kind": "redis", "url": persistence.url, "reachable": True}})
+    if isinstance(persistence, SqlitePersistence):
+        return json_response(
+            {"status": "ok", "store": {"kind": "sqlite", "path": str(persistence.path), "reachable": True}}
+        )
+    return json_response({"status": "ok", "store": {"kind": "memory", "reachable": True}})
 
 
 async def get_spec(request: web.Request) -> web.Response:

@@ -35,6 +35,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import orjson
+from redis import Redis as SyncRedis
 from redis import exceptions as redis_errors
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
@@ -162,6 +163,15 @@ def connect(url: str) -> Redis:
     )
 
 
+def _reachable(url: str) -> None:
+    """At start-up, before any seeding: Redis answers, or start-up stops with one line saying so."""
+    try:
+        with SyncRedis.from_url(url, socket_connect_timeout=CONNECT_SECONDS, socket_timeout=REPLY_SECONDS) as probe:
+            probe.ping()
+    except (redis_errors.RedisError, OSError) as error:
+        raise StoreUnavailable(f"the shared store (Redis) cannot be reached at {url}: {error}") from error
+
+
 async def unless_unavailable(work: Awaitable[T]) -> T:
     """`work`, with a lost connection to Redis turned into `StoreUnavailable`."""
     try:
@@ -175,6 +185,7 @@ class RedisPersistence:
 
     def __init__(self, url: str) -> None:
         self.url = url
+        _reachable(url)
         self.client = connect(url)
         self._put = self.client.register_script(_PUT)
         self._get = self.client.register_script(_GET)
