@@ -63,6 +63,7 @@ class Settings:
     fixtures: Path | None = None  # a user's directory that adds to or replaces the packaged fixtures
     state_file: Path | None = None
     store: str | None = None  # None: each process keeps its own worlds; redis://HOST:PORT/DB: shared
+    workers: int = 1  # processes serving the one port (__main__.py); more than 1 needs a shared store
     state_save_seconds: int = 30  # with a state file: also saved this often, not only on exit
     journal_size: int = 1000
     max_body_bytes: int = 10 * 1024 * 1024
@@ -247,6 +248,7 @@ LIMITS: dict[str, dict[str, float]] = {
     "state_save_seconds": {"minimum": 0},
     "simulate": {"minimum": 0},
     "proxy_timeout": {"exclusiveMinimum": 0},
+    "workers": {"minimum": 1, "maximum": 64},
 }
 WORDS = {  # what a value must be, where a type says too little
     "simulate": "a speed factor (a number, 0 = off)",
