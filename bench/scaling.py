@@ -116,9 +116,8 @@ def main() -> int:
         finally:
             redis_server.terminate()
             redis_server.wait()
-    print(
-        f"\n{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; wrk -t2 -c{args.connections} -d{args.seconds}s\n"
-    )
+    load = os.getloadavg()[0]
+    print(f"\n{os.cpu_count()} CPUs, load average {load:.2f}; wrk -t2 -c{args.connections} -d{args.seconds}s\n")
     print("| server | scenario | req/s | p50 ms | p99 ms | non-2xx | Redis commands per request |")
     print("|---|---|---:|---:|---:|---:|---:|")
     for row in results:

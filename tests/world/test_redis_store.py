@@ -142,3 +142,19 @@ def test_a_redis_store_is_a_store() -> None:
     """What the handlers see (ctx.store) is the Store protocol, with nothing of Redis in it."""
     for name in ("get", "list", "put", "delete", "update", "count", "dump"):
         assert asyncio.iscoroutinefunction(getattr(RedisStore, name))
+
+
+async def test_a_replica_listing_again_sees_every_write_another_made_since(redis_url: str) -> None:
+    """`list` serves this replica's copy only while the collection's change counter is unchanged."""
+    async with replica(redis_url) as one, replica(redis_url) as two:
+        a = one.adopt("default", "toy", lambda: seeded([]))
+        b = two.adopt("default", "toy", lambda: seeded([]))
+        assert [s.doc for s in await a.list("instances")] == [{"n": 1}, {"n": 2}]
+        assert [s.doc for s in await a.list("instances")] == [{"n": 1}, {"n": 2}]  # from its copy
+        await b.put("instances", "a", {"n": 10})
+        assert [s.doc for s in await a.list("instances")] == [{"n": 10}, {"n": 2}]
+        await b.delete("instances", "b")
+        assert [s.doc for s in await a.list("instances")] == [{"n": 10}]
+        one.forget("default")
+        await one.flush()
+        assert [s.doc for s in await b.list("instances")] == [{"n": 1}, {"n": 2}]  # reset: a new generation

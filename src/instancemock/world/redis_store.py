@@ -69,7 +69,7 @@ UPDATE_ATTEMPTS = 1_000  # an update losing this many races in a row is a livelo
 UNAVAILABLE = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
 T = TypeVar("T")
 
-# KEYS: sandbox registry, documents, order, collections, position counter
+# KEYS: sandbox registry, documents, order, collections, position counter, the collection's change counter
 # ARGV: platform, generation, key, json, expected version ('' = any), collection
 _PUT = """
 if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return {-2} end
@@ -82,6 +82,7 @@ if ARGV[5] ~= '' and tonumber(ARGV[5]) ~= version then
 end
 version = version + 1
 redis.call('HSET', KEYS[2], ARGV[3], version .. ':' .. ARGV[4])
+redis.call('INCR', KEYS[6])
 if not current then
   redis.call('ZADD', KEYS[3], redis.call('INCR', KEYS[5]), ARGV[3])
   redis.call('SADD', KEYS[4], ARGV[6])
@@ -104,11 +105,13 @@ if current then return {0, current} end
 return {0}
 """
 
-# KEYS: sandbox registry, documents, order; ARGV: platform, generation, key
+# KEYS: sandbox registry, documents, order, the collection's change counter; ARGV: platform, generation, key
 _DELETE = """
 if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return -2 end
 redis.call('ZREM', KEYS[3], ARGV[3])
-return redis.call('HDEL', KEYS[2], ARGV[3])
+local gone = redis.call('HDEL', KEYS[2], ARGV[3])
+if gone == 1 then redis.call('INCR', KEYS[4]) end
+return gone
 """
 
 
@@ -128,6 +131,12 @@ def world_keys(generation: bytes | str, collection: str) -> tuple[str, str]:
     """The documents hash and the order sorted set of one collection of a world's generation."""
     name = generation.decode() if isinstance(generation, bytes) else generation
     return f"{PREFIX}:w:{name}:d:{collection}", f"{PREFIX}:w:{name}:o:{collection}"
+
+
+def changes_key(generation: bytes | str, collection: str) -> str:
+    """How many writes a collection has had: a replica's copy of its list is current while this is."""
+    name = generation.decode() if isinstance(generation, bytes) else generation
+    return f"{PREFIX}:w:{name}:c:{collection}"
 
 
 def collections_key(generation: bytes | str) -> str:
@@ -328,7 +337,11 @@ class RedisPersistence:
 
     async def _unlink(self, generation: bytes) -> None:
         names = await self.client.smembers(collections_key(generation))
-        keys = [key for name in names for key in world_keys(generation, _text(name))]
+        keys = [
+            key
+            for name in names
+            for key in (*world_keys(generation, _text(name)), changes_key(generation, _text(name)))
+        ]
         await self.client.unlink(collections_key(generation), positions_key(generation), *keys)
 
     async def _drop(self, sandbox: str | None, platform: str | None) -> None:
@@ -382,6 +395,8 @@ class RedisStore:
         self._seed = seed
         self._generation: bytes | None = None
         self._registry = sandbox_key(sandbox)
+        # collection -> ((generation, change count), its documents as last listed): see `list`
+        self._lists: dict[str, tuple[tuple[bytes, object], list[Stored]]] = {}
 
     async def ready(self) -> None:
         """Once the world is in Redis (seeded here, or by another replica)."""
@@ -413,16 +428,32 @@ class RedisStore:
         return await self._fresh(read)
 
     async def list(self, collection: str) -> list[Stored]:
+        """One round trip while the collection is unchanged since this replica last listed it (its
+        change counter says so); two, decoding every document, when it changed."""
+
         async def read(generation: bytes) -> list[Stored]:
             documents, order = world_keys(generation, collection)
-            pipe = self._shared.client.pipeline(transaction=True)
+            client = self._shared.client
+            check = client.pipeline(transaction=True)
+            check.hget(self._registry, self.platform)
+            check.get(changes_key(generation, collection))
+            known = await check.execute()
+            if known[0] != generation:
+                raise StaleWorld
+            cached = self._lists.get(collection)
+            if cached is not None and cached[0] == (generation, known[1]):
+                return list(cached[1])
+            pipe = client.pipeline(transaction=True)
             pipe.hget(self._registry, self.platform)
+            pipe.get(changes_key(generation, collection))
             pipe.zrange(order, 0, -1)
             pipe.hgetall(documents)
-            named, keys, found = await pipe.execute()
+            named, changes, keys, found = await pipe.execute()
             if named != generation:
                 raise StaleWorld
-            return [decode(found[k]) for k in keys if k in found]
+            listed = [decode(found[k]) for k in keys if k in found]
+            self._lists[collection] = ((generation, changes), listed)
+            return list(listed)
 
         return await self._fresh(read)
 
@@ -443,6 +474,7 @@ class RedisStore:
         async def write(generation: bytes) -> Stored:
             documents, order = world_keys(generation, collection)
             keys = [self._registry, documents, order, collections_key(generation), positions_key(generation)]
+            keys.append(changes_key(generation, collection))
             text = orjson.dumps(doc)
             args: list[str | bytes] = [
                 self.platform,
@@ -478,7 +510,7 @@ class RedisStore:
     async def delete(self, collection: str, key: str) -> bool:
         async def remove(generation: bytes) -> bool:
             documents, order = world_keys(generation, collection)
-            keys = [self._registry, documents, order]
+            keys = [self._registry, documents, order, changes_key(generation, collection)]
             reply = await self._shared._delete(keys=keys, args=[self.platform, generation, key])
             if reply == -2:
                 raise StaleWorld
