@@ -13,11 +13,26 @@ from redis_server import RedisServer
 from support import MakeClient, settings
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--store",
+        choices=["memory", "redis"],
+        default="memory",
+        help="the store every make_client server keeps its worlds in (redis: a real redis-server, emptied per test)",
+    )
+
+
 @pytest.fixture
-def make_client(aiohttp_client: Any) -> MakeClient:
-    """make_client(**settings overrides) -> a client of a fresh, strict, seeded server."""
+def make_client(aiohttp_client: Any, request: pytest.FixtureRequest) -> MakeClient:
+    """make_client(**settings overrides) -> a client of a fresh, strict, seeded server.
+
+    With `pytest --store redis`, every such server keeps its worlds in a real Redis (emptied
+    before each test), so the API suites run against both stores."""
+    shared = request.getfixturevalue("redis_url") if request.config.getoption("--store") == "redis" else None
 
     async def make(**overrides: Any) -> TestClient:
+        if shared is not None and "state_file" not in overrides:
+            overrides.setdefault("store", shared)
         return await aiohttp_client(create_app(settings(**overrides)))
 
     return make
