@@ -3,6 +3,7 @@ and everything acknowledged before is served again once Redis is back (appendonl
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from typing import Any
@@ -70,3 +71,48 @@ def test_start_up_without_redis_stops_with_one_line(redis_server: RedisServer) -
     assert finished.returncode != 0
     lines = [line for line in finished.stderr.splitlines() if line.startswith("instancemock:")]
     assert len(lines) == 1 and "Redis" in lines[0], finished.stderr
+
+
+async def test_a_redis_restart_in_the_middle_of_a_load_loses_no_acknowledged_write(
+    redis_url: str, redis_server: RedisServer
+) -> None:
+    """Two replicas create instances without pause while Redis stops and starts again: every
+    create answered 200 is there afterwards, on both; the others were answered 503."""
+    first = TestClient(TestServer(create_app(settings(store=redis_url))))
+    second = TestClient(TestServer(create_app(settings(store=redis_url))))
+    async with first as a, second as b:
+        headers = {a: await kianda_headers(a), b: await kianda_headers(b)}
+        acknowledged: list[str] = []
+        refused: list[int] = []
+        enough, failing, stop = asyncio.Event(), asyncio.Event(), asyncio.Event()
+        wanted = [10]  # acknowledged creates to wait for before the next step
+
+        async def writer(client: TestClient) -> None:
+            while not stop.is_set():
+                response = await client.post(CREATE, json={"processName": "equipment-request"}, headers=headers[client])
+                if response.status == 200:
+                    acknowledged.append((await response.json())["instanceID"])
+                    if len(acknowledged) >= wanted[0]:
+                        enough.set()
+                else:
+                    assert response.status == 503, await response.text()
+                    refused.append(response.status)
+                    failing.set()
+
+        writers = [asyncio.create_task(writer(client)) for client in (a, b, a, b)]
+        try:
+            await asyncio.wait_for(enough.wait(), 120)
+            await asyncio.to_thread(redis_server.stop)
+            await asyncio.wait_for(failing.wait(), 120)
+            await asyncio.to_thread(redis_server.start)
+            enough.clear()
+            wanted[0] = len(acknowledged) + 10
+            await asyncio.wait_for(enough.wait(), 120)
+        finally:
+            stop.set()
+            await asyncio.gather(*writers)
+        assert refused and len(set(acknowledged)) == len(acknowledged)
+        for name in acknowledged:
+            for client in (a, b):
+                found = await client.get(f"/kianda/api/instances/{name}", headers=headers[client])
+                assert found.status == 200, name

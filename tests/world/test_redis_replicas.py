@@ -191,3 +191,13 @@ async def test_the_journal_lists_what_every_replica_served(redis_url: str) -> No
         bounded = await (await a.get("/__admin/requests")).json()
         assert bounded["total"] == 5  # one bounded stream, MAXLEN journal_size, whoever appended
         assert (await (await a.get("/__admin/requests/count?path=/kianda/api/instances/more-9")).json())["count"] == 1
+
+
+async def test_the_state_export_of_one_replica_holds_the_sandboxes_the_other_made(redis_url: str) -> None:
+    async with replicas(redis_url) as (a, b):
+        headers = await kianda_headers(b)
+        sandbox = {"X-Mock-Sandbox": "only-on-b"}
+        created = await b.post(CREATE, json={"processName": PROCESS}, headers={**headers, **sandbox})
+        name = (await created.json())["instanceID"]
+        exported = await (await a.get("/__admin/state")).json()
+        assert any(doc["id"] == name for doc in exported["sandboxes"]["only-on-b"]["kianda"]["instances"].values())

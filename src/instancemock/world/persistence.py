@@ -42,6 +42,10 @@ class Persistence(Protocol):
         never seeded, reset, evicted or exported. Shared by every replica where the store is."""
         ...
 
+    async def sandboxes(self) -> list[str]:
+        """Sandboxes the store holds that this process may never have used (a shared store's)."""
+        ...
+
     async def flush(self) -> None:
         """Return once every change announced above is durable."""
         ...
@@ -66,6 +70,9 @@ class InMemory:
 
     def services(self, platform: str) -> Store:
         return MemoryStore()
+
+    async def sandboxes(self) -> list[str]:
+        return []
 
     async def flush(self) -> None:
         return None

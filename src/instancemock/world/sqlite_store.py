@@ -135,6 +135,9 @@ class SqlitePersistence:
         """Tokens and tickets live in memory: short-lived, and a restart asks clients to log in again."""
         return MemoryStore()
 
+    async def sandboxes(self) -> list[str]:
+        return []  # every world of the file was loaded at start-up: the State knows them all
+
     async def flush(self) -> None:
         await asyncio.wrap_future(self._submit(_nothing))
 
