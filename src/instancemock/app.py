@@ -18,8 +18,8 @@ from instancemock import admin, registry
 from instancemock.core import proxy
 from instancemock.core.context import APIS, STATE, origin_of
 from instancemock.core.encoding import json_response
-from instancemock.core.faults import FAULT_RULES, FaultRules
-from instancemock.core.journal import JOURNAL, Journal
+from instancemock.core.faults import FAULT_RULES, FaultRules, SharedFaultRules
+from instancemock.core.journal import JOURNAL, Journal, SharedJournal
 from instancemock.core.pipeline import API_PLUGINS, MIDDLEWARES, ROUTER, dispatch
 from instancemock.core.plugin import INSTANCE_VIEWS, ApiPlugin, Plugin
 from instancemock.core.routing import CachingRouter
@@ -29,6 +29,7 @@ from instancemock.settings import Settings, check_apis, with_options
 from instancemock.world import simulate, snapshot
 from instancemock.world.clock import Clock
 from instancemock.world.persistence import InMemory, Persistence
+from instancemock.world.redis_store import RedisPersistence
 from instancemock.world.simulate import Simulation
 from instancemock.world.sqlite_store import SqlitePersistence
 from instancemock.world.state import DEFAULT_SANDBOX, Progress, State
@@ -36,6 +37,7 @@ from instancemock.world.state import DEFAULT_SANDBOX, Progress, State
 log = logging.getLogger("instancemock")
 
 PLATFORMS = web.AppKey("platforms", list[Plugin])
+FAULTS = "faults"  # the shared store's name for the fault rules (State.shared)
 
 
 def is_loopback(host: str) -> bool:
@@ -97,7 +99,7 @@ def create_app(
     serving = [p for p in found if any(api.name in names for api in p.apis)]
     settings = _with_admin_token(settings)
     _check_limits(settings)
-    persistence = _persistence(settings.state_file)
+    persistence = _persistence(settings)
     state = State(
         settings=settings,
         clock=Clock(settings.now),
@@ -123,8 +125,14 @@ def _check_limits(settings: Settings) -> None:
             raise ValueError(f"{name} must be at least 1, not {getattr(settings, name)}")
 
 
-def _persistence(state_file: Path | None) -> Persistence:
-    """A SQLite database for `--state-file x.db` (any name but *.json); memory otherwise."""
+def _persistence(settings: Settings) -> Persistence:
+    """Redis for `--store redis://...`; a SQLite database for `--state-file x.db` (any name but
+    *.json); memory otherwise. A state file beside a shared store would be two truths: refused."""
+    if settings.store is not None:
+        if settings.state_file is not None:
+            raise ValueError("store and state_file exclude each other: with a shared store, Redis keeps the state")
+        return RedisPersistence(settings.store)
+    state_file = settings.state_file
     if state_file is None or snapshot.is_json_file(state_file):
         return InMemory()
     return SqlitePersistence(state_file)
@@ -152,8 +160,13 @@ def _application(
     app[API_PLUGINS] = api_plugins
     app[PLATFORMS] = serving
     app[INSTANCE_VIEWS] = {p.name: p.instances for p in serving if p.instances is not None}
-    app[JOURNAL] = Journal(settings.journal_size)
-    app[FAULT_RULES] = FaultRules(settings.seed, [name for name in apis if name != ADMIN])
+    shared = state.persistence if isinstance(state.persistence, RedisPersistence) else None
+    app[JOURNAL] = SharedJournal(shared, settings.journal_size) if shared else Journal(settings.journal_size)
+    names = [name for name in apis if name != ADMIN]
+    if shared is not None:
+        app[FAULT_RULES] = SharedFaultRules(settings.seed, state.shared(FAULTS), names)
+    else:
+        app[FAULT_RULES] = FaultRules(settings.seed, names)
     app[FAULT_RULES].add_all(settings.faults)  # a bad rule stops start-up, naming its index
     app[STUBS] = Stubs(apis, settings.allow_off_contract_stubs)
     app[STUBS].add_all(settings.stubs)  # so does a stub the spec does not allow
@@ -161,10 +174,15 @@ def _application(
     app.router.add_get("/", index, name="index")
     app.router.add_route("*", "/{tail:.*}", dispatch, name="dispatch")
 
-    if restored or not background:  # restored worlds are in at once; seed what is missing now
-        state.seed_all(DEFAULT_SANDBOX)  # a bad fixture stops start-up, not the first request
+    if (restored or not background) and not state.persistence.shared:  # restored worlds are in at once
+        state.seed_all(DEFAULT_SANDBOX)  # seed what is missing now: a bad fixture stops start-up, not the first request
 
     async def start(app: web.Application) -> None:
+        if isinstance(state.persistence, RedisPersistence):
+            await _shared_worlds_ready(state, state.persistence, background)
+        rules = app[FAULT_RULES]
+        if isinstance(rules, SharedFaultRules):
+            await rules.share()
         for platform in serving:
             if platform.startup is not None:
                 await platform.startup(state)
@@ -178,6 +196,17 @@ def _application(
         app.cleanup_ctx.append(_keep_state_file(state, settings.state_file, settings.state_save_seconds))
     app.on_cleanup.append(_close_persistence(state))
     return app
+
+
+async def _shared_worlds_ready(state: State, shared: RedisPersistence, background: bool) -> None:
+    """Before listening: Redis answers and, unless they are seeded in the background (`absorb`
+    settles them while the server answers), the default sandbox's worlds are in it, seeded by the
+    first replica to start, the others waiting for its lock: a bad fixture still stops start-up."""
+    await shared.check()
+    if background:
+        return
+    for platform in state.platforms():
+        await state.settle(DEFAULT_SANDBOX, platform)
 
 
 def _close_persistence(state: State) -> Callable[[web.Application], Awaitable[None]]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import difflib
 import math
 import os
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, date, datetime
@@ -61,6 +62,8 @@ class Settings:
     strict: bool = False
     fixtures: Path | None = None  # a user's directory that adds to or replaces the packaged fixtures
     state_file: Path | None = None
+    store: str | None = None  # None: each process keeps its own worlds; redis://HOST:PORT/DB: shared
+    workers: int = 1  # processes serving the one port (__main__.py); more than 1 needs a shared store
     state_save_seconds: int = 30  # with a state file: also saved this often, not only on exit
     journal_size: int = 1000
     max_body_bytes: int = 10 * 1024 * 1024
@@ -247,6 +250,7 @@ LIMITS: dict[str, dict[str, float]] = {
     "state_save_seconds": {"minimum": 0},
     "simulate": {"minimum": 0},
     "proxy_timeout": {"exclusiveMinimum": 0},
+    "workers": {"minimum": 1, "maximum": 64},
 }
 WORDS = {  # what a value must be, where a type says too little
     "simulate": "a speed factor (a number, 0 = off)",
@@ -285,9 +289,26 @@ def _kind_of(name: str, hint: Any) -> Kind:
     raise TypeError(f"settings.py: say how the setting {name!r} of type {hint} is written (_kind_of)")
 
 
+STORE_URL = re.compile(r"redis://(?P<host>[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\]):(?P<port>[0-9]{1,5})/(?P<db>[0-9]{1,2})")
+
+
+def store_url(value: Any) -> str | None:
+    """`memory` (or nothing): each process alone; else exactly `redis://HOST:PORT/DB`.
+
+    Fails closed: a typo such as `redis:/host` or a missing port would otherwise start a server
+    that quietly keeps its world to itself while its siblings think it shares theirs."""
+    if value is None or str(value).strip().lower() == "memory":
+        return None
+    found = STORE_URL.fullmatch(str(value).strip())
+    if found is None or not 0 < int(found["port"]) < 65536 or int(found["db"]) > 15:
+        raise ValueError(f"must be memory or redis://HOST:PORT/DB (port 1-65535, DB 0-15), got {value!r}")
+    return found.group(0)
+
+
 OWN: dict[str, Kind] = {
     f.name: _kind_of(f.name, get_type_hints(Settings)[f.name]) for f in fields(Settings) if f.name != "options"
 }
+OWN["store"] = Kind(OWN["store"].schema, str, store_url)
 KNOWN = set(OWN)
 
 ENABLED = PlatformSetting(True, boolean, "false: not mounted", {"type": "boolean"})

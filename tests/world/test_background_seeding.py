@@ -39,6 +39,7 @@ from support import free_port, settings, wait_healthy
 pytestmark = pytest.mark.skipif(not can_fork(), reason="background seeding forks")
 
 TESTS = Path(__file__).resolve().parents[1]
+MEMORY = {"kind": "memory", "reachable": True}  # what /__admin/health says of the default store
 
 
 @pytest.fixture
@@ -63,7 +64,7 @@ async def test_health_says_seeding_and_requests_wait_for_their_world(serve: Any,
     state.progress = events.append
     health = await client.get("/__admin/health")
     assert health.status == 503
-    assert await health.json() == {"status": "seeding", "seeding": ["slow"]}
+    assert await health.json() == {"status": "seeding", "seeding": ["slow"], "store": MEMORY}
     assert (await client.get("/__admin/specs/slow")).status == 200  # what reads no world is answered at once
 
     waiting = asyncio.create_task(client.get("/slow/things"))
@@ -72,7 +73,7 @@ async def test_health_says_seeding_and_requests_wait_for_their_world(serve: Any,
     gate.open_once()
     response = await waiting
     assert response.status == 200 and len((await response.json())["things"]) == 3
-    assert await (await client.get("/__admin/health")).json() == {"status": "ok"}
+    assert await (await client.get("/__admin/health")).json() == {"status": "ok", "store": MEMORY}
     assert [(e.platform, e.done, e.documents) for e in events] == [("slow", True, 3)]
 
 
@@ -122,7 +123,7 @@ async def test_a_state_import_while_seeding_is_not_overwritten_by_the_seeded_wor
     client = await serve(slow_platform(gate), seed=106)
     state: State = client.server.app[STATE]
     state.replace_worlds({"default": {"slow": MemoryStore({COLLECTION: {"mine": {"id": "mine"}}})}})
-    assert await (await client.get("/__admin/health")).json() == {"status": "ok"}
+    assert await (await client.get("/__admin/health")).json() == {"status": "ok", "store": MEMORY}
     gate.open_once()
     absorbing = next(task for task in asyncio.all_tasks() if task.get_name() == "instancemock-seed")
     await absorbing  # the seeded world arrived after the import, and was dropped
@@ -161,7 +162,8 @@ def test_the_cli_answers_while_it_seeds_and_prints_the_banner_once_every_world_i
             # Kianda's world comes in while the slow one is held: its requests are answered meanwhile.
             status, instance = answer(f"{base}/kianda/api/instances/training-approval-request-1")
             assert status == 200 and "Version" in instance
-            assert answer(f"{base}/__admin/health") == (503, {"status": "seeding", "seeding": ["slow"]})
+            seeding = {"status": "seeding", "seeding": ["slow"], "store": MEMORY}
+            assert answer(f"{base}/__admin/health") == (503, seeding)
             assert not waiting.done()
             gate.open_once()
             status, things = waiting.result(timeout=60)

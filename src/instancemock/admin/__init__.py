@@ -27,6 +27,9 @@ from instancemock.core.encoding import json_response
 from instancemock.core.errors import PLAIN, Refusal
 from instancemock.core.plugin import ApiPlugin, Plugin
 from instancemock.core.spec import ADMIN, SPEC_DIR, read_spec
+from instancemock.world.redis_store import RedisPersistence
+from instancemock.world.sqlite_store import SqlitePersistence
+from instancemock.world.store import StoreUnavailable
 
 
 async def authenticate(request: web.Request, context: Ctx) -> web.StreamResponse | None:
@@ -45,14 +48,32 @@ async def authenticate(request: web.Request, context: Ctx) -> web.StreamResponse
 
 
 async def health(request: web.Request) -> web.Response:
-    """200 once every world of the default sandbox is seeded; 503 while seeding in the background."""
+    """200 once every world of the default sandbox is seeded and the store they are kept in answers;
+    503 while seeding in the background, or while a shared store is out of reach (a load balancer
+    then sends traffic to a replica that can serve it)."""
     state = request.app[STATE]
+    store = await _store_health(state.persistence)
+    if not store["reachable"]:
+        return json_response({"status": "unavailable", "store": store}, status=503)
     if state.failure is not None:
-        return json_response({"status": "failed", "error": str(state.failure)}, status=503)
+        return json_response({"status": "failed", "error": str(state.failure), "store": store}, status=503)
     seeding = state.still_seeding()
     if seeding:
-        return json_response({"status": "seeding", "seeding": seeding}, status=503)
-    return json_response({"status": "ok"})
+        return json_response({"status": "seeding", "seeding": seeding, "store": store}, status=503)
+    return json_response({"status": "ok", "store": store})
+
+
+async def _store_health(persistence: object) -> dict[str, Any]:
+    """Where the worlds are kept, and whether it answers (only a shared store can fail to)."""
+    if isinstance(persistence, RedisPersistence):
+        try:
+            await persistence.check()
+        except StoreUnavailable as error:
+            return {"kind": "redis", "url": persistence.url, "reachable": False, "error": str(error)}
+        return {"kind": "redis", "url": persistence.url, "reachable": True}
+    if isinstance(persistence, SqlitePersistence):
+        return {"kind": "sqlite", "path": str(persistence.path), "reachable": True}
+    return {"kind": "memory", "reachable": True}
 
 
 async def get_spec(request: web.Request) -> web.Response:

@@ -37,19 +37,19 @@ def _filter(query: dict[str, Any]) -> Filter:
 async def list_requests(request: web.Request) -> web.Response:
     """Newest first; `total` counts every match, `requests` holds at most `limit` of them."""
     query = ctx(request).args.query
-    found = request.app[JOURNAL].find(_filter(query))
+    found = await request.app[JOURNAL].search(_filter(query))
     limit = query.get("limit")
     shown = found if limit is None else found[:limit]
     return json_response({"total": len(found), "requests": [entry.as_json() for entry in shown]})
 
 
 async def count_requests(request: web.Request) -> web.Response:
-    found = request.app[JOURNAL].find(_filter(ctx(request).args.query))
+    found = await request.app[JOURNAL].search(_filter(ctx(request).args.query))
     return json_response({"count": len(found)})
 
 
 async def clear_requests(request: web.Request) -> web.Response:
-    return json_response({"deleted": request.app[JOURNAL].clear()})
+    return json_response({"deleted": await request.app[JOURNAL].wipe()})
 
 
 async def verify_requests(request: web.Request) -> web.Response:
@@ -63,7 +63,7 @@ async def verify_requests(request: web.Request) -> web.Response:
     if "count" in expected and len(expected) > 1:
         raise Refusal(400, "Give either count, or atLeast and/or atMost.")
     expected = expected or {"atLeast": 1}
-    pool = request.app[JOURNAL].find(Filter(api=ADMIN if criteria.api == ADMIN else None))
+    pool = await request.app[JOURNAL].search(Filter(api=ADMIN if criteria.api == ADMIN else None))
     matched, near = split_by_distance(criteria, pool)
     count = len(matched)
     verified = (

@@ -121,7 +121,7 @@ async def apply_mock_controls(request: web.Request, handler: Handler) -> web.Str
     plan, violations = read_headers(request)
     if violations:
         return errors.reject(shape, *violations)
-    rule = request.app[FAULT_RULES].pick(
+    rule = await request.app[FAULT_RULES].choose(
         api.name if api is not None else None, request.method, found.api_path, found.sandbox, request.path
     )
     plan = merge(plan, rule, request)

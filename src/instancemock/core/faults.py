@@ -5,6 +5,11 @@ A rule comes from `POST /__admin/faults` or the config file's `faults:` list; bo
 the order they were added and the first one that fires wins: a request gets at most one rule's
 effects. Draws (probability, random delays) come from one generator seeded by the server's seed and
 happen in request order, so the same seed and the same sequence of requests give the same faults.
+
+With a shared store (`--store redis://...`), `SharedFaultRules` keeps the rules, their `fired`
+counts and the draw sequence in it: a rule added on one replica fires on all, `times: 2` fails
+exactly two requests across all of them (each firing is claimed with a versioned write), and the
+n-th probability draw is the same number whichever replica makes it.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from aiohttp import web
+
+from instancemock.world.store import Document, Store, Stored, VersionConflict
 
 METHODS = ("GET", "PUT", "POST", "PATCH", "DELETE", "HEAD", "OPTIONS")
 MAX_DELAY_MS = 600_000.0  # ten minutes: no delay, drawn or asked for, waits longer
@@ -91,9 +98,12 @@ class FaultRule:
     fault: Fault | None = None
     fired: int = 0
 
-    def matches(self, api: str | None, method: str, path: str, sandbox: str, full_path: str | None = None) -> bool:
+    def matches(
+        self, api: str | None, method: str, path: str, sandbox: str, full_path: str | None = None, counted: bool = True
+    ) -> bool:
+        """Whether the rule names the request; `counted`: and its `times` are not used up here."""
         return (
-            (self.times is None or self.fired < self.times)
+            (not counted or self.times is None or self.fired < self.times)
             and self.api in (None, api)
             and self.method in (None, method.upper())
             and self.sandbox in (None, sandbox)
@@ -127,6 +137,7 @@ class FaultRules:
         self.rng = random.Random(f"{seed}:faults")
         self.api_names = tuple(api_names)  # what a rule's `api` may name: the APIs this server mounts
         self._rules: list[FaultRule] = []
+        self._data: dict[str, Any] = {}  # each rule as it was given, by id (a shared board keeps these)
         self._next = 1
 
     def __iter__(self) -> Any:
@@ -141,6 +152,7 @@ class FaultRules:
         if any(r.id == rule.id for r in self._rules):
             raise DuplicateRule(f"a rule with id {rule.id!r} exists already; delete it first")
         self._rules.append(rule)
+        self._data[rule.id] = data
         self._next += 1
         return rule
 
@@ -149,12 +161,13 @@ class FaultRules:
         staged = FaultRules(0, self.api_names)
         staged._next = self._next
         staged._rules = list(self._rules)
+        staged._data = dict(self._data)
         for index, item in enumerate(items):
             try:
                 staged.add(item)
             except RuleError as error:
                 raise RuleError(f"faults[{index}]: {error}") from error
-        self._rules, self._next = staged._rules, staged._next
+        self._rules, self._data, self._next = staged._rules, staged._data, staged._next
 
     def remove(self, rule_id: str) -> bool:
         before = len(self._rules)
@@ -165,6 +178,25 @@ class FaultRules:
         count = len(self._rules)
         self._rules = []
         return count
+
+    # What the pipeline and /__admin/faults call: the same in memory, round trips when shared.
+
+    async def current(self) -> list[FaultRule]:
+        return list(self._rules)
+
+    async def added(self, data: Any) -> FaultRule:
+        return self.add(data)
+
+    async def removed(self, rule_id: str) -> bool:
+        return self.remove(rule_id)
+
+    async def cleared(self) -> int:
+        return self.clear()
+
+    async def choose(
+        self, api: str | None, method: str, path: str, sandbox: str, full_path: str | None = None
+    ) -> FaultRule | None:
+        return self.pick(api, method, path, sandbox, full_path)
 
     def pick(
         self, api: str | None, method: str, path: str, sandbox: str, full_path: str | None = None
@@ -178,6 +210,128 @@ class FaultRules:
             rule.fired += 1
             return rule
         return None
+
+
+RULES, FIRED, META = "rules", "fired", "meta"  # collections of the shared board
+
+
+class SharedFaultRules(FaultRules):
+    """The rules of every replica sharing a store (`board`, a Store no client can reach)."""
+
+    def __init__(self, seed: int, board: Store, api_names: Iterable[str] = ()) -> None:
+        super().__init__(seed, api_names)
+        self.seed = seed
+        self.board = board
+        self._seen = -1  # the version of the rule list this replica last read
+
+    async def share(self) -> None:
+        """At start-up: the config file's rules, unless a replica put them (or others) in already."""
+        for rule in list(self._rules):
+            try:
+                await self.board.put(RULES, rule.id, {"id": rule.id, "data": self._data[rule.id]}, expect=0)
+                await self.board.put(FIRED, rule.id, {"id": rule.id, "fired": 0}, expect=0)
+            except VersionConflict:
+                continue
+        await self._bump(self._next)
+        await self._refresh()
+
+    async def _refresh(self) -> None:
+        """The rule list as the board holds it, re-read only when a replica changed it."""
+        meta = await self.board.get(META, RULES)
+        version = meta.version if meta is not None else 0
+        if version == self._seen:
+            return
+        rules = [parse_rule(d.doc["data"], d.doc["id"], self.api_names) for d in await self.board.list(RULES)]
+        self._rules, self._seen = rules, version
+        self._next = int(meta.doc["next"]) if meta is not None else self._next
+
+    async def _bump(self, next_id: int) -> None:
+        """A new version of the rule list, so every replica reads it again."""
+        bumped = await self.board.update(META, RULES, lambda d: {"next": max(int(d["next"]), next_id)})
+        if bumped is None:
+            await _put_first(self.board, META, RULES, {"next": next_id})
+
+    async def _fired(self) -> None:
+        counts = {s.doc["id"]: int(s.doc["fired"]) for s in await self.board.list(FIRED) if "id" in s.doc}
+        for rule in self._rules:
+            rule.fired = counts.get(rule.id, rule.fired)
+
+    async def current(self) -> list[FaultRule]:
+        await self._refresh()
+        await self._fired()
+        return list(self._rules)
+
+    async def added(self, data: Any) -> FaultRule:
+        await self._refresh()
+        rule = self.add(data)  # checked here; refused before anything is shared
+        try:
+            await self.board.put(RULES, rule.id, {"id": rule.id, "data": data}, expect=0)
+        except VersionConflict:
+            self._rules.remove(rule)
+            raise DuplicateRule(f"a rule with id {rule.id!r} exists already; delete it first") from None
+        await self.board.put(FIRED, rule.id, {"id": rule.id, "fired": 0})
+        await self._bump(self._next)
+        return rule
+
+    async def removed(self, rule_id: str) -> bool:
+        gone = await self.board.delete(RULES, rule_id)
+        await self.board.delete(FIRED, rule_id)
+        await self._bump(self._next)
+        await self._refresh()
+        return gone
+
+    async def cleared(self) -> int:
+        await self._refresh()
+        count = 0
+        for rule in list(self._rules):
+            count += await self.board.delete(RULES, rule.id)
+            await self.board.delete(FIRED, rule.id)
+        await self._bump(self._next)
+        await self._refresh()
+        return count
+
+    async def choose(
+        self, api: str | None, method: str, path: str, sandbox: str, full_path: str | None = None
+    ) -> FaultRule | None:
+        await self._refresh()
+        for rule in self._rules:
+            if not rule.matches(api, method, path, sandbox, full_path, counted=False):
+                continue
+            if rule.probability < 1.0 and await self._draw() >= rule.probability:
+                continue
+            if await self._claim(rule):
+                return rule
+        return None
+
+    async def _draw(self) -> float:
+        """The next number of the one sequence every replica draws from, in the order they draw."""
+        drawn = await self.board.update(META, "draws", lambda d: {"n": int(d["n"]) + 1})
+        if drawn is None:
+            drawn = await _put_first(self.board, META, "draws", {"n": 1})
+        return random.Random(f"{self.seed}:faults:{drawn.doc['n']}").random()
+
+    async def _claim(self, rule: FaultRule) -> bool:
+        """Count one firing of `rule`, unless its `times` are used up (across every replica)."""
+        allowed = False
+
+        def fire(doc: Document) -> Document | None:
+            nonlocal allowed
+            allowed = rule.times is None or int(doc["fired"]) < rule.times
+            return {**doc, "id": rule.id, "fired": int(doc["fired"]) + 1} if allowed else None
+
+        counted = await self.board.update(FIRED, rule.id, fire)
+        if counted is not None:
+            rule.fired = int(counted.doc["fired"])
+        return counted is not None and allowed
+
+
+async def _put_first(board: Store, collection: str, key: str, doc: Document) -> Stored:
+    """Write the first version of a document, or (another replica came first) apply nothing and read it."""
+    try:
+        return await board.put(collection, key, doc, expect=0)
+    except VersionConflict as lost:
+        assert lost.current is not None
+        return lost.current
 
 
 FAULT_RULES = web.AppKey("fault_rules", FaultRules)

@@ -12,17 +12,23 @@ redacted from headers, and `ticket` (and other credential names) from the query.
 
 Admin calls go to a separate, smaller journal, so a CI job polling `/__admin/requests/count`
 never pushes the requests it is counting out of the bounded one; `?api=admin` lists them.
+
+With a shared store (`--store redis://...`), `SharedJournal` keeps both in Redis streams capped
+with MAXLEN, so `GET /__admin/requests` on any replica lists what every replica served; entries
+get their ids from Redis then, in the order they were recorded.
 """
 
 from __future__ import annotations
 
+import base64
 import itertools
+import logging
 import time
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
@@ -33,6 +39,9 @@ from instancemock.core.matching import Seen, status_matches
 from instancemock.core.routing import Route
 from instancemock.core.spec import ADMIN
 from instancemock.world.clock import iso
+from instancemock.world.store import StoreUnavailable
+
+log = logging.getLogger("instancemock")
 
 REDACTED = "[redacted]"
 SECRET_HEADERS = {"authorization", "proxy-authorization", "ticket", "cookie", "set-cookie", "x-admin-token"}
@@ -45,6 +54,9 @@ JOURNAL_NOTE = web.RequestKey("journal_note", dict)  # what `control` applied, f
 ENTRY_ID = web.RequestKey("journal_entry_id", int)  # the request's id in the journal, for cross-references
 PROXY_NOTE = web.RequestKey("proxy_note", dict)  # where core/proxy.py forwarded it, and the drift it found
 STUB_NOTE = web.RequestKey("stub_note", dict)  # the stub that answered, for the entry
+# Set by a handler whose answer is itself a credential no redaction can recognise (Barium's bare
+# ticket, platforms/barium/auth.py): the entry keeps "[redacted]" in place of the response body.
+SECRET_ANSWER = web.RequestKey("journal_secret_answer", bool)
 
 
 @dataclass(slots=True)
@@ -61,6 +73,16 @@ class KeptBody:
 
     def summary(self) -> dict[str, Any] | None:
         return payloads.summary(self.kept, self.content_type, self.size)
+
+    def as_kept(self) -> dict[str, Any]:
+        """As a shared journal keeps it (JSON: the bytes in base64)."""
+        return {"kept": base64.b64encode(self.kept).decode(), "size": self.size, "contentType": self.content_type}
+
+    @classmethod
+    def from_kept(cls, data: dict[str, Any] | None) -> KeptBody | None:
+        if data is None:
+            return None
+        return cls(base64.b64decode(data["kept"]), int(data["size"]), data["contentType"])
 
 
 @dataclass(slots=True)
@@ -99,6 +121,12 @@ class JournalEntry:
         return freed
 
     def as_json(self) -> dict[str, Any]:
+        data = self.as_json_without_bodies()
+        data["requestBody"] = self.request_body.summary() if self.request_body else None
+        data["responseBody"] = self.response_body.summary() if self.response_body else None
+        return data
+
+    def as_json_without_bodies(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "time": iso(self.time),
@@ -117,8 +145,8 @@ class JournalEntry:
             "upstream": self.upstream,
             "drift": self.drift,
             "stub": self.stub,
-            "requestBody": self.request_body.summary() if self.request_body else None,
-            "responseBody": self.response_body.summary() if self.response_body else None,
+            "requestBody": None,
+            "responseBody": None,
             "bodiesDropped": self.bodies_dropped,
         }
 
@@ -146,6 +174,40 @@ class JournalEntry:
             body=body,
             body_note=note,
             status=self.status,
+        )
+
+    def kept_json(self) -> dict[str, Any]:
+        """The entry as a shared journal keeps it (`from_kept` reads it back): `as_json`, but with
+        the bodies' kept bytes, so each replica summarises and compares them as its own."""
+        data = self.as_json_without_bodies()
+        data["requestBody"] = self.request_body.as_kept() if self.request_body else None
+        data["responseBody"] = self.response_body.as_kept() if self.response_body else None
+        return data
+
+    @classmethod
+    def from_kept(cls, data: dict[str, Any]) -> JournalEntry:
+        """An entry as `kept_json` wrote it."""
+        return cls(
+            id=data["id"],
+            time=datetime.fromisoformat(data["time"].replace("Z", "+00:00")),
+            api=data["api"],
+            sandbox=data["sandbox"],
+            method=data["method"],
+            path=data["path"],
+            api_path=data["apiPath"],
+            query=data["query"],
+            headers=data["headers"],
+            body_size=data["bodySize"],
+            status=data["status"],
+            duration_ms=data["durationMs"],
+            fault=data["fault"],
+            upstream=data["upstream"],
+            drift=data["drift"],
+            operation=data["operation"],
+            request_body=KeptBody.from_kept(data["requestBody"]),
+            response_body=KeptBody.from_kept(data["responseBody"]),
+            bodies_dropped=data["bodiesDropped"],
+            stub=data["stub"],
         )
 
 
@@ -244,6 +306,49 @@ class Journal:
         self._admin.clear()
         return count
 
+    # What the pipeline and /__admin/requests call: the same in memory, a round trip when shared.
+
+    async def record(self, entry: JournalEntry) -> None:
+        self.add(entry)
+
+    async def search(self, where: Filter) -> list[JournalEntry]:
+        return self.find(where)
+
+    async def wipe(self) -> int:
+        return self.clear()
+
+
+class JournalStreams(Protocol):
+    """Where a shared journal keeps its entries: two capped streams (world/redis_store.py)."""
+
+    async def journal_append(self, admin: bool, entry: dict[str, Any], bound: int) -> int: ...
+    async def journal_read(self, admin: bool) -> list[dict[str, Any]]: ...
+    async def journal_clear(self) -> int: ...
+
+
+class SharedJournal(Journal):
+    """The journal of every replica sharing a store: entries are appended to capped streams.
+
+    Each entry carries its bodies' kept bytes (cut at `BODY_BYTES` each), so `verify` and the
+    listing compare and show bodies on any replica. The memory journal's total bound on bodies
+    (`BODIES_BYTES`) is not applied here: MAXLEN bounds a stream at `size` entries, each with at
+    most two cut bodies."""
+
+    def __init__(self, streams: JournalStreams, size: int = 1000, admin_size: int = ADMIN_JOURNAL_SIZE) -> None:
+        super().__init__(size, admin_size)
+        self.streams = streams
+
+    async def record(self, entry: JournalEntry) -> None:
+        admin = entry.api == ADMIN
+        entry.id = await self.streams.journal_append(admin, entry.kept_json(), self.admin_size if admin else self.size)
+
+    async def search(self, where: Filter) -> list[JournalEntry]:
+        entries = await self.streams.journal_read(where.api == ADMIN)
+        return [found for found in map(JournalEntry.from_kept, entries) if where(found)]
+
+    async def wipe(self) -> int:
+        return await self.streams.journal_clear()
+
 
 JOURNAL = web.AppKey("journal", Journal)
 
@@ -302,11 +407,16 @@ async def record_in_journal(request: web.Request, handler: Handler) -> web.Strea
             entry.body_size = len(await _body_of(request))  # chunked: read() returns what was read
         if answered and (raw := read_already(request)):
             entry.request_body = KeptBody.of(raw, request.headers.get("Content-Type"))
-        if answered and isinstance(response, web.Response) and isinstance(response.body, bytes):
+        if answered and request.get(SECRET_ANSWER):
+            entry.response_body = KeptBody.of(REDACTED.encode(), "text/plain")
+        elif answered and isinstance(response, web.Response) and isinstance(response.body, bytes):
             entry.response_body = KeptBody.of(response.body, response.headers.get("Content-Type"))
         entry.status = response.status if answered and response is not None else None
         entry.duration_ms = round((time.monotonic() - started) * 1000, 1)
-        journal.add(entry)
+        try:
+            await journal.record(entry)
+        except StoreUnavailable as error:  # the answer stands; only its record is missing
+            log.warning("the request journal could not record %s %s: %s", request.method, request.path, error)
 
 
 def read_already(request: web.Request) -> bytes | None:

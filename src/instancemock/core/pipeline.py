@@ -41,6 +41,7 @@ from instancemock.core.readiness import await_world
 from instancemock.core.routing import Miss, Route, Router
 from instancemock.core.stubs import answer_from_stubs
 from instancemock.core.validation import check_request, check_response
+from instancemock.world.store import StoreUnavailable
 
 log = logging.getLogger("instancemock")
 
@@ -67,6 +68,11 @@ async def catch_crashes(request: web.Request, handler: Handler) -> web.StreamRes
         raise
     except (asyncio.CancelledError, ConnectionResetError):
         raise
+    except StoreUnavailable as error:  # Redis is away: nothing was acknowledged, the client may retry
+        log.warning("%s %s: %s", request.method, request.path, error)
+        refused = errors.error(owner_shape(request), 503, "The shared store is unavailable; try again shortly.")
+        refused.headers["Retry-After"] = "1"
+        return refused
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return errors.error(owner_shape(request), 500)

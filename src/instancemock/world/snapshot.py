@@ -49,7 +49,9 @@ def is_json_file(path: Path) -> bool:
 
 async def export_state(state: State) -> dict[str, Any]:
     sandboxes: dict[str, Any] = {}
-    for sandbox in state.sandboxes():
+    names = state.sandboxes()
+    names += [name for name in await state.persistence.sandboxes() if name not in names]  # other replicas'
+    for sandbox in names:
         worlds: dict[str, Any] = {}
         for platform in state.platforms():
             worlds[platform] = await state.store(sandbox, platform).dump()

@@ -42,6 +42,7 @@ from instancemock.world.store import (
     IndexT,
     MemoryStore,
     Snapshot,
+    Store,
     Stored,
     check_expected,
 )
@@ -80,6 +81,8 @@ def _encode(doc: Document) -> str:
 class SqlitePersistence:
     """The database of one server: the `Persistence` of its State (world/persistence.py)."""
 
+    shared = False  # one server's file: its worlds are seeded in this process, before they are adopted
+
     def __init__(self, path: Path) -> None:
         self.path = path
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="instancemock-sqlite")
@@ -108,15 +111,16 @@ class SqlitePersistence:
             worlds.setdefault(world[0], {})[world[1]] = SqliteStore(memory, self, world, generation, None)
         return worlds
 
-    def adopt(self, sandbox: str, platform: str, seeded: MemoryStore) -> SqliteStore:
+    def adopt(self, sandbox: str, platform: str, seed: Callable[[], MemoryStore]) -> SqliteStore:
         world = (sandbox, platform)
+        seeded = seed()
         generation = self._next_generation()
         snapshot = seeded.items()
         ready = self._submit(self._create, [(world, generation, snapshot, self._positions(snapshot))], False)
         ready.add_done_callback(_log_failure(f"could not store the new world {sandbox}/{platform}"))
         return SqliteStore(seeded, self, world, generation, ready)
 
-    def forget(self, sandbox: str, platform: str | None = None) -> None:
+    def forget(self, sandbox: str | None, platform: str | None = None) -> None:
         done = self._submit(self._drop, sandbox, platform)
         done.add_done_callback(_log_failure(f"could not drop {sandbox}/{platform or '*'}"))
 
@@ -137,6 +141,16 @@ class SqlitePersistence:
                 memory, self, (sandbox, platform), generation, ready
             )
         return replaced
+
+    def services(self, platform: str) -> MemoryStore:
+        """Tokens and tickets live in memory: short-lived, and a restart asks clients to log in again."""
+        return MemoryStore()
+
+    async def sandboxes(self) -> list[str]:
+        return []  # every world of the file was loaded at start-up: the State knows them all
+
+    async def seeded(self, store: Store) -> None:
+        return None  # adopted already seeded
 
     async def flush(self) -> None:
         await asyncio.wrap_future(self._submit(_nothing))
@@ -261,16 +275,16 @@ class SqlitePersistence:
         for world, generation, _, _ in entries:
             self._live[world] = generation
 
-    def _drop(self, sandbox: str, platform: str | None) -> None:
+    def _drop(self, sandbox: str | None, platform: str | None) -> None:
+        """Delete one world, a sandbox's, one platform's in every sandbox (sandbox None), or all."""
+        chosen = [(column, value) for column, value in (("sandbox", sandbox), ("platform", platform)) if value]
+        where = " AND ".join(f"{column} = ?" for column, _ in chosen)
+        values = tuple(value for _, value in chosen)
         db = self._db()
         with _transaction(db):
-            if platform is None:
-                db.execute("DELETE FROM documents WHERE sandbox = ?", (sandbox,))
-                db.execute("DELETE FROM worlds WHERE sandbox = ?", (sandbox,))
-            else:
-                db.execute("DELETE FROM documents WHERE sandbox = ? AND platform = ?", (sandbox, platform))
-                db.execute("DELETE FROM worlds WHERE sandbox = ? AND platform = ?", (sandbox, platform))
-        for world in [w for w in self._live if w[0] == sandbox and platform in (None, w[1])]:
+            db.execute(f"DELETE FROM documents WHERE {where or '1'}", values)
+            db.execute(f"DELETE FROM worlds WHERE {where or '1'}", values)
+        for world in [w for w in self._live if sandbox in (None, w[0]) and platform in (None, w[1])]:
             del self._live[world]
 
     def _write(

@@ -131,13 +131,22 @@ class State:
     _pending: dict[tuple[str, str], _Pending] = field(default_factory=dict)  # (sandbox, platform)
     _children: list[tuple[str, seeding.Child]] = field(default_factory=list)  # started, not yet absorbed
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
-    failure: BaseException | None = None  # a world that could not be seeded in the background
+    _shared: dict[str, Store] = field(default_factory=dict)
+    failure: BaseException | None = None  # a world could not be seeded in the background
 
     def service(self, kind: type[T], make: Callable[[], T]) -> T:
         """The shared object of `kind`, made on first use: a token obtained in one sandbox works in all."""
         found = self._services.get(kind)
         if not isinstance(found, kind):
             found = self._services[kind] = make()
+        return found
+
+    def shared(self, platform: str) -> Store:
+        """The platform's documents every sandbox shares (tokens, tickets): across replicas too
+        where the store is shared (world/redis_store.py); never reset, evicted or exported."""
+        found = self._shared.get(platform)
+        if found is None:
+            found = self._shared[platform] = self.persistence.services(platform)
         return found
 
     def provide(self, service: object) -> None:
@@ -175,6 +184,10 @@ class State:
         out among one forked process per further CPU, each seeding its share one after another.
         """
         platforms = [d for d in self.platforms() if d not in self._worlds.get(sandbox, {})]
+        if self.persistence.shared:  # seeded once, by whichever replica needs the world first (`settle`)
+            for platform in platforms:
+                self.store(sandbox, platform)
+            return
         forked = [d for d in platforms if d in self.seeders and self._cached_bytes(d) is None]
         large = max((self._instances(d) for d in platforms), default=0) >= PARALLEL_INSTANCES
         with _collector_paused() as paused:
@@ -199,11 +212,26 @@ class State:
                     self._seed_here(sandbox, platform)
 
     def store(self, sandbox: str, platform: str) -> Store:
-        """The sandbox's world of `platform`, seeded there and then if it is not yet (see `ready`)."""
+        """The sandbox's world of `platform`, seeded there and then if it is not yet (see `ready`).
+
+        With a shared persistence the store is made at once and seeds on first use, under the
+        store's lock, unless another replica has seeded it already (`settle`)."""
         world = self._world(sandbox)
         if platform not in world:
-            self._seed_here(sandbox, platform)
+            if self.persistence.shared:
+                world[platform] = self.persistence.adopt(sandbox, platform, lambda: self.seed_world(platform))
+            else:
+                self._seed_here(sandbox, platform)
         return world[platform]
+
+    async def settle(self, sandbox: str, platform: str) -> Store:
+        """A shared store's world once it is in the store, with the platform's indexes built: seeded
+        by this process under the store's lock, or by another replica before (world/redis_store.py)."""
+        store = self.store(sandbox, platform)
+        await self.persistence.seeded(store)
+        for collection, make in self.indexes.get(platform, ()):
+            await store.index(collection, make)
+        return store
 
     def _seed_here(self, sandbox: str, platform: str) -> None:
         started = time.perf_counter()
@@ -222,6 +250,10 @@ class State:
         forked = []
         for platform in self.platforms():
             if platform in self._worlds.get(sandbox, {}) or (sandbox, platform) in self._pending:
+                continue
+            if self.persistence.shared:  # `absorb` settles it: seeded under the store's lock, or found
+                self._pending[(sandbox, platform)] = _Pending(time.perf_counter())
+                self._tell(sandbox, platform, False)
                 continue
             if platform not in self.seeders or self._cached_bytes(platform) is not None:
                 self._seed_here(sandbox, platform)
@@ -244,7 +276,10 @@ class State:
         children, self._children = self._children, []
         await asyncio.gather(*(self._absorb_child(sandbox, child) for sandbox, child in children))
         for sandbox, platform in [key for key, pending in self._pending.items() if not pending.event.is_set()]:
-            await self._seed_in_thread(sandbox, platform)
+            if self.persistence.shared:
+                await self._settle_pending(sandbox, platform)
+            else:
+                await self._seed_in_thread(sandbox, platform)
 
     async def ready(self, sandbox: str, platform: str) -> Store:
         """The world, once it is seeded: what a request awaits before it reads or writes it.
@@ -253,6 +288,14 @@ class State:
         on answering; a small one is restored from the seed cache or seeded there and then.
         """
         pending = self._pending.get((sandbox, platform))
+        if self.persistence.shared:
+            if pending is not None:  # `absorb` is settling it
+                await pending.event.wait()
+                if pending.error is not None:
+                    raise pending.error
+            store = self.store(sandbox, platform)
+            await self.persistence.seeded(store)  # seeds under the lock if no replica has yet
+            return store
         if pending is None and platform not in self._worlds.get(sandbox, {}) and self._worth_forking(platform):
             pending = self._pending[(sandbox, platform)] = _Pending(time.perf_counter())
             self._tell(sandbox, platform, False)
@@ -297,13 +340,28 @@ class State:
         try:
             store = await asyncio.to_thread(self.seed_world, platform)
         except Exception as error:  # a bad fixture: this world cannot be served
-            log.exception("seeding %s failed", platform)
-            self.failure = pending.error = error
-            pending.event.set()
-            if self.on_failure is not None:
-                self.on_failure(error)
+            self._failed(platform, pending, error)
             return
         self._install(sandbox, platform, store, time.perf_counter() - pending.started, background=True)
+
+    async def _settle_pending(self, sandbox: str, platform: str) -> None:
+        """`settle` for a world `seed_in_background` announced, its waiting requests let go after."""
+        pending = self._pending[(sandbox, platform)]
+        try:
+            store = await self.settle(sandbox, platform)
+        except Exception as error:  # a bad fixture, or the shared store went away during start-up
+            self._failed(platform, pending, error)
+            return
+        if self._pending.pop((sandbox, platform), None) is not None:
+            pending.event.set()
+            self._tell(sandbox, platform, True, store, time.perf_counter() - pending.started)
+
+    def _failed(self, platform: str, pending: _Pending, error: BaseException) -> None:
+        log.exception("seeding %s failed", platform, exc_info=error)
+        self.failure = pending.error = error
+        pending.event.set()
+        if self.on_failure is not None:
+            self.on_failure(error)
 
     def _take(self, sandbox: str, assembly: seeding.Assembly, payload: bytes, background: bool = False) -> None:
         """One message from a child; a complete world goes in place (and into the seed cache)."""
@@ -328,7 +386,7 @@ class State:
         pending = self._pending.pop((sandbox, platform), None)
         if background and pending is None:
             return
-        store = self.persistence.adopt(sandbox, platform, seeded)
+        store = self.persistence.adopt(sandbox, platform, lambda: seeded)
         self._world(sandbox)[platform] = store
         if pending is not None:
             pending.event.set()
@@ -428,14 +486,15 @@ class State:
         return [DEFAULT_SANDBOX] + [name for name in self._worlds if name != DEFAULT_SANDBOX]
 
     def reset(self, sandbox: str | None = None, platform: str | None = None) -> None:
-        """Forget the chosen worlds; they are seeded again, identically, on next use."""
+        """Forget the chosen worlds; they are seeded again, identically, on next use.
+
+        The persistence is told once, with the same choice: a shared store (world/redis_store.py)
+        also holds worlds this process never used."""
         for name in [sandbox] if sandbox else list(self._worlds):
-            world = self._worlds.get(name)
-            if world is None:
-                continue
+            world = self._worlds.get(name, {})
             for key in [platform] if platform else list(world):
-                if world.pop(key, None) is not None:
-                    self.persistence.forget(name, key)
+                world.pop(key, None)
+        self.persistence.forget(sandbox or None, platform)
 
     def platforms(self) -> list[str]:
         return sorted(self.platform_apis)

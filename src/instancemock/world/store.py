@@ -2,7 +2,8 @@
 
 Handlers only ever see the async `Store` protocol below, so the store behind it can change with
 no change in handlers: `MemoryStore` (the default), `SqliteStore` (world/sqlite_store.py, with
-`--state-file state.db`), and later a networked store (Redis, for several replicas).
+`--state-file state.db`), and `RedisStore` (world/redis_store.py, with `--store redis://...`,
+shared by several replicas).
 
 The contract every implementation keeps (ARCHITECTURE.md, "Stores"):
 
@@ -24,8 +25,9 @@ A platform that must answer queries over a large collection without reading all 
 instance query) asks the store for an `Index`: an object of its own making that the store fills
 with the collection's documents once and then tells of every later write, in the same step as
 the write. A store whose writes all pass through this process (memory, SQLite) keeps it that way
-(every write ends in `MemoryStore.apply`); a store shared by several processes (Redis) must feed
-it from its change notifications instead.
+(every write ends in `MemoryStore.apply`); a store shared by several processes (Redis) cannot be told of
+the others' writes in the same step, so it builds the index again when the collection's change
+counter says another process wrote (world/redis_store.py).
 """
 
 from __future__ import annotations
@@ -55,6 +57,11 @@ class VersionConflict(Exception):
     def __init__(self, current: Stored | None) -> None:
         super().__init__("version conflict")
         self.current = current
+
+
+class StoreUnavailable(OSError):
+    """A networked store cannot be reached (world/redis_store.py); the request is answered 503, the
+    write not acknowledged, and the next request tries again."""
 
 
 class Index(Protocol):

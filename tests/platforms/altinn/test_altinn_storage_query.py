@@ -73,7 +73,7 @@ async def test_an_expired_token_is_refused(client: TestClient) -> None:
 
 async def test_a_token_checked_by_one_server_is_refused_by_another(make_client: MakeClient) -> None:
     """Signatures already checked are remembered per key (auth.py): another server's key checks again."""
-    first, second = await make_client(), await make_client()
+    first, second = await make_client(), await make_client(store=None)  # not a replica: a key of its own
     headers = await ttd(first)
     await query(first, headers, {"org": "ttd", "size": "1"})
     await query(first, headers, {"org": "ttd", "size": "1"})  # the remembered check

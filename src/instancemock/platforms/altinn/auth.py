@@ -1,7 +1,8 @@
 """Altinn tokens: the test token generator, the exchange, the JWKS, and checking a caller's token.
 
 One RSA key signs every token the mock issues; it is a shared service of the state (`State.service`) so a token obtained
-in one sandbox works in all (and in both Altinn APIs). It is generated at start-up unless
+in one sandbox works in all (and in both Altinn APIs), and it is kept in the shared store
+(`State.shared`) so replicas sharing a store sign with the same key. It is generated at start-up unless
 `apis.altinn-storage.signing_key` names a PEM file. Tokens are verified with PyJWT against that
 key; times are checked against the server's clock (`state.clock`), not the wall clock, so tests
 can expire a token with `clock.advance()`.
@@ -35,8 +36,10 @@ from instancemock.platforms.altinn.domain.ids import is_organisation_number
 from instancemock.platforms.altinn.domain.world import world_for
 from instancemock.settings import Settings
 from instancemock.world.state import State
+from instancemock.world.store import VersionConflict
 
 SERVICE = "altinn.signing"
+PLATFORM = "altinn"
 ISSUER_PATH = "/altinn/authentication/api/v1/openid/"
 JWKS_PATH = "/altinn/authentication/api/v1/openid/.well-known/openid-configuration/jwks"
 COOKIE = "AltinnStudioRuntime"
@@ -75,10 +78,12 @@ def _b64(number: int) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-def _make_key(settings: Settings) -> SigningKey:
+def _make_key(settings: Settings, pem: bytes | None = None) -> SigningKey:
+    """The configured key, else `pem` (the key replicas share), else a new one."""
     configured = settings.api_option("altinn-storage", "signing_key", None)
-    if configured:
-        loaded = serialization.load_pem_private_key(Path(configured).read_bytes(), password=None)
+    if configured or pem:
+        text = Path(configured).read_bytes() if configured else pem or b""
+        loaded = serialization.load_pem_private_key(text, password=None)
         if not isinstance(loaded, rsa.RSAPrivateKey):
             raise ValueError(f"{configured}: the Altinn signing key must be an RSA private key")
         private = loaded
@@ -89,8 +94,30 @@ def _make_key(settings: Settings) -> SigningKey:
     return SigningKey(private, kid)
 
 
+SHARED_KEY = ("keys", "signing")  # collection and key of the generated key in the shared store
+
+
 async def startup(state: State) -> None:
-    signing_key(state)
+    """The key, made once: the first replica sharing a store writes the one it generated, the
+    others read it, so a token issued by one verifies on all (a configured key is read by each)."""
+    if state.settings.api_option("altinn-storage", "signing_key", None):
+        signing_key(state)
+        return
+    shared = state.shared(PLATFORM)
+    found = await shared.get(*SHARED_KEY)
+    if found is None:
+        mine = _make_key(state.settings)
+        pem = mine.private.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        try:
+            await shared.put(*SHARED_KEY, {"pem": pem.decode()}, expect=0)
+            state.provide(mine)
+            return
+        except VersionConflict as lost:  # another replica wrote its key first: use that one
+            found = lost.current
+    assert found is not None
+    state.provide(_make_key(state.settings, str(found.doc["pem"]).encode()))
 
 
 def signing_key(state: State) -> SigningKey:
@@ -365,9 +392,16 @@ class AntiforgeryKey:
 
 
 def _request_token(state: State, cookie_token: str) -> str:
-    key = state.service(AntiforgeryKey, lambda: AntiforgeryKey(secrets.token_bytes(32))).secret
+    key = state.service(AntiforgeryKey, lambda: _antiforgery_key(state)).secret
     digest = hmac.new(key, cookie_token.encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def _antiforgery_key(state: State) -> AntiforgeryKey:
+    """Derived from the signing key, which replicas sharing a store share (`startup`): a token pair
+    one replica handed out holds on every other."""
+    private = signing_key(state).private.private_numbers().d
+    return AntiforgeryKey(hashlib.sha256(b"antiforgery:%d" % private).digest())
 
 
 def set_antiforgery_cookies(response: web.StreamResponse, state: State, *, secure: bool) -> None:

@@ -1,8 +1,8 @@
 """Barium tickets: `POST /Authenticate` issues them, every other call sends one.
 
-Tickets are shared by all sandboxes (`state.services`), live `barium_ticket_minutes`
-(50 by default) and slide: each use renews them. Like the real endpoint, an identical login within
-15 seconds gets the cached answer, i.e. the same ticket.
+Tickets are shared by all sandboxes (`State.shared`: every replica too, where the store is
+shared), live `barium_ticket_minutes` (50 by default) and slide: each use renews them. Like the
+real endpoint, an identical login within 15 seconds gets the cached answer, i.e. the same ticket.
 
 The login answers the bare ticket as `text/plain` unless the query string asks for `format` or
 `webTicket=true` is sent (query or form): clients that take the raw body as their ticket
@@ -14,7 +14,7 @@ because barium-feeder sends `format=json` there and still reads the raw body (op
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,52 +23,76 @@ from aiohttp import web
 from instancemock.core.context import Ctx, ctx
 from instancemock.core.encoding import json_response
 from instancemock.core.errors import Refusal
+from instancemock.core.journal import SECRET_ANSWER
 from instancemock.core.violations import Violation
 from instancemock.platforms.barium.catalog import User, catalog
 from instancemock.platforms.barium.formats import Form, chosen, wants_envelope
 from instancemock.settings import Settings
 from instancemock.world.state import State
+from instancemock.world.store import Document, Store
 
+PLATFORM = "barium"
 CACHE_SECONDS = 15
 EXPIRED = "Ticket is missing or has expired."
 
 
-@dataclass(slots=True)
-class Ticket:
-    user_id: str
-    expires: datetime
+TICKETS = "tickets"  # collections of the shared store (State.shared): ticket -> user and expiry,
+RECENT = "recent"  # a login's key -> its cached answer
+RENEW_SECONDS = 1.0  # a ticket used again within this is not written again: its expiry moved by less
 
 
 @dataclass(slots=True)
 class TicketBook:
-    tickets: dict[str, Ticket] = field(default_factory=dict)
-    recent: dict[tuple[str, ...], tuple[datetime, dict[str, Any]]] = field(default_factory=dict)
+    """Tickets in the store every sandbox shares (and every replica, when the store is shared)."""
 
-    def issue(self, user: User, now: datetime, lifetime: timedelta) -> str:
+    store: Store
+
+    async def issue(self, user: User, now: datetime, lifetime: timedelta) -> str:
         ticket = str(uuid.uuid4())
-        self.tickets[ticket] = Ticket(user.id, now + lifetime)
+        await self.store.put(
+            TICKETS, ticket, {"ticket": ticket, "user": user.id, "expires": (now + lifetime).isoformat()}
+        )
         return ticket
 
-    def use(self, ticket: str, now: datetime, lifetime: timedelta) -> str | None:
+    async def use(self, ticket: str, now: datetime, lifetime: timedelta) -> str | None:
         """The ticket's user id, renewing the ticket; None when unknown or expired."""
-        found = self.tickets.get(ticket.strip().lower())
+        key = ticket.strip().lower()
+        expired = False
+
+        def renew(doc: Document) -> Document | None:
+            nonlocal expired
+            expires = datetime.fromisoformat(doc["expires"])
+            expired = expires <= now
+            if expired or (now + lifetime - expires).total_seconds() < RENEW_SECONDS:
+                return None
+            return {**doc, "expires": (now + lifetime).isoformat()}
+
+        found = await self.store.update(TICKETS, key, renew)
         if found is None:
             return None
-        if found.expires <= now:
-            del self.tickets[ticket.strip().lower()]
+        if expired:
+            await self.store.delete(TICKETS, key)
             return None
-        found.expires = now + lifetime
-        return found.user_id
+        return str(found.doc["user"])
 
-    def forget_expired(self, now: datetime) -> None:
-        for key in [k for k, t in self.tickets.items() if t.expires <= now]:
-            del self.tickets[key]
-        for login in [k for k, (at, _) in self.recent.items() if (now - at).total_seconds() >= CACHE_SECONDS]:
-            del self.recent[login]
+    async def forget_expired(self, now: datetime) -> None:
+        for stored in await self.store.list(TICKETS):
+            if datetime.fromisoformat(stored.doc["expires"]) <= now:
+                await self.store.delete(TICKETS, stored.doc["ticket"])
+        for stored in await self.store.list(RECENT):
+            if (now - datetime.fromisoformat(stored.doc["at"])).total_seconds() >= CACHE_SECONDS:
+                await self.store.delete(RECENT, stored.doc["login"])
+
+    async def recent(self, login: str) -> dict[str, Any] | None:
+        found = await self.store.get(RECENT, login)
+        return dict(found.doc["answer"]) if found is not None else None
+
+    async def remember(self, login: str, now: datetime, answer: dict[str, Any]) -> None:
+        await self.store.put(RECENT, login, {"login": login, "at": now.isoformat(), "answer": answer})
 
 
 def book(state: State) -> TicketBook:
-    return state.service(TicketBook, TicketBook)
+    return TicketBook(state.shared(PLATFORM))
 
 
 def lifetime(settings: Settings) -> timedelta:
@@ -101,7 +125,7 @@ async def authenticate(request: web.Request, c: Ctx) -> web.StreamResponse | Non
     if not c.state.settings.auth:
         c.principal = users.default_user
         return None
-    user_id = book(c.state).use(sent, c.now(), lifetime(c.state.settings)) if sent else None
+    user_id = await book(c.state).use(sent, c.now(), lifetime(c.state.settings)) if sent else None
     user = users.user(user_id) if user_id else None
     if user is None:
         raise Refusal(401, EXPIRED)
@@ -109,21 +133,22 @@ async def authenticate(request: web.Request, c: Ctx) -> web.StreamResponse | Non
     return None
 
 
-def _answer(
+async def _answer(
     request: web.Request, c: Ctx, key: tuple[str, ...], user: User | None, web_ticket: bool, refusal: str
 ) -> web.Response:
     if user is None:
         raise Refusal(401, refusal)
     tickets = book(c.state)
     now = c.now()
-    tickets.forget_expired(now)
-    cached = tickets.recent.get(key)
-    if cached is not None and tickets.use(cached[1]["Ticket"], now, lifetime(c.state.settings)):
-        return _written(request, cached[1], web_ticket)
-    body: dict[str, Any] = {"success": True, "Ticket": tickets.issue(user, now, lifetime(c.state.settings))}
+    await tickets.forget_expired(now)
+    login = "\x1f".join(key)
+    cached = await tickets.recent(login)
+    if cached is not None and await tickets.use(cached["Ticket"], now, lifetime(c.state.settings)):
+        return _written(request, cached, web_ticket)
+    body: dict[str, Any] = {"success": True, "Ticket": await tickets.issue(user, now, lifetime(c.state.settings))}
     if web_ticket:
-        body["WebTicket"] = tickets.issue(user, now, lifetime(c.state.settings))
-    tickets.recent[key] = (now, body)
+        body["WebTicket"] = await tickets.issue(user, now, lifetime(c.state.settings))
+    await tickets.remember(login, now, body)
     return _written(request, body, web_ticket)
 
 
@@ -132,6 +157,7 @@ def _written(request: web.Request, body: dict[str, Any], web_ticket: bool) -> we
     query = request.rel_url.query.items()
     if web_ticket or wants_envelope(query):
         return json_response(body)
+    request[SECRET_ANSWER] = True  # the ticket alone: the journal cannot tell it is one
     if chosen(query) is Form.JSONP:
         return json_response(body["Ticket"])
     return web.Response(text=body["Ticket"], content_type="text/plain", charset="utf-8")
@@ -150,7 +176,7 @@ async def login(request: web.Request) -> web.Response:
     web_ticket = _wants_web_ticket(c)
     user = catalog(c.state.settings).login(apikey, username, password)
     key = ("login", apikey.lower(), username.lower(), password, str(web_ticket))
-    return _answer(request, c, key, user, web_ticket, "Invalid API key, user name or password.")
+    return await _answer(request, c, key, user, web_ticket, "Invalid API key, user name or password.")
 
 
 async def sso_login(request: web.Request) -> web.Response:
@@ -160,7 +186,7 @@ async def sso_login(request: web.Request) -> web.Response:
     web_ticket = _wants_web_ticket(c)
     user = catalog(c.state.settings).sso_login(apikey, uid)
     key = ("sso", apikey.lower(), uid.lower(), str(web_ticket))
-    return _answer(request, c, key, user, web_ticket, "Invalid API key or user id.")
+    return await _answer(request, c, key, user, web_ticket, "Invalid API key or user id.")
 
 
 def credentials(settings: Settings, origin: str) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from instancemock.platforms.kianda.tenant import Token, User, services
 DENIED = "Authorization has been denied for this request."
 NOT_ADMIN = f"{DENIED} The Administrator role is required."
 REQUIRED_FORM_FIELDS = ("username", "password", "scope")
+TOKENS = "tokens"  # collection of the shared store (State.shared): token -> user, issued, expires
 
 
 def rfc1123(moment: datetime) -> str:
@@ -56,8 +57,10 @@ async def get_token(request: web.Request) -> web.Response:
     issued = c.now().replace(microsecond=0)
     lifetime = c.state.settings.option("kianda_token_lifetime")
     token = Token(secrets.token_urlsafe(96), user, issued, issued + timedelta(seconds=lifetime))
-    _forget_expired(c)
-    shared.tokens[token.value] = token
+    await _forget_expired(c)
+    record = {"token": token.value, "user": user.username, "issued": issued.isoformat()}
+    record["expires"] = token.expires.isoformat()
+    await c.state.shared(c.api.platform).put(TOKENS, token.value, record)
     body = {
         "access_token": token.value,
         "token_type": "bearer",
@@ -73,11 +76,22 @@ async def get_token(request: web.Request) -> web.Response:
     return json_response(body, headers=errors.NO_CACHE)
 
 
-def _forget_expired(c: Ctx) -> None:
-    tokens = services(c.state).tokens
+async def _forget_expired(c: Ctx) -> None:
+    tokens = c.state.shared(c.api.platform)
     now = c.now()
-    for value in [v for v, t in tokens.items() if t.expires <= now]:
-        del tokens[value]
+    for stored in await tokens.list(TOKENS):
+        if datetime.fromisoformat(stored.doc["expires"]) <= now:
+            await tokens.delete(TOKENS, stored.doc["token"])
+
+
+async def _token(c: Ctx, value: str) -> Token | None:
+    """The token of that value, from the store every sandbox (and, shared, every replica) reads."""
+    stored = await c.state.shared(c.api.platform).get(TOKENS, value) if value else None
+    user = services(c.state).tenant.user(stored.doc["user"]) if stored is not None else None
+    if stored is None or user is None:
+        return None
+    issued, expires = (datetime.fromisoformat(stored.doc[name]) for name in ("issued", "expires"))
+    return Token(value, user, issued, expires)
 
 
 def bearer(request: web.Request) -> str:
@@ -90,7 +104,7 @@ async def authenticate(request: web.Request, c: Ctx) -> web.StreamResponse | Non
     if c.op.spec.get("security") == []:
         return None
     shared = services(c.state)
-    token = shared.tokens.get(bearer(request))
+    token = await _token(c, bearer(request))
     live = token is not None and token.expires > c.now()
     if not c.state.settings.auth:  # anything goes; a live token still says who is calling
         c.principal = token.user if token is not None and live else shared.tenant.admin

@@ -1,7 +1,8 @@
 """The Kianda tenant the mock plays (users, subscription) and what it keeps across sandboxes.
 
-Tokens, webhook URLs and webhook deliveries are shared by every sandbox, like the real tenant's
-identity server and Developer > Webhooks page: a token obtained once works in any sandbox.
+Tokens (kept in `State.shared`, so replicas sharing a store share them), webhook URLs and webhook
+deliveries are shared by every sandbox, like the real tenant's identity server and Developer >
+Webhooks page: a token obtained once works in any sandbox.
 """
 
 from __future__ import annotations
@@ -62,7 +63,6 @@ class Token:
 @dataclass(slots=True)
 class Services:
     tenant: Tenant
-    tokens: dict[str, Token] = field(default_factory=dict)
     webhooks: list[str] = field(default_factory=list)
     deliveries: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=200))
     pending: set[asyncio.Task[None]] = field(default_factory=set)  # strong refs until done

@@ -1,0 +1,203 @@
+"""Two replicas, each a server on its own port, sharing one real Redis (`--store redis://...`).
+
+What one replica acknowledged, the other serves: create on A, read, update and delete on B; the
+Kianda version race has exactly one winner across both; a reset on one is a reset for both; a
+token, ticket or continuation token from one works on the other; a `times: 2` rule fires twice in
+all; the journal is one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+from urllib.parse import urlsplit
+
+from aiohttp.test_utils import TestClient, TestServer
+
+from instancemock.app import create_app
+
+from support import BARIUM, KIANDA, assert_conforms, barium_headers, kianda_headers, settings, ttd_headers
+
+CREATE = "/kianda/api/instances/create"
+PROCESS = "equipment-request"
+STORAGE = "/altinn/storage/api/v1/instances"
+
+
+@asynccontextmanager
+async def replicas(url: str, count: int = 2, **overrides: Any) -> AsyncIterator[list[TestClient]]:
+    """`count` servers on their own ports, one Redis; each closed (its client too) on exit."""
+    clients = [TestClient(TestServer(create_app(settings(store=url, **overrides)))) for _ in range(count)]
+    for client in clients:
+        await client.start_server()
+    try:
+        yield clients
+    finally:
+        for client in clients:
+            await client.close()
+
+
+async def test_create_on_one_replica_read_update_and_delete_on_the_other(redis_url: str) -> None:
+    async with replicas(redis_url) as (a, b):
+        assert a.port != b.port
+        on_a, on_b = await kianda_headers(a), await kianda_headers(b)
+        created = await a.post(CREATE, json={"processName": PROCESS}, headers=on_a)
+        assert created.status == 200, await created.text()
+        name = (await created.json())["instanceID"]
+
+        read = await b.get(f"/kianda/api/instances/{name}", headers=on_b)
+        assert read.status == 200
+        await assert_conforms(KIANDA, read)
+        version = (await read.json())["Version"]
+
+        text = "changed on B"
+        body = {"Version": version, "FieldsMappings": [{"fieldname": "justification", "text": text, "value": text}]}
+        updated = await b.put(f"/kianda/api/instances/{name}", json=body, headers=on_b)
+        assert updated.status == 200, await updated.text()
+        seen = await (await a.get(f"/kianda/api/instances/{name}", headers=on_a)).json()
+        assert seen["Version"] != version
+        assert next(f for f in seen["fields"] if f["name"] == "justification")["value"] == text
+
+        stale = await a.put(f"/kianda/api/instances/{name}", json=body, headers=on_a)
+        assert stale.status == 409  # A sends the version B already wrote over
+
+        deleted = await b.delete(f"/kianda/api/instances/{name}", headers=on_b)
+        assert deleted.status == 200
+        assert (await a.get(f"/kianda/api/instances/{name}", headers=on_a)).status == 404
+
+
+async def test_ids_handed_out_by_two_replicas_never_collide(redis_url: str) -> None:
+    async with replicas(redis_url) as (a, b):
+        headers = {a: await kianda_headers(a), b: await kianda_headers(b)}
+
+        async def create(client: TestClient) -> str:
+            response = await client.post(CREATE, json={"processName": PROCESS}, headers=headers[client])
+            assert response.status == 200, await response.text()
+            return str((await response.json())["instanceID"])
+
+        names = await asyncio.gather(*(create(client) for client in [a, b] * 16))
+        assert len(set(names)) == 32
+
+
+async def test_32_writers_with_one_version_across_two_replicas_one_wins(redis_url: str) -> None:
+    async with replicas(redis_url) as (a, b):
+        headers = {a: await kianda_headers(a), b: await kianda_headers(b)}
+        name = "training-approval-request-1"
+        version = (await (await a.get(f"/kianda/api/instances/{name}", headers=headers[a])).json())["Version"]
+
+        async def write(index: int) -> tuple[int, Any]:
+            client = (a, b)[index % 2]
+            text = f"writer {index}"
+            body = {"Version": version, "FieldsMappings": [{"fieldname": "reason", "text": text, "value": text}]}
+            response = await client.put(f"/kianda/api/instances/{name}", json=body, headers=headers[client])
+            return response.status, await response.json()
+
+        answers = await asyncio.gather(*(write(i) for i in range(32)))
+        statuses = sorted(status for status, _ in answers)
+        assert statuses == [200] + [409] * 31, statuses
+        winner = next(i for i, (status, _) in enumerate(answers) if status == 200)
+        final = await (await b.get(f"/kianda/api/instances/{name}", headers=headers[b])).json()
+        assert final["Version"] == answers[winner][1]["Version"] != version
+        reason = next(f for f in final["fields"] if f["name"] == "reason")
+        assert reason["value"] == f"writer {winner}"
+
+
+async def test_a_reset_on_one_replica_resets_the_world_for_both(redis_url: str) -> None:
+    async with replicas(redis_url) as (a, b):
+        on_a, on_b = await kianda_headers(a), await kianda_headers(b)
+        sandbox = {"X-Mock-Sandbox": "team-b"}
+        created = await b.post(CREATE, json={"processName": PROCESS}, headers={**on_b, **sandbox})
+        name = (await created.json())["instanceID"]
+        assert (await a.get(f"/kianda/api/instances/{name}", headers={**on_a, **sandbox})).status == 200
+        reset = await a.post("/__admin/reset")  # every sandbox, team-b too though A never served it
+        assert reset.status == 200
+        assert (await b.get(f"/kianda/api/instances/{name}", headers={**on_b, **sandbox})).status == 404
+
+
+async def test_tokens_and_tickets_from_one_replica_work_on_the_other(redis_url: str) -> None:
+    async with replicas(redis_url) as (a, b):
+        kianda = await kianda_headers(a)
+        assert (await b.get("/kianda/api/instances/training-approval-request-1", headers=kianda)).status == 200
+        barium = await barium_headers(b)
+        listed = await a.get("/barium/api/v1.1/Instances?Max=1", headers=barium)
+        assert listed.status == 200
+        await assert_conforms(BARIUM, listed)
+        altinn = await ttd_headers(a)
+        found = await b.get(f"{STORAGE}?org=ttd&size=1", headers=altinn)
+        assert found.status == 200, await found.text()
+        assert (await b.get("/barium/api/v1.1/Instances?Max=1", headers={"ticket": "not-a-ticket"})).status == 401
+
+
+async def test_continuation_paging_that_hops_between_replicas_visits_every_match_once(redis_url: str) -> None:
+    async with replicas(redis_url) as (a, b):
+        headers = await ttd_headers(a)
+        total = (await (await a.get(f"{STORAGE}?org=ttd&size=10000", headers=headers)).json())["count"]
+        page = await (await a.get(f"{STORAGE}?org=ttd&size=50", headers=headers)).json()
+        seen: list[str] = []
+        for hop in range(1000):
+            seen += [i["id"] for i in page["instances"]]
+            if page["next"] is None:
+                break
+            response = await (a, b)[hop % 2].get(f"{STORAGE}?{urlsplit(page['next']).query}", headers=headers)
+            assert response.status == 200
+            page = await response.json()
+        assert len(seen) == len(set(seen)) == total > 50
+
+        barium = await barium_headers(a)
+        pages = []
+        for start, client in zip(range(0, 30, 10), (a, b, a), strict=True):
+            answer = await client.get(f"/barium/api/v1.1/Instances?Start={start}&Max=10", headers=barium)
+            pages += [i["Id"] for i in (await answer.json())["Data"]]
+        whole = await (await b.get("/barium/api/v1.1/Instances?Start=0&Max=30", headers=barium)).json()
+        assert pages == [i["Id"] for i in whole["Data"]]
+
+
+async def test_a_rule_with_times_2_fails_exactly_two_requests_across_both_replicas(redis_url: str) -> None:
+    async with replicas(redis_url) as (a, b):
+        headers = {a: await kianda_headers(a), b: await kianda_headers(b)}
+        rule = {"api": "kianda", "method": "GET", "path": "/api/instances/*", "times": 2, "status": 503}
+        added = await a.post("/__admin/faults", json=rule)
+        assert added.status == 201, await added.text()
+        url = "/kianda/api/instances/training-approval-request-1"
+
+        async def get(index: int) -> int:
+            client = (a, b)[index % 2]
+            return (await client.get(url, headers=headers[client])).status
+
+        assert await get(1) == 503  # B fires the rule A added ...
+        assert await get(0) == 503  # ... and A counts B's firing: this is the second and last
+        statuses = await asyncio.gather(*(get(i) for i in range(10)))
+        assert statuses == [200] * 10, statuses
+        listed = await (await b.get("/__admin/faults")).json()
+        assert [(r["fired"], r["remaining"]) for r in listed["rules"]] == [(2, 0)]
+        assert (await b.delete("/__admin/faults")).status == 200
+        assert (await (await a.get("/__admin/faults")).json())["rules"] == []
+
+
+async def test_the_journal_lists_what_every_replica_served(redis_url: str) -> None:
+    async with replicas(redis_url, journal_size=5) as (a, b):
+        assert (await a.delete("/__admin/requests")).status == 200
+        headers = await kianda_headers(a)
+        for index in range(4):
+            client = (a, b)[index % 2]
+            await client.get(f"/kianda/api/instances/missing-{index}", headers=headers)
+        listed = await (await b.get("/__admin/requests?api=kianda&path=/api/instances/*")).json()
+        assert [r["path"] for r in listed["requests"]] == [f"/kianda/api/instances/missing-{i}" for i in (3, 2, 1, 0)]
+        ids = [r["id"] for r in listed["requests"]]
+        assert ids == sorted(ids, reverse=True) and len(set(ids)) == 4
+        for index in range(10):
+            await b.get(f"/kianda/api/instances/more-{index}", headers=headers)
+        bounded = await (await a.get("/__admin/requests")).json()
+        assert bounded["total"] == 5  # one bounded stream, MAXLEN journal_size, whoever appended
+        assert (await (await a.get("/__admin/requests/count?path=/kianda/api/instances/more-9")).json())["count"] == 1
+
+
+async def test_the_state_export_of_one_replica_holds_the_sandboxes_the_other_made(redis_url: str) -> None:
+    async with replicas(redis_url) as (a, b):
+        headers = await kianda_headers(b)
+        sandbox = {"X-Mock-Sandbox": "only-on-b"}
+        created = await b.post(CREATE, json={"processName": PROCESS}, headers={**headers, **sandbox})
+        name = (await created.json())["instanceID"]
+        exported = await (await a.get("/__admin/state")).json()
+        assert any(doc["id"] == name for doc in exported["sandboxes"]["only-on-b"]["kianda"]["instances"].values())
