@@ -293,6 +293,8 @@ class State:
                 await pending.event.wait()
                 if pending.error is not None:
                     raise pending.error
+            if platform not in self._worlds.get(sandbox, {}):  # a new world: seeded (or found) and indexed
+                return await self.settle(sandbox, platform)
             store = self.store(sandbox, platform)
             await self.persistence.seeded(store)  # seeds under the lock if no replica has yet
             return store

@@ -19,6 +19,7 @@ from instancemock.platforms.altinn.domain.index import InstanceIndex
 from instancemock.platforms.altinn.domain.instances import INSTANCES
 from instancemock.platforms.altinn.seed import seed_altinn
 from instancemock.world.clock import Clock
+from instancemock.world.redis_store import RedisStore
 from instancemock.world.state import SeedContext
 from instancemock.world.store import Document, MemoryStore
 
@@ -166,7 +167,11 @@ async def test_every_altinn_world_the_server_makes_arrives_with_its_index(make_c
     state = client.server.app[STATE]
     for sandbox in ("default", "team-a"):
         store = await state.ready(sandbox, "altinn")
-        assert isinstance(store, MemoryStore)
-        attached = store._indexes[INSTANCES][InstanceIndex]  # attached by State._new_store, before any query
+        attached: Any
+        if isinstance(store, RedisStore):  # pytest --store redis: built by State.settle, before any query
+            attached = store._indexes[INSTANCES][InstanceIndex][1]
+        else:
+            assert isinstance(store, MemoryStore)
+            attached = store._indexes[INSTANCES][InstanceIndex]  # attached by State._new_store, before any query
         assert len(attached.docs) == await store.count(INSTANCES) > 0
         assert await store.index(INSTANCES, InstanceIndex) is attached
