@@ -201,3 +201,24 @@ async def test_the_state_export_of_one_replica_holds_the_sandboxes_the_other_mad
         name = (await created.json())["instanceID"]
         exported = await (await a.get("/__admin/state")).json()
         assert any(doc["id"] == name for doc in exported["sandboxes"]["only-on-b"]["kianda"]["instances"].values())
+
+
+async def test_verify_and_the_journal_see_the_bodies_another_replica_recorded(redis_url: str) -> None:
+    async with replicas(redis_url) as (a, b):
+        assert (await a.delete("/__admin/requests")).status == 200
+        sent = {"processName": PROCESS}
+        created = await a.post(CREATE, json=sent, headers=await kianda_headers(a))
+        assert created.status == 200, await created.text()
+        listed = await (await b.get(f"/__admin/requests?method=POST&path={CREATE}")).json()
+        [entry] = listed["requests"]
+        assert entry["requestBody"]["value"] == sent
+        assert entry["responseBody"]["value"] == await created.json()
+        criteria = {"operation": "createInstance", "body": sent, "status": "2xx"}
+        verified = await b.post("/__admin/requests/verify", json={"request": criteria, "count": 1})
+        assert (await verified.json())["verified"] is True
+        other = {"operation": "createInstance", "body": {"processName": "leave-request"}}
+        missed = await (await b.post("/__admin/requests/verify", json={"request": other})).json()
+        assert missed["verified"] is False
+        assert missed["nearMisses"][0]["differences"] == [
+            {"field": "body.processName", "expected": "leave-request", "actual": PROCESS}
+        ]
