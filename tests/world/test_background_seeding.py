@@ -184,3 +184,22 @@ def test_the_cli_answers_while_it_seeds_and_prints_the_banner_once_every_world_i
     assert max(seeded.values()) < ready, "the banner comes once every world is in"
     slow = next(line.split() for line in lines[ready:] if line.startswith("  slow "))
     assert slow == ["slow", f"{base}/slow", "3", "instances"]
+
+
+async def test_with_a_shared_store_requests_wait_while_the_world_is_seeded_under_its_lock(
+    serve: Any, gate: Gate, redis_url: str
+) -> None:
+    """Nothing forked: `absorb` has the world seeded once into Redis (State.settle) while the
+    server answers, and `await_world` holds requests until it is in."""
+    client = await serve(slow_platform(gate), seed=106, store=redis_url)
+    health = await client.get("/__admin/health")
+    body = await health.json()
+    assert health.status == 503 and body["status"] == "seeding" and body["seeding"] == ["slow"]
+    assert body["store"] == {"kind": "redis", "url": redis_url, "reachable": True}
+    waiting = asyncio.create_task(client.get("/slow/things"))
+    assert (await client.get("/__admin/health")).status == 503  # a round trip later, still held
+    assert not waiting.done()
+    gate.open_once()
+    response = await waiting
+    assert response.status == 200 and len((await response.json())["things"]) == 3
+    assert (await (await client.get("/__admin/health")).json())["status"] == "ok"
