@@ -10,6 +10,11 @@ processes (world/seeding.py) and returns at once; `absorb`, run on the event loo
 worlds in part by part, and `ready` is what a request awaits before it touches its world: the
 server answers `/__admin/health` while it seeds, and a new sandbox of a large world is seeded
 without stopping the event loop.
+
+With a shared persistence (Redis, `Persistence.shared`) nothing is seeded beforehand or forked:
+`store` makes the world's store at once, and `settle` (start-up, `absorb`, or `ready` for a new
+world) has it seeded by whichever replica takes the world's lock in Redis first; the others find
+it there. `ready` still holds every request until its world is in.
 """
 
 from __future__ import annotations
