@@ -207,7 +207,7 @@ def _login_call(api: Mapping[str, Any], user: str | None) -> tuple[Call, Callabl
     if name == "barium":
         form = {field: str(login[field]) for field in ("APIKey", "Username", "Password")}  # as the spec names them
         call = Call("POST", origin_path(login["authenticate"]), data=form, admin=False)
-        return call, lambda r: {login.get("header", "ticket"): r.json()["Ticket"]}
+        return call, lambda r: {login.get("header", "ticket"): r.text.strip()}  # the bare ticket, as Barium answers
     if "service_owner_token_url" in login:
         chosen = user or ("person" if name == "altinn-app" else "owner")
         url = login["person_token_url" if chosen == "person" else "service_owner_token_url"]
