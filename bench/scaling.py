@@ -24,21 +24,11 @@ from typing import Any
 
 import redis
 from harness import scenarios, wrk
-from harness.client import FORM, Logins, answers, call, expect, form
+from harness.client import Logins, answers
 from harness.processes import Process, free_port, launch
 
 ROOT = Path(__file__).resolve().parents[1]
 CHOSEN = ("barium-list", "kianda-put")
-
-
-class Credentials(Logins):
-    """The harness's logins, with Barium's form fields as `GET /` names them now (`APIKey`, ...)."""
-
-    def barium_ticket(self) -> str:
-        given = self.credentials("barium")
-        fields = {key.lower(): given[key] for key in ("APIKey", "Username", "Password")}
-        answer = call("POST", f"{self.base}/barium/api/v1.1/authenticate", FORM, form(fields))
-        return str(expect(answer, 200, "Barium login").json()["Ticket"])
 
 
 def start_redis(directory: Path) -> tuple[subprocess.Popen[bytes], str]:
@@ -73,7 +63,7 @@ def commands(url: str) -> int:
 def measure(
     server: Process, options: wrk.Options, seconds: int, workdir: Path, url: str | None
 ) -> list[dict[str, Any]]:
-    logins = Credentials(server.base)
+    logins = Logins(server.base)
     found = []
     for scenario in (s for s in scenarios.SCENARIOS if s.name in CHOSEN):
         script = scenario.script(logins)
