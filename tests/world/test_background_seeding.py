@@ -191,7 +191,7 @@ async def test_with_a_shared_store_requests_wait_while_the_world_is_seeded_under
 ) -> None:
     """Nothing forked: `absorb` has the world seeded once into Redis (State.settle) while the
     server answers, and `await_world` holds requests until it is in."""
-    client = await serve(slow_platform(gate), seed=106, store=redis_url)
+    client = await serve(slow_platform(gate), seed=107, store=redis_url)  # a seed no other test caches
     health = await client.get("/__admin/health")
     body = await health.json()
     assert health.status == 503 and body["status"] == "seeding" and body["seeding"] == ["slow"]
