@@ -196,6 +196,11 @@ class _Calls:
 # --- logins: each platform's own way, with the demo users `GET /` describes ----------------------
 
 
+def _bare_ticket(answer: httpx.Response) -> str:
+    """Barium's login answers the ticket alone (text/plain) unless JSON is asked for (openapi/barium.yaml)."""
+    return answer.text.strip().strip('"')
+
+
 def _login_call(api: Mapping[str, Any], user: str | None) -> tuple[Call, Callable[[httpx.Response], dict[str, str]]]:
     """How to log in to one API of the index, and how to turn the answer into request headers."""
     name, login = api["name"], api.get("credentials") or {}
@@ -207,7 +212,7 @@ def _login_call(api: Mapping[str, Any], user: str | None) -> tuple[Call, Callabl
     if name == "barium":
         form = {field: str(login[field]) for field in ("APIKey", "Username", "Password")}  # as the spec names them
         call = Call("POST", origin_path(login["authenticate"]), data=form, admin=False)
-        return call, lambda r: {login.get("header", "ticket"): r.text.strip()}  # the bare ticket, as Barium answers
+        return call, lambda r: {login.get("header", "ticket"): _bare_ticket(r)}
     if "service_owner_token_url" in login:
         chosen = user or ("person" if name == "altinn-app" else "owner")
         url = login["person_token_url" if chosen == "person" else "service_owner_token_url"]

@@ -56,7 +56,6 @@ PROXY_NOTE = web.RequestKey("proxy_note", dict)  # where core/proxy.py forwarded
 STUB_NOTE = web.RequestKey("stub_note", dict)  # the stub that answered, for the entry
 # Set by a handler whose answer is itself a credential no redaction can recognise (Barium's bare
 # ticket, platforms/barium/auth.py): the entry keeps "[redacted]" in place of the response body.
-SECRET_ANSWER = web.RequestKey("journal_secret_answer", bool)
 
 
 @dataclass(slots=True)
@@ -407,16 +406,26 @@ async def record_in_journal(request: web.Request, handler: Handler) -> web.Strea
             entry.body_size = len(await _body_of(request))  # chunked: read() returns what was read
         if answered and (raw := read_already(request)):
             entry.request_body = KeptBody.of(raw, request.headers.get("Content-Type"))
-        if answered and request.get(SECRET_ANSWER):
-            entry.response_body = KeptBody.of(REDACTED.encode(), "text/plain")
-        elif answered and isinstance(response, web.Response) and isinstance(response.body, bytes):
-            entry.response_body = KeptBody.of(response.body, response.headers.get("Content-Type"))
+        if answered and isinstance(response, web.Response) and isinstance(response.body, bytes):
+            entry.response_body = _kept_answer(found.found if found is not None else None, response)
         entry.status = response.status if answered and response is not None else None
         entry.duration_ms = round((time.monotonic() - started) * 1000, 1)
         try:
             await journal.record(entry)
         except StoreUnavailable as error:  # the answer stands; only its record is missing
             log.warning("the request journal could not record %s %s: %s", request.method, request.path, error)
+
+
+def _kept_answer(found: object, response: web.Response) -> KeptBody | None:
+    """The answer's body as the journal keeps it. An operation whose answer *is* a credential
+    (`x-secret-answer` in its spec: Barium's bare ticket) is kept as `[redacted]` unless it is JSON,
+    whose credential fields `payloads.redact` finds by name; XML or text would show it in clear."""
+    body = response.body if isinstance(response.body, bytes) else b""
+    content_type = response.headers.get("Content-Type")
+    secret = isinstance(found, Route) and bool(found.op.spec.get("x-secret-answer"))
+    if secret and body and "json" not in (content_type or "").lower():
+        return KeptBody(payloads.REDACTED.encode(), len(payloads.REDACTED), "text/plain")
+    return KeptBody.of(body, content_type)
 
 
 def read_already(request: web.Request) -> bytes | None:

@@ -23,7 +23,6 @@ from aiohttp import web
 from instancemock.core.context import Ctx, ctx
 from instancemock.core.encoding import json_response
 from instancemock.core.errors import Refusal
-from instancemock.core.journal import SECRET_ANSWER
 from instancemock.core.violations import Violation
 from instancemock.platforms.barium.catalog import User, catalog
 from instancemock.platforms.barium.formats import Form, chosen, wants_envelope
@@ -157,7 +156,6 @@ def _written(request: web.Request, body: dict[str, Any], web_ticket: bool) -> we
     query = request.rel_url.query.items()
     if web_ticket or wants_envelope(query):
         return json_response(body)
-    request[SECRET_ANSWER] = True  # the ticket alone: the journal cannot tell it is one
     if chosen(query) is Form.JSONP:
         return json_response(body["Ticket"])
     return web.Response(text=body["Ticket"], content_type="text/plain", charset="utf-8")
