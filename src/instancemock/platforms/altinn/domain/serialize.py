@@ -22,9 +22,14 @@ def platform_link(origin: str, party_id: str | int, guid: str) -> str:
 def omit_nulls(value: Any) -> Any:
     """Drop null members (recursively) and private `_` members: Storage never writes `null`."""
     if isinstance(value, dict):
-        return {k: omit_nulls(v) for k, v in value.items() if v is not None and not k.startswith("_")}
+        # scalars are taken as they are, without a call each: most members of an instance are
+        return {
+            k: omit_nulls(v) if isinstance(v, (dict, list)) else v
+            for k, v in value.items()
+            if v is not None and k[:1] != "_"
+        }
     if isinstance(value, list):
-        return [omit_nulls(v) for v in value]
+        return [omit_nulls(v) if isinstance(v, (dict, list)) else v for v in value]
     return value
 
 
@@ -74,5 +79,7 @@ STATUS_ORDER = (
 
 def _ordered(view: dict[str, Any], order: tuple[str, ...]) -> dict[str, Any]:
     """Members in the model's declaration order (`Instance.cs`, ...), as Newtonsoft writes them."""
-    ranked = {name: i for i, name in enumerate(order)}
-    return dict(sorted(view.items(), key=lambda kv: ranked.get(kv[0], len(order))))
+    ordered = {name: view[name] for name in order if name in view}
+    if len(ordered) < len(view):  # members the model does not name come last, in the order they had
+        ordered.update((name, value) for name, value in view.items() if name not in ordered)
+    return ordered
