@@ -404,7 +404,11 @@ class State:
             return
         event = SeedEvent(sandbox, platform, done, _documents_in(store), seconds)
         if done:
-            log.info("seeded %s/%s: %d documents in %.2f s", sandbox, platform, event.documents, seconds)
+            # the console's progress already prints the default worlds' lines at start-up; the log
+            # keeps them for later worlds (new sandboxes) and for servers without a console
+            shown = self.progress is not None and sandbox == DEFAULT_SANDBOX
+            level = logging.DEBUG if shown else logging.INFO
+            log.log(level, "seeded %s/%s: %d documents in %.2f s", sandbox, platform, event.documents, seconds)
         if self.progress is not None:
             self.progress(event)
 
