@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 from typing import Any
 
@@ -148,3 +149,16 @@ async def test_approve_completes_the_open_task(make_client: MakeClient) -> None:
     assert {t["Id"]: t["Status"] for t in tasks["Data"]}[first["Id"]] == "completed"
     assert [t["Name"] for t in tasks["Data"] if t["Status"] == "ready"] == ["Attestera inköpsorder"]
     assert (await get(client, f"/Instances/{instance_id}", ticket))["Milestone"] == "Attest"
+
+
+async def test_parallel_starts_are_all_kept_with_their_own_numbers(make_client: MakeClient) -> None:
+    """Starts racing for the app's NextNumber each retry instead of answering 409: on a Redis store
+    their reads and writes interleave (platforms/barium/instances.py, _claim_number)."""
+    client = await make_client()
+    ticket = await login(client)
+    before = {i["Id"] for i in (await get(client, "/Instances", ticket, Max=1000))["Data"]}
+    started = await asyncio.gather(*(post(client, f"/Apps/{PURCHASE_ORDER}", ticket) for _ in range(24)))
+    ids = {s["InstanceId"] for s in started}
+    assert len(ids) == 24 and not ids & before
+    names = [(await get(client, f"/Instances/{instance_id}", ticket))["Name"] for instance_id in sorted(ids)]
+    assert len(set(names)) == 24  # each name carries its own number

@@ -87,7 +87,7 @@ async def start_app(request: web.Request) -> web.Response:
         raise bad_field("template", "'template' is required when form values are sent.")
     now = c.now()
     form_values, definitions = _start_values(app, values)
-    number = int(app["NextNumber"])
+    number = await _claim_number(c, stored_app)
     name = (first(pairs, "instance.name") or "").strip() or process.instance_name(app, number, now)
     form_id = new_id()
     instance = process.new_instance(
@@ -113,15 +113,35 @@ async def start_app(request: web.Request) -> web.Response:
         fields=process.form_fields(definitions, form_values, new_id),
     )
     instance, task = process.enter(app, instance, 0, now, new_id, users(c))
-    try:
-        await c.store.put("apps", app["Id"], {**app, "NextNumber": number + 1}, expect=stored_app.version)
-    except VersionConflict as error:
-        raise Refusal(409, "The app changed while the instance was being started; try again.") from error
     await c.store.put("objects", form["Id"], form)
     if task is not None:
         await c.store.put("tasks", task["Id"], task)
     await c.store.put("instances", instance["Id"], instance)
     return json_response({"success": True, "InstanceId": instance["Id"]})
+
+
+CLAIM_ATTEMPTS = 64
+
+
+async def _claim_number(c: Ctx, stored_app: Stored) -> int:
+    """The app's next instance number, taken with a versioned write of the app.
+
+    Why a retry: `NextNumber` is a counter, not somebody's edit, so a start that loses the race for
+    it (another request, worker or replica sharing a Redis store wrote the app in between) reads the
+    app again and takes the next number, as the real service does with its sequence: every one of
+    many parallel starts is kept, with its own number. Only a store that keeps changing under it
+    for CLAIM_ATTEMPTS tries gives up with 409.
+    """
+    app_id = stored_app.doc["Id"]
+    for _ in range(CLAIM_ATTEMPTS):
+        number = int(stored_app.doc["NextNumber"])
+        try:
+            await c.store.put("apps", app_id, {**stored_app.doc, "NextNumber": number + 1}, expect=stored_app.version)
+        except VersionConflict:
+            stored_app = await app_of(c, app_id)
+            continue
+        return number
+    raise Refusal(409, "The app changed while the instance was being started; try again.")
 
 
 def _start_values(app: Document, pairs: list[tuple[str, str]]) -> tuple[dict[str, str | None], list[dict]]:
