@@ -9,8 +9,10 @@ import urllib.error
 import urllib.request
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+import pytest
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 from werkzeug.datastructures import Headers
@@ -59,6 +61,41 @@ async def assert_conforms(api_name: str, response: ClientResponse) -> None:
     headers = Headers(list(response.headers.items()))
     problems = check_response(found.api, found.op, response.status, body, headers, response.content_type)
     assert not problems, f"{response.method} {response.url.path} -> {response.status}: {problems}"
+
+
+# --- the stores the API suites run on -----------------------------------------------------------
+
+STORES = ("memory", "redis")
+TESTS = Path(__file__).parent
+# The API suites: every test here that starts a server (make_client, client, the conformance
+# server) runs once per store. What they check is where the two stores could differ: each
+# platform's reads, writes, versions and paging, the admin API, fault rules, stubs and the journal
+# (kept in the shared store on Redis), and the conformance server's hostile input and races.
+STORE_SUITES = (
+    "platforms",
+    "admin",
+    "conformance",
+    "core/test_faults.py",
+    "core/test_stubs.py",
+    "core/test_journal.py",
+    "core/test_journal_bodies.py",
+    "core/test_control.py",
+)
+
+
+def stores_for(config: pytest.Config, path: Path) -> list[str] | None:
+    """The stores a test at `path` runs on, as a parameter; None: not parametrized (one server
+    on the store `--store` names, memory under `both`)."""
+    chosen = config.getoption("--store")
+    relative = path.relative_to(TESTS).as_posix() if path.is_relative_to(TESTS) else ""
+    if not any(relative == suite or relative.startswith(suite + "/") for suite in STORE_SUITES):
+        return None
+    return list(STORES) if chosen == "both" else [chosen]
+
+
+def default_store(config: pytest.Config) -> str:
+    chosen = str(config.getoption("--store"))
+    return "memory" if chosen == "both" else chosen
 
 
 def free_port() -> int:
