@@ -27,7 +27,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "store" in metafunc.fixturenames:
-        stores = stores_for(metafunc.config, metafunc.definition.path)
+        stores = stores_for(metafunc.config, metafunc.definition.path, metafunc.function.__name__)
         if stores is not None:
             metafunc.parametrize("store", stores, indirect=True)
 

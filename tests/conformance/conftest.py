@@ -15,7 +15,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Each test of the session server runs against a server on each store (tests/support.py,
     STORE_SUITES); the servers live for the session, so the parameter is session-scoped."""
     if "server" in metafunc.fixturenames:
-        stores = stores_for(metafunc.config, metafunc.definition.path)
+        stores = stores_for(metafunc.config, metafunc.definition.path, metafunc.function.__name__)
         if stores is not None:
             metafunc.parametrize("server", stores, indirect=True, scope="session")
 
