@@ -9,8 +9,10 @@ import urllib.error
 import urllib.request
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+import pytest
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 from werkzeug.datastructures import Headers
@@ -59,6 +61,59 @@ async def assert_conforms(api_name: str, response: ClientResponse) -> None:
     headers = Headers(list(response.headers.items()))
     problems = check_response(found.api, found.op, response.status, body, headers, response.content_type)
     assert not problems, f"{response.method} {response.url.path} -> {response.status}: {problems}"
+
+
+# --- the stores the API suites run on -----------------------------------------------------------
+
+STORES = ("memory", "redis")
+TESTS = Path(__file__).parent
+# The API suites: every test here that starts a server (make_client, client, the conformance
+# server) runs once per store. They are where the two stores could differ: each platform's reads,
+# writes, versions and paging, the admin API, fault rules, stubs and the journal (shared on Redis),
+# and the conformance server's parallel writers and version race. The conformance server's
+# hostile-input and schemathesis runs stay on memory: they take ~43% of the suite's time, doubled
+# they would add ~4 minutes, and what they check (validation and error shapes) comes before a store.
+STORE_SUITES = (
+    "platforms",
+    "admin",
+    "conformance/test_concurrency.py",
+    "conformance/test_regressions.py",
+    "core/test_faults.py",
+    "core/test_stubs.py",
+    "core/test_journal.py",
+    "core/test_journal_bodies.py",
+    "core/test_control.py",
+)
+
+
+# What a store gets wrong today, by test function: run, expected to fail (strict, so a fix shows).
+KNOWN_STORE_FAILURES = {
+    ("redis", "test_parallel_barium_starts_are_all_kept_with_unique_ids"): (
+        "Barium's start reads the app's NextNumber and writes it back with expect=version "
+        "(platforms/barium/instances.py); on Redis the 32 starts interleave and most get 409 instead of a retry"
+    ),
+}
+
+
+def stores_for(config: pytest.Config, path: Path, function: str = "") -> list[Any] | None:
+    """The stores a test at `path` runs on, as parameters; None: not parametrized (one server
+    on the store `--store` names, memory under `both`)."""
+    chosen = config.getoption("--store")
+    relative = path.relative_to(TESTS).as_posix() if path.is_relative_to(TESTS) else ""
+    if not any(relative == suite or relative.startswith(suite + "/") for suite in STORE_SUITES):
+        return None
+    stores = list(STORES) if chosen == "both" else [chosen]
+    return [
+        pytest.param(store, marks=pytest.mark.xfail(reason=KNOWN_STORE_FAILURES[store, function], strict=True))
+        if (store, function) in KNOWN_STORE_FAILURES
+        else store
+        for store in stores
+    ]
+
+
+def default_store(config: pytest.Config) -> str:
+    chosen = str(config.getoption("--store"))
+    return "memory" if chosen == "both" else chosen
 
 
 def free_port() -> int:
