@@ -87,12 +87,7 @@ STORE_SUITES = (
 
 
 # What a store gets wrong today, by test function: run, expected to fail (strict, so a fix shows).
-KNOWN_STORE_FAILURES = {
-    ("redis", "test_parallel_barium_starts_are_all_kept_with_unique_ids"): (
-        "Barium's start reads the app's NextNumber and writes it back with expect=version "
-        "(platforms/barium/instances.py); on Redis the 32 starts interleave and most get 409 instead of a retry"
-    ),
-}
+KNOWN_STORE_FAILURES: dict[tuple[str, str], str] = {}  # none today
 
 
 def stores_for(config: pytest.Config, path: Path, function: str = "") -> list[Any] | None:
