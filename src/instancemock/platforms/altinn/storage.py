@@ -17,7 +17,7 @@ from urllib.parse import unquote
 from aiohttp import web
 
 from instancemock.core.context import Ctx, ctx
-from instancemock.core.encoding import json_response
+from instancemock.core.encoding import dumps, encoded_response, json_response
 from instancemock.core.errors import Refusal
 from instancemock.platforms.altinn import auth, errors
 from instancemock.platforms.altinn.auth import Principal, principal_of
@@ -128,7 +128,8 @@ async def _query(request: web.Request, c: Ctx, principal: Principal) -> web.Resp
     index = await c.store.index(INSTANCES, InstanceIndex)
     page, total, cursor = query.select(index, None if owner_view else _readable(c, principal))
     include_data = args.get("includeDataElements", True)
-    views = [storage_view(d, c.origin, strip_deleted_data=not owner_view, include_data=include_data) for d in page]
+    wire = index.wire
+    views = [wire.encoded(d, c.origin, strip_deleted_data=not owner_view, include_data=include_data) for d in page]
     return _envelope(links, query, views, total, cursor)
 
 
@@ -147,18 +148,17 @@ def _readable(c: Ctx, principal: Principal) -> Callable[[Document], bool]:
     return readable
 
 
-def _envelope(
-    links: _Links, query: q.Query, views: list[dict[str, Any]], total: int, cursor: q.Cursor | None
-) -> web.Response:
-    return json_response(
+def _envelope(links: _Links, query: q.Query, views: list[bytes], total: int, cursor: q.Cursor | None) -> web.Response:
+    """The query's answer around the instances' encoded wire forms (`instances` is its last member)."""
+    head = dumps(
         {
             "totalHits": total,
             "count": len(views),
             "self": links.url(query.after),
             "next": links.url(cursor) if cursor is not None else None,
-            "instances": views,
         }
     )
+    return encoded_response(b"".join((head[:-1], b',"instances":[', b",".join(views), b"]}")))
 
 
 class _Links:
