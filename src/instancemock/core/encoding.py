@@ -38,4 +38,15 @@ def json_response(
     content_type: str = JSON,
 ) -> web.Response:
     """aiohttp's `web.json_response`, with the platforms' compact encoding and an explicit charset."""
-    return web.Response(body=dumps(data), status=status, headers=headers, content_type=content_type, charset="utf-8")
+    return encoded_response(dumps(data), status=status, headers=headers, content_type=content_type)
+
+
+def encoded_response(
+    body: bytes,
+    *,
+    status: int = 200,
+    headers: Mapping[str, str] | None = None,
+    content_type: str = JSON,
+) -> web.Response:
+    """`json_response` of JSON already encoded by `dumps` (or assembled from parts it encoded)."""
+    return web.Response(body=body, status=status, headers=headers, content_type=content_type, charset="utf-8")

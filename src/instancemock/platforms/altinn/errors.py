@@ -39,7 +39,8 @@ def problem(status: int, title: str | None = None, detail: str | None = None, **
     if detail is not None:
         body["detail"] = detail
     body.update(extra)
-    body["traceId"] = f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-00"
+    trace = secrets.token_hex(24)  # one call for the W3C trace id (16 bytes) and span id (8 bytes)
+    body["traceId"] = f"00-{trace[:32]}-{trace[32:]}-00"
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return error_body(body, status, PROBLEM_JSON, headers)
 

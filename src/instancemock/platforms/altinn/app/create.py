@@ -261,9 +261,10 @@ async def _new_instance(
     c: Ctx, principal: Principal, app: App, party: Party, due_before: Any, visible_after: Any
 ) -> Document:
     guid = str(uuid.uuid4())  # created at run time: only seeded data must be reproducible
-    now = iso(c.now())
+    moment = c.now()  # one reading: the instance is created, and its process started, at one instant
+    now = iso(moment)
     try:
-        process, events = start(app, c.now(), principal.actor)
+        process, events = start(app, moment, principal.actor)
     except ProcessConflict as conflict:
         raise Refusal.answer(errors.json_string(409, str(conflict))) from conflict
     doc: Document = {

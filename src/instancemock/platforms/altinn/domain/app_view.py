@@ -45,8 +45,13 @@ def app_link(origin: str, app_id: str, party_id: str | int, guid: str) -> str:
 def _all(
     source: dict[str, Any] | None, names: tuple[str, ...], defaults: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    source = source or {}
-    return {name: source.get(name, (defaults or {}).get(name)) for name in names}
+    get = (source or _NOTHING).get
+    if defaults is None:
+        return {name: get(name) for name in names}
+    return {name: get(name, defaults.get(name)) for name in names}
+
+
+_NOTHING: dict[str, Any] = {}
 
 
 def process_view(process: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from bisect import bisect_left
 
 from instancemock.platforms.altinn.domain.instances import is_confirmed_by
+from instancemock.platforms.altinn.domain.serialize import WireForms
 from instancemock.platforms.altinn.domain.ticks import stored_ticks
 from instancemock.world.store import Document
 
@@ -73,6 +74,9 @@ class InstanceIndex:
     `find` (query.py) instead of a Python loop over the entries. Filling appends and sorts once,
     on first read: the store adds every document of a large world in one go, and keeping each list
     sorted while it grows would move it once per document.
+
+    `wire` caches the documents' encoded Storage forms (serialize.py); the index is told of every
+    write, so it drops a document's forms when the document is replaced or deleted.
     """
 
     def __init__(self) -> None:
@@ -81,6 +85,7 @@ class InstanceIndex:
         self._lists: dict[Facet, list[Entry]] = {EVERY: []}
         self._flags: dict[Facet, bytearray] = {EVERY: bytearray()}
         self._sorted = False
+        self.wire = WireForms()
 
     def add(self, key: str, doc: Document) -> None:
         found = entry(key, doc)
@@ -103,7 +108,7 @@ class InstanceIndex:
             return
         self._sort()
         found, filed = known
-        del self.docs[key]
+        self.wire.forget(self.docs.pop(key))
         for facet in filed:
             entries = self._lists[facet]
             at = bisect_left(entries, found)

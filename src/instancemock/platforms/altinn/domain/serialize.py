@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from instancemock.core.encoding import dumps
 from instancemock.platforms.altinn.domain.instances import guid_of, is_hard_deleted_element, party_of
 from instancemock.world.store import Document
 
@@ -83,3 +84,53 @@ def _ordered(view: dict[str, Any], order: tuple[str, ...]) -> dict[str, Any]:
     if len(ordered) < len(view):  # members the model does not name come last, in the order they had
         ordered.update((name, value) for name, value in view.items() if name not in ordered)
     return ordered
+
+
+Variant = tuple[str, bool, bool]  # (origin, strip_deleted_data, include_data): what else a wire form depends on
+
+# How many documents' wire forms `WireForms` keeps, and how many variants (mostly origins) of each:
+# at ~2 KB a form, a client paging through a 100,000-instance world holds at most ~40 MB here.
+WIRE_LIMIT = 20_000
+VARIANT_LIMIT = 4
+
+
+class WireForms:
+    """Each stored instance's Storage form, encoded once: the query assembles its page from these.
+
+    Rendering (`storage_view` and the encoder) was two thirds of a Storage query's handler time,
+    and a stored document never changes in place (instances.py: copy, change, put), so its wire
+    form is a function of the document object and the variant. Entries hold their document, so
+    the `id` they are filed under cannot be reused while they exist, and are checked by identity
+    on every read; the owning index (index.py) also forgets a document the moment the store
+    replaces or deletes it. Oldest entries make way beyond `WIRE_LIMIT` documents.
+    """
+
+    def __init__(self, limit: int = WIRE_LIMIT) -> None:
+        self.limit = limit
+        self._forms: dict[int, tuple[Document, dict[Variant, bytes]]] = {}
+
+    def encoded(self, doc: Document, origin: str, *, strip_deleted_data: bool, include_data: bool) -> bytes:
+        """`dumps(storage_view(doc, origin, ...))` with links, from the cache when it has it."""
+        found = self._forms.get(id(doc))
+        if found is None or found[0] is not doc:
+            if len(self._forms) >= self.limit:
+                del self._forms[next(iter(self._forms))]
+            found = self._forms[id(doc)] = (doc, {})
+        variants = found[1]
+        variant = (origin, strip_deleted_data, include_data)
+        encoded = variants.get(variant)
+        if encoded is None:
+            if len(variants) >= VARIANT_LIMIT:  # a client cycling through Host headers
+                variants.clear()
+            view = storage_view(doc, origin, strip_deleted_data=strip_deleted_data, include_data=include_data)
+            encoded = variants[variant] = dumps(view)
+        return encoded
+
+    def forget(self, doc: Document) -> None:
+        """`doc` is no longer stored: drop its forms (and the reference that keeps it alive)."""
+        found = self._forms.get(id(doc))
+        if found is not None and found[0] is doc:
+            del self._forms[id(doc)]
+
+    def __len__(self) -> int:
+        return len(self._forms)
