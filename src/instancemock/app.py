@@ -24,7 +24,7 @@ from instancemock.core.pipeline import API_PLUGINS, MIDDLEWARES, ROUTER, dispatc
 from instancemock.core.plugin import INSTANCE_VIEWS, ApiPlugin, Plugin
 from instancemock.core.routing import CachingRouter
 from instancemock.core.spec import ADMIN, Api, load_api
-from instancemock.core.stubs import STUBS, Stubs
+from instancemock.core.stubs import STUBS, SharedStubs, Stubs
 from instancemock.settings import Settings, check_apis, with_options
 from instancemock.world import simulate, snapshot
 from instancemock.world.clock import Clock
@@ -38,6 +38,7 @@ log = logging.getLogger("instancemock")
 
 PLATFORMS = web.AppKey("platforms", list[Plugin])
 FAULTS = "faults"  # the shared store's name for the fault rules (State.shared)
+STUB_BOARD = "stubs"  # and for the stubs
 
 
 def is_loopback(host: str) -> bool:
@@ -168,7 +169,10 @@ def _application(
     else:
         app[FAULT_RULES] = FaultRules(settings.seed, names)
     app[FAULT_RULES].add_all(settings.faults)  # a bad rule stops start-up, naming its index
-    app[STUBS] = Stubs(apis, settings.allow_off_contract_stubs)
+    if shared is not None:
+        app[STUBS] = SharedStubs(apis, state.shared(STUB_BOARD), settings.allow_off_contract_stubs)
+    else:
+        app[STUBS] = Stubs(apis, settings.allow_off_contract_stubs)
     app[STUBS].add_all(settings.stubs)  # so does a stub the spec does not allow
     proxy.install(app, settings, apis, api_plugins)  # a proxied API the server does not mount stops start-up
     app.router.add_get("/", index, name="index")
@@ -183,6 +187,9 @@ def _application(
         rules = app[FAULT_RULES]
         if isinstance(rules, SharedFaultRules):
             await rules.share()
+        stubs = app[STUBS]
+        if isinstance(stubs, SharedStubs):
+            await stubs.share()
         for platform in serving:
             if platform.startup is not None:
                 await platform.startup(state)
