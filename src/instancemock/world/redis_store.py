@@ -61,6 +61,7 @@ PREFIX = "im"
 SANDBOXES = f"{PREFIX}:sandboxes"  # sorted set: every sandbox with a world, in order of first use
 GENERATIONS = f"{PREFIX}:generation"  # counter: the last generation handed out
 JOURNAL, JOURNAL_ADMIN, JOURNAL_IDS = f"{PREFIX}:journal", f"{PREFIX}:journal:admin", f"{PREFIX}:journal:ids"
+BODIES, HOLDING, BODY_TOTAL = "bodies", "holding", "kept"  # beside each journal stream: `journal_keys`
 SERVICES = "~services"  # the sandbox of what platforms share across sandboxes; no client can name it
 LOCK_SECONDS = 120.0  # a seeding lock's life: a replica that dies while seeding frees it after this
 WAIT_SECONDS = 300.0  # how long a replica waits for another to finish seeding a world
@@ -95,10 +96,32 @@ end
 return {version, changes}
 """
 
-# KEYS: the stream, the id counter; ARGV: the bound, the entry's JSON (without its id)
+# KEYS: the stream, the id counter, the bodies by id, the ids holding bodies with their sizes
+# (oldest first), the bodies' total size. ARGV: the bound on entries, the entry's JSON (without
+# its id and bodies), its bodies' JSON ('' for none), their kept size, the bound on that total.
+# The bodies of entries the stream dropped go with them; past the total, the oldest bodies go.
 _JOURNAL_APPEND = """
 local id = redis.call('INCR', KEYS[2])
-redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[1], '*', 'id', id, 'entry', ARGV[2])
+redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[1], '*', 'id', id, 'entry', ARGV[2], 'kept', ARGV[4])
+local size = tonumber(ARGV[4])
+if ARGV[3] ~= '' and size > 0 then
+  redis.call('HSET', KEYS[3], id, ARGV[3])
+  redis.call('RPUSH', KEYS[4], id .. ':' .. size)
+  redis.call('INCRBY', KEYS[5], size)
+end
+local oldest = math.huge
+local first = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)[1]
+if first then oldest = tonumber(first[2][2]) end
+local cap = tonumber(ARGV[5])
+while true do
+  local head = redis.call('LINDEX', KEYS[4], 0)
+  if not head then break end
+  local held, bytes = string.match(head, '^(%d+):(%d+)$')
+  if tonumber(held) >= oldest and tonumber(redis.call('GET', KEYS[5]) or '0') <= cap then break end
+  redis.call('LPOP', KEYS[4])
+  redis.call('HDEL', KEYS[3], held)
+  redis.call('DECRBY', KEYS[5], bytes)
+end
 return id
 """
 
@@ -152,6 +175,13 @@ def collections_key(generation: bytes | str) -> str:
 def positions_key(generation: bytes | str) -> str:
     name = generation.decode() if isinstance(generation, bytes) else generation
     return f"{PREFIX}:w:{name}:pos"
+
+
+def journal_keys(admin: bool) -> tuple[str, str, str, str]:
+    """The (admin) journal's stream, its bodies by entry id, the ids holding bodies (oldest first,
+    with their sizes) and the bodies' total size."""
+    stream = JOURNAL_ADMIN if admin else JOURNAL
+    return stream, f"{stream}:{BODIES}", f"{stream}:{HOLDING}", f"{stream}:{BODY_TOTAL}"
 
 
 def encode(stored: Stored) -> bytes:
@@ -254,22 +284,42 @@ class RedisPersistence:
 
     # --- what the replicas share ----------------------------------------------------------------
 
-    async def journal_append(self, admin: bool, entry: dict[str, object], bound: int) -> int:
-        """Append to the (admin) journal stream, capped at `bound` entries; the entry's id."""
-        keys = [JOURNAL_ADMIN if admin else JOURNAL, JOURNAL_IDS]
+    async def journal_append(
+        self, admin: bool, entry: dict[str, object], bound: int, bodies: dict[str, object], kept: int, room: int
+    ) -> int:
+        """Append to the (admin) journal stream, capped at `bound` entries, and keep its `bodies`
+        (`kept` bytes of them) while all kept bodies together fit in `room`; the entry's id."""
+        stream, bodies_key, holding, total = journal_keys(admin)
+        args: list[bytes | int] = [
+            bound,
+            orjson.dumps(entry, option=orjson.OPT_NON_STR_KEYS),
+            orjson.dumps(bodies) if kept else b"",
+            kept,
+            room,
+        ]
         found = await unless_unavailable(
-            self._journal_append(keys=keys, args=[bound, orjson.dumps(entry, option=orjson.OPT_NON_STR_KEYS)])
+            self._journal_append(keys=[stream, JOURNAL_IDS, bodies_key, holding, total], args=args)
         )
         return int(found)
 
     async def journal_read(self, admin: bool) -> list[dict[str, object]]:
-        """The stream's entries, newest first, each with its id."""
-        found = await unless_unavailable(self.client.xrevrange(JOURNAL_ADMIN if admin else JOURNAL))
+        """The stream's entries, newest first, each with its id and the bodies still kept (an
+        entry whose bodies the total bound took says `bodiesDropped`)."""
+        stream, bodies_key, _, _ = journal_keys(admin)
+        pipe = self.client.pipeline(transaction=True)
+        pipe.xrevrange(stream)
+        pipe.hgetall(bodies_key)
+        found, bodies = await unless_unavailable(pipe.execute())
         entries = []
         for _, fields in found or ():
             assert fields is not None
             entry = orjson.loads(fields[b"entry"])
             entry["id"] = int(fields[b"id"])
+            held = bodies.get(fields[b"id"])
+            if held is not None:
+                entry.update(orjson.loads(held))
+            elif int(fields.get(b"kept", 0)):
+                entry["bodiesDropped"] = True
             entries.append(entry)
         return entries
 
@@ -277,7 +327,7 @@ class RedisPersistence:
         pipe = self.client.pipeline(transaction=True)
         pipe.xlen(JOURNAL)
         pipe.xlen(JOURNAL_ADMIN)
-        pipe.delete(JOURNAL, JOURNAL_ADMIN)
+        pipe.delete(*journal_keys(False), *journal_keys(True))
         counted = await unless_unavailable(pipe.execute())
         return int(counted[0]) + int(counted[1])
 
