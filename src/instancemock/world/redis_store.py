@@ -20,7 +20,9 @@ Decisions, and why:
   than once, and must only depend on the document it is given (every caller's does).
 - Seeding happens once per world: the first replica to need a world takes a Redis lock
   (`redis.asyncio.lock.Lock`), seeds, writes every document, and only then names the generation;
-  the others wait for the lock and find the world named.
+  the others wait for the lock and find the world named. The lock is a lease of `LOCK_SECONDS`
+  that the seeding replica renews every third of it (`_renewed`): a large world may take minutes
+  to seed, yet a replica that dies while seeding holds the others up for one lease at most.
 - A write is acknowledged once Redis answered it. Redis's own durability (`appendonly yes`,
   `appendfsync always` in the compose example) decides what survives Redis itself crashing.
 - A lost connection raises `StoreUnavailable`; the pipeline answers it 503 in the platform's shape
@@ -30,6 +32,7 @@ Decisions, and why:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar, cast
@@ -39,6 +42,7 @@ from redis import Redis as SyncRedis
 from redis import exceptions as redis_errors
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
+from redis.asyncio.lock import Lock
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -63,7 +67,7 @@ GENERATIONS = f"{PREFIX}:generation"  # counter: the last generation handed out
 JOURNAL, JOURNAL_ADMIN, JOURNAL_IDS = f"{PREFIX}:journal", f"{PREFIX}:journal:admin", f"{PREFIX}:journal:ids"
 BODIES, HOLDING, BODY_TOTAL = "bodies", "holding", "kept"  # beside each journal stream: `journal_keys`
 SERVICES = "~services"  # the sandbox of what platforms share across sandboxes; no client can name it
-LOCK_SECONDS = 120.0  # a seeding lock's life: a replica that dies while seeding frees it after this
+LOCK_SECONDS = 10.0  # a seeding lock's lease, renewed while seeding: a replica that dies frees it after this
 WAIT_SECONDS = 300.0  # how long a replica waits for another to finish seeding a world
 CONNECT_SECONDS = 2.0
 REPLY_SECONDS = 10.0
@@ -349,20 +353,27 @@ class RedisPersistence:
         acquired = await unless_unavailable(lock.acquire())
         if not acquired:
             raise StoreUnavailable(f"waited {WAIT_SECONDS:.0f} s for another replica to seed {sandbox}/{platform}")
+        renewing = asyncio.create_task(_renewed(lock, f"{sandbox}/{platform}"))
         try:
             found = await unless_unavailable(self.client.hget(sandbox_key(sandbox), platform))
             if found is not None:
                 return _raw(found)
             seeded = await asyncio.to_thread(seed)  # a large world takes seconds: the loop answers meanwhile
-            return await unless_unavailable(self._write_world(sandbox, platform, seeded))
+            return await unless_unavailable(self._write_world(sandbox, platform, seeded, first=True))
         finally:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
             try:
                 await lock.release()
             except (redis_errors.LockError, *UNAVAILABLE):
                 log.warning("the seeding lock of %s/%s expired before it was released", sandbox, platform)
 
-    async def _write_world(self, sandbox: str, platform: str, memory: MemoryStore) -> bytes:
-        """Write every document under a new generation, then name it: readers never see half a world."""
+    async def _write_world(self, sandbox: str, platform: str, memory: MemoryStore, first: bool = False) -> bytes:
+        """Write every document under a new generation, then name it: readers never see half a world.
+
+        `first` (seeding): name it only if no replica named one meanwhile (its lease lapsed and
+        another seeded too); then this one is unlinked and theirs, which may have writes, kept."""
         generation = str(await self.client.incr(GENERATIONS)).encode()
         position = 0
         pipe: Pipeline = self.client.pipeline(transaction=False)
@@ -381,6 +392,11 @@ class RedisPersistence:
                     queued = 0
         pipe.set(positions_key(generation), position)
         await pipe.execute()
+        if first and not await self.client.hsetnx(sandbox_key(sandbox), platform, generation):
+            theirs = await self.client.hget(sandbox_key(sandbox), platform)
+            if theirs is not None:
+                await self._unlink(generation)
+                return _raw(theirs)
         await self._name(sandbox, platform, generation)
         return generation
 
@@ -446,6 +462,22 @@ class RedisPersistence:
 
         task = asyncio.get_running_loop().create_task(run())
         self._pending.add(task)
+
+
+async def _renewed(lock: Lock, world: str) -> None:
+    """Renew the seeding lock's lease every third of it until cancelled (the seeding is done).
+
+    A renewal that fails (Redis away, or the lease lapsed and another replica took the lock) is
+    logged and the renewing stops: the seeding goes on, and at worst another replica seeds the
+    same world too, and the first one named is kept (`_write_world`)."""
+    interval = LOCK_SECONDS / 3
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await lock.reacquire()
+        except (redis_errors.LockError, *UNAVAILABLE) as error:
+            log.warning("the seeding lock of %s could not be renewed: %s", world, error)
+            return
 
 
 class RedisStore:
