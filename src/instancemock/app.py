@@ -132,7 +132,7 @@ def _persistence(settings: Settings) -> Persistence:
     if settings.store is not None:
         if settings.state_file is not None:
             raise ValueError("store and state_file exclude each other: with a shared store, Redis keeps the state")
-        return RedisPersistence(settings.store)
+        return RedisPersistence(settings.store, settings.sandboxes, DEFAULT_SANDBOX)
     state_file = settings.state_file
     if state_file is None or snapshot.is_json_file(state_file):
         return InMemory()

@@ -3,7 +3,8 @@
 What one replica acknowledged, the other serves: create on A, read, update and delete on B; the
 Kianda version race has exactly one winner across both; a reset on one is a reset for both; a
 token, ticket or continuation token from one works on the other; a `times: 2` rule fires twice in
-all, and so does a `times: 2` stub; the journal is one.
+all, and so does a `times: 2` stub; the journal is one; the sandboxes evicted are the least
+recently used by any replica.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from support import BARIUM, KIANDA, assert_conforms, barium_headers, kianda_head
 CREATE = "/kianda/api/instances/create"
 PROCESS = "equipment-request"
 STORAGE = "/altinn/storage/api/v1/instances"
+SANDBOX = "X-Mock-Sandbox"
 
 
 @asynccontextmanager
@@ -256,6 +258,31 @@ async def test_the_config_files_stubs_are_shared_once_by_replicas_that_start_wit
         assert sources == ["stub", None, None, None]
         added = await (await b.post("/__admin/stubs", json=stub)).json()
         assert added["id"] == "stub-2"  # the counter goes on from the config file's stubs
+
+
+async def test_the_sandbox_evicted_is_the_one_least_recently_used_by_any_replica(redis_url: str) -> None:
+    async with replicas(redis_url, sandboxes=2) as (a, b):
+        headers = {a: await kianda_headers(a), b: await kianda_headers(b)}
+
+        async def create(client: TestClient, sandbox: str) -> str:
+            made = await client.post(
+                CREATE, json={"processName": PROCESS}, headers={**headers[client], SANDBOX: sandbox}
+            )
+            assert made.status == 200, await made.text()
+            return str((await made.json())["instanceID"])
+
+        async def read(client: TestClient, sandbox: str, name: str) -> int:
+            found = await client.get(f"/kianda/api/instances/{name}", headers={**headers[client], SANDBOX: sandbox})
+            return found.status
+
+        kept = await create(a, "kept")
+        dropped = await create(a, "dropped")
+        assert await read(b, "kept", kept) == 200  # B's use makes "kept" the most recent, A never hears of it
+        await create(a, "third")  # one sandbox too many: A alone would evict "kept", its oldest
+        exported = await (await b.get("/__admin/state")).json()
+        assert set(exported["sandboxes"]) == {"default", "kept", "third"}
+        assert await read(a, "kept", kept) == 200
+        assert await read(b, "dropped", dropped) == 404  # seeded again, without the instance
 
 
 async def test_the_journal_lists_what_every_replica_served(redis_url: str) -> None:

@@ -34,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar, cast
 
@@ -63,6 +64,7 @@ log = logging.getLogger("instancemock.state")
 
 PREFIX = "im"
 SANDBOXES = f"{PREFIX}:sandboxes"  # sorted set: every sandbox with a world, in order of first use
+USED = f"{PREFIX}:sandbox-used"  # sorted set: each sandbox (but the default one) by its last use, for eviction
 GENERATIONS = f"{PREFIX}:generation"  # counter: the last generation handed out
 JOURNAL, JOURNAL_ADMIN, JOURNAL_IDS = f"{PREFIX}:journal", f"{PREFIX}:journal:admin", f"{PREFIX}:journal:ids"
 BODIES, HOLDING, BODY_TOTAL = "bodies", "holding", "kept"  # beside each journal stream: `journal_keys`
@@ -79,10 +81,12 @@ T = TypeVar("T")
 Stamp = tuple[bytes, int]  # a collection's generation and change count: what a replica's copy is current for
 Listed = list[tuple[str, Stored]]  # a collection's keys and documents, in order
 
-# KEYS: sandbox registry, documents, order, collections, position counter, the collection's change counter
-# ARGV: platform, generation, key, json, expected version ('' = any), collection
+# KEYS: sandbox registry, documents, order, collections, position counter, the collection's change
+# counter, USED; ARGV: platform, generation, key, json, expected version ('' = any), collection, now, sandbox
+# (USED and the last two ARGV, now and the sandbox or '' for one never evicted: its last use, for eviction)
 _PUT = """
 if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return {-2} end
+if ARGV[8] ~= '' then redis.call('ZADD', KEYS[7], 'XX', ARGV[7], ARGV[8]) end
 local current = redis.call('HGET', KEYS[2], ARGV[3])
 local version = 0
 if current then version = tonumber(string.match(current, '^(%d+):')) end
@@ -129,21 +133,49 @@ end
 return id
 """
 
-# KEYS: sandbox registry, documents; ARGV: platform, generation, key
+# KEYS: sandbox registry, documents, USED; ARGV: platform, generation, key, now, sandbox
 _GET = """
 if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return {-2} end
+if ARGV[5] ~= '' then redis.call('ZADD', KEYS[3], 'XX', ARGV[4], ARGV[5]) end
 local current = redis.call('HGET', KEYS[2], ARGV[3])
 if current then return {0, current} end
 return {0}
 """
 
-# KEYS: sandbox registry, documents, order, the collection's change counter; ARGV: platform, generation, key
+# KEYS: sandbox registry, documents, order, the collection's change counter, USED
+# ARGV: platform, generation, key, now, sandbox
 _DELETE = """
 if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return {-2} end
+if ARGV[5] ~= '' then redis.call('ZADD', KEYS[5], 'XX', ARGV[4], ARGV[5]) end
 redis.call('ZREM', KEYS[3], ARGV[3])
 local gone = redis.call('HDEL', KEYS[2], ARGV[3])
 if gone == 1 then return {1, redis.call('INCR', KEYS[4])} end
 return {0}
+"""
+
+# KEYS: SANDBOXES, USED; ARGV: how many sandboxes besides the default one are kept, the default
+# one's name, the sandbox just made (never the one evicted). The least recently used go, atomically,
+# so two replicas making sandboxes at once never evict more than the bound asks; their worlds are
+# dropped after (`_drop`).
+_EVICT = """
+local others = {}
+for _, name in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  if name ~= ARGV[2] then
+    local used = tonumber(redis.call('ZSCORE', KEYS[2], name) or '0')
+    if name == ARGV[3] then used = math.huge end
+    table.insert(others, {used, name})
+  end
+end
+local over = #others - tonumber(ARGV[1])
+if over <= 0 then return {} end
+table.sort(others, function(a, b) return a[1] < b[1] end)
+local evicted = {}
+for i = 1, over do
+  redis.call('ZREM', KEYS[1], others[i][2])
+  redis.call('ZREM', KEYS[2], others[i][2])
+  table.insert(evicted, others[i][2])
+end
+return evicted
 """
 
 
@@ -233,14 +265,17 @@ class RedisPersistence:
 
     shared = True
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, sandboxes: int = 32, default: str = "default") -> None:
         self.url = url
+        self.kept = max(sandboxes, 1)  # sandboxes kept besides `default`: settings.sandboxes
+        self.default = default
         _reachable(url)
         self.client = connect(url)
         self._put = self.client.register_script(_PUT)
         self._get = self.client.register_script(_GET)
         self._delete = self.client.register_script(_DELETE)
         self._journal_append = self.client.register_script(_JOURNAL_APPEND)
+        self._evict = self.client.register_script(_EVICT)
         self._pending: set[asyncio.Task[None]] = set()
 
     # --- Persistence ----------------------------------------------------------------------------
@@ -359,7 +394,10 @@ class RedisPersistence:
             if found is not None:
                 return _raw(found)
             seeded = await asyncio.to_thread(seed)  # a large world takes seconds: the loop answers meanwhile
-            return await unless_unavailable(self._write_world(sandbox, platform, seeded, first=True))
+            generation = await unless_unavailable(self._write_world(sandbox, platform, seeded, first=True))
+            if sandbox != SERVICES:
+                await unless_unavailable(self._evict_beyond_bound(sandbox))
+            return generation
         finally:
             renewing.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -407,9 +445,21 @@ class RedisPersistence:
         named.hset(sandbox_key(sandbox), platform, generation)
         if sandbox != SERVICES:
             named.zadd(SANDBOXES, {sandbox: await self._sandbox_order()}, nx=True)
+        if self.last_use(sandbox):
+            named.zadd(USED, {sandbox: time.time()})
         await named.execute()
         if before is not None and _raw(before) != generation:
             await self._unlink(_raw(before))
+
+    async def _evict_beyond_bound(self, made: str) -> None:
+        """Shared LRU: past `kept` sandboxes, the least recently used (by any replica) are dropped."""
+        evicted = await self._evict(keys=[SANDBOXES, USED], args=[self.kept, self.default, made])
+        for name in evicted:
+            await self._drop(_text(name), None)
+
+    def last_use(self, sandbox: str) -> str:
+        """What the store's calls tell Redis of their sandbox's use: '' for one never evicted."""
+        return "" if sandbox in (self.default, SERVICES) else sandbox
 
     async def _sandbox_order(self) -> int:
         return int(await self.client.incr(f"{PREFIX}:sandbox-order"))
@@ -440,6 +490,7 @@ class RedisPersistence:
                         if platform is None or len(gone) == len(worlds):
                             pipe.delete(registry)
                             pipe.zrem(SANDBOXES, name)
+                            pipe.zrem(USED, name)
                         await pipe.execute()
                         break
                     except redis_errors.WatchError:
@@ -490,6 +541,7 @@ class RedisStore:
         self._seed = seed
         self._generation: bytes | None = None
         self._registry = sandbox_key(sandbox)
+        self._used = shared.last_use(sandbox)  # '' where no use is told (the default sandbox's)
         # collection -> (its stamp, its keys and documents as last listed): see `list`
         self._lists: dict[str, tuple[Stamp, Listed]] = {}
         # collection -> the index each `make` built, and the stamp it is current for: see `index`
@@ -517,7 +569,8 @@ class RedisStore:
     async def get(self, collection: str, key: str) -> Stored | None:
         async def read(generation: bytes) -> Stored | None:
             documents, _ = world_keys(generation, collection)
-            reply = await self._shared._get(keys=[self._registry, documents], args=[self.platform, generation, key])
+            keys = [self._registry, documents, USED]
+            reply = await self._shared._get(keys=keys, args=[self.platform, generation, key, time.time(), self._used])
             if reply[0] == -2:
                 raise StaleWorld
             return decode(reply[1]) if len(reply) > 1 else None
@@ -558,7 +611,9 @@ class RedisStore:
         check = self._shared.client.pipeline(transaction=True)
         check.hget(self._registry, self.platform)
         check.get(changes_key(generation, collection))
-        named, changes = await check.execute()
+        if self._used:
+            check.zadd(USED, {self._used: time.time()}, xx=True)  # only while it is kept
+        named, changes, *_ = await check.execute()
         if named != generation:
             raise StaleWorld
         return generation, int(changes or 0)
@@ -600,7 +655,9 @@ class RedisStore:
             pipe = self._shared.client.pipeline(transaction=True)
             pipe.hget(self._registry, self.platform)
             pipe.hlen(documents)
-            named, size = await pipe.execute()
+            if self._used:
+                pipe.zadd(USED, {self._used: time.time()}, xx=True)
+            named, size, *_ = await pipe.execute()
             if named != generation:
                 raise StaleWorld
             return int(size)
@@ -611,15 +668,17 @@ class RedisStore:
         async def write(generation: bytes) -> Stored:
             documents, order = world_keys(generation, collection)
             keys = [self._registry, documents, order, collections_key(generation), positions_key(generation)]
-            keys.append(changes_key(generation, collection))
+            keys += [changes_key(generation, collection), USED]
             text = orjson.dumps(doc)
-            args: list[str | bytes] = [
+            args: list[str | bytes | float] = [
                 self.platform,
                 generation,
                 key,
                 text,
                 "" if expect is None else str(expect),
                 collection,
+                time.time(),
+                self._used,
             ]
             reply = await self._shared._put(keys=keys, args=args)
             if reply[0] == -2:
@@ -648,8 +707,9 @@ class RedisStore:
     async def delete(self, collection: str, key: str) -> bool:
         async def remove(generation: bytes) -> bool:
             documents, order = world_keys(generation, collection)
-            keys = [self._registry, documents, order, changes_key(generation, collection)]
-            reply = await self._shared._delete(keys=keys, args=[self.platform, generation, key])
+            keys = [self._registry, documents, order, changes_key(generation, collection), USED]
+            args: list[str | bytes | float] = [self.platform, generation, key, time.time(), self._used]
+            reply = await self._shared._delete(keys=keys, args=args)
             if reply[0] == -2:
                 raise StaleWorld
             if reply[0] == 1:
