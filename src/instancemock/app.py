@@ -169,8 +169,9 @@ def _application(
     else:
         app[FAULT_RULES] = FaultRules(settings.seed, names)
     app[FAULT_RULES].add_all(settings.faults)  # a bad rule stops start-up, naming its index
-    if shared is not None:
-        app[STUBS] = SharedStubs(apis, state.shared(STUB_BOARD), settings.allow_off_contract_stubs)
+    rules = app[FAULT_RULES]
+    if isinstance(rules, SharedFaultRules):  # the two move one version on, read once per request
+        app[STUBS] = SharedStubs(apis, state.shared(STUB_BOARD), rules, settings.allow_off_contract_stubs)
     else:
         app[STUBS] = Stubs(apis, settings.allow_off_contract_stubs)
     app[STUBS].add_all(settings.stubs)  # so does a stub the spec does not allow

@@ -223,6 +223,9 @@ class SharedFaultRules(FaultRules):
         self.seed = seed
         self.board = board
         self._seen = -1  # the version of the rule list this replica last read
+        # The newest version any request here has read: stubs (core/stubs.py, SharedStubs) move the
+        # same version on, so one read per request tells both whether another replica changed them.
+        self.newest = 0
 
     async def share(self) -> None:
         """At start-up: the config file's rules, unless a replica put them (or others) in already."""
@@ -239,6 +242,7 @@ class SharedFaultRules(FaultRules):
         """The rule list as the board holds it, re-read only when a replica changed it."""
         meta = await self.board.get(META, RULES)
         version = meta.version if meta is not None else 0
+        self.newest = max(self.newest, version)
         if version == self._seen:
             return
         rules = [parse_rule(d.doc["data"], d.doc["id"], self.api_names) for d in await self.board.list(RULES)]
@@ -250,6 +254,17 @@ class SharedFaultRules(FaultRules):
         bumped = await self.board.update(META, RULES, lambda d: {"next": max(int(d["next"]), next_id)})
         if bumped is None:
             await put_first(self.board, META, RULES, {"next": next_id})
+
+    async def changed(self) -> None:
+        """Another kind of control (the stubs) changed: a new version, read by every replica's next request."""
+        await self._bump(0)
+
+    async def read_version(self) -> int:
+        """The version now, read from the board (where no request of this replica read it first)."""
+        meta = await self.board.get(META, RULES)
+        version = meta.version if meta is not None else 0
+        self.newest = max(self.newest, version)
+        return version
 
     async def _fired(self) -> None:
         counts = {s.doc["id"]: int(s.doc["fired"]) for s in await self.board.list(FIRED) if "id" in s.doc}

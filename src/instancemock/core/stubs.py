@@ -31,7 +31,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 from werkzeug.datastructures import Headers
@@ -226,20 +226,34 @@ LISTED, ANSWERED, META = "stubs", "answered", "meta"  # collections of the share
 ADD_ATTEMPTS = 1_000  # default ids taken by other replicas in a row: a livelock, not contention
 
 
+class Versions(Protocol):
+    """The version every change of the shared controls moves on (core/faults.py, SharedFaultRules)."""
+
+    newest: int  # the newest version a request of this replica has read: each reads it first
+
+    async def changed(self) -> None: ...
+    async def read_version(self) -> int: ...
+
+
 class SharedStubs(Stubs):
     """The stubs of every replica sharing a store (`board`, a Store no client can reach).
 
     The board holds each stub as it was given (`LISTED`, in the order added), its `answered` count
-    (`ANSWERED`), and a version of the list (`META`) that every change moves on: a replica reads
-    the version once per request and parses the list again only when another replica changed it.
+    (`ANSWERED`), and the id counter (`META`). Whether another replica changed them is told by the
+    version the fault rules keep (`versions`), which every change of either moves on: each request
+    reads it once, for the fault rules (core/control.py, before this step), so a request costs no
+    round trip here unless something changed; then the list is read and parsed again.
     """
 
     shared = True
 
-    def __init__(self, apis: Mapping[str, Api], board: Store, allow_off_contract: bool = False) -> None:
+    def __init__(
+        self, apis: Mapping[str, Api], board: Store, versions: Versions, allow_off_contract: bool = False
+    ) -> None:
         super().__init__(apis, allow_off_contract)
         self.board = board
-        self._seen = -1  # the version of the list this replica last read
+        self.versions = versions
+        self._seen = -1  # the version the list was read at
         self._given: dict[str, Any] = {}  # each stub as it was given, by id (what the board keeps)
         self._parsed: dict[str, tuple[bytes, Stub]] = {}  # by id: parsed from that JSON, kept while it is
 
@@ -257,14 +271,18 @@ class SharedStubs(Stubs):
                 continue
             await self.board.put(ANSWERED, stub.id, {"id": stub.id, "answered": 0})
         await self._bump(0, floor=self._next)
-        await self.refresh()
+        await self.versions.changed()
+        await self.refresh(read=True)
 
-    async def refresh(self) -> None:
-        """The list as the board holds it, read again only when a replica changed it."""
-        meta = await self.board.get(META, LISTED)
-        version = meta.version if meta is not None else 0
+    async def refresh(self, read: bool = False) -> None:
+        """The list as the board holds it, read again only when a replica changed it: when this
+        request read a newer version (`versions.newest`), or, with `read`, the version now."""
+        if not read and self._seen >= self.versions.newest:
+            return
+        version = await self.versions.read_version()
         if version == self._seen:
             return
+        meta = await self.board.get(META, LISTED)
         listed = [self._rebuilt(stored.doc["id"], stored.doc["data"]) for stored in await self.board.list(LISTED)]
         self._parsed = {stub.id: self._parsed[stub.id] for stub in listed}
         self._stubs, self._seen = listed, version
@@ -283,7 +301,7 @@ class SharedStubs(Stubs):
         return stub
 
     async def _bump(self, step: int, floor: int = 0) -> Stored:
-        """A new version of the list (every replica reads it again), the id counter moved on by `step`."""
+        """The id counter moved on by `step` (and to at least `floor`)."""
 
         def moved(doc: Document) -> Document:
             return {"next": max(int(doc["next"]), floor) + step}
@@ -294,7 +312,7 @@ class SharedStubs(Stubs):
         return bumped
 
     async def current(self) -> list[Stub]:
-        await self.refresh()
+        await self.refresh(read=True)
         counts = {s.doc["id"]: int(s.doc["answered"]) for s in await self.board.list(ANSWERED) if "id" in s.doc}
         for stub in self._stubs:
             stub.answered = counts.get(stub.id, stub.answered)
@@ -303,7 +321,7 @@ class SharedStubs(Stubs):
     async def added(self, data: Any) -> Stub:
         """Checked here (a bad stub is refused before anything is shared), then put on the board;
         a default id another replica took meanwhile moves on to the next number."""
-        await self.refresh()
+        await self.refresh(read=True)
         stub = self.checked(data)
         named = isinstance(data, Mapping) and bool(data.get("id"))
         for _ in range(ADD_ATTEMPTS):
@@ -317,6 +335,7 @@ class SharedStubs(Stubs):
                 continue
             await self.board.put(ANSWERED, stub.id, {"id": stub.id, "answered": 0})
             await self._bump(1, floor=self._next)
+            await self.versions.changed()
             self._parsed[stub.id] = (dumps(data), stub)
             return stub
         raise StubError(f"{ADD_ATTEMPTS} default ids in a row were taken by other replicas; give the stub an id")
@@ -324,19 +343,19 @@ class SharedStubs(Stubs):
     async def removed(self, stub_id: str) -> bool:
         gone = await self.board.delete(LISTED, stub_id)
         await self.board.delete(ANSWERED, stub_id)
-        await self._bump(0)
-        await self.refresh()
+        await self.versions.changed()
+        await self.refresh(read=True)
         return gone
 
     async def cleared(self, sandbox: str | None = None) -> int:
-        await self.refresh()
+        await self.refresh(read=True)
         count = 0
         for stub in list(self._stubs):
             if sandbox is None or stub.criteria.sandbox == sandbox:
                 count += await self.board.delete(LISTED, stub.id)
                 await self.board.delete(ANSWERED, stub.id)
-        await self._bump(0)
-        await self.refresh()
+        await self.versions.changed()
+        await self.refresh(read=True)
         return count
 
     async def choose(self, seen: Seen, api: str, operation: str) -> Stub | None:
@@ -568,7 +587,7 @@ async def answer_from_stubs(request: web.Request, handler: Handler) -> web.Strea
         return await handler(request)
     context = ctx(request)
     if stubs.shared and context.api.name in stubs.apis:
-        await stubs.refresh()  # one round trip: the list another replica may have changed
+        await stubs.refresh()  # read again only if the version this request read (for faults) is newer
     if not stubs or context.op.spec.get("x-streamed-body"):  # a streamed body: its handler reads it
         return await handler(request)
     raw = await request.read() if request.body_exists else b""  # read once already, by validation
