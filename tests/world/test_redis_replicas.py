@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from aiohttp.test_utils import TestClient, TestServer
 
 from instancemock.app import create_app
+from instancemock.core.stubs import STUBS, SharedStubs
 
 from support import BARIUM, KIANDA, assert_conforms, barium_headers, kianda_headers, settings, ttd_headers
 
@@ -208,6 +209,32 @@ async def test_a_stub_with_times_2_added_on_one_replica_answers_exactly_two_requ
         for client in (a, b):
             [listed] = (await (await client.get("/__admin/stubs")).json())["stubs"]
             assert (listed["id"], listed["answered"], listed["remaining"]) == (stub_id, 2, 0)
+
+
+async def test_stubs_are_read_again_only_after_a_change_costing_no_round_trip_per_request(redis_url: str) -> None:
+    async with replicas(redis_url) as (a, b):
+        stubs = b.app[STUBS]
+        assert isinstance(stubs, SharedStubs)
+        reads = 0
+        read_version = stubs.versions.read_version
+
+        async def counted() -> int:
+            nonlocal reads
+            reads += 1
+            return await read_version()
+
+        stubs.versions.read_version = counted  # type: ignore[method-assign]
+        headers = await kianda_headers(b)
+        url = "/kianda/api/instances/training-approval-request-1"
+        for _ in range(5):
+            assert (await b.get(url, headers=headers)).status == 200
+        assert reads == 0  # the version the fault rules read for each request said: unchanged
+        stub = {"request": {"api": "kianda", "operation": "createInstance"}}
+        stub["response"] = {"status": 200, "body": {"success": True, "instanceID": "stubbed-3"}}
+        assert (await a.post("/__admin/stubs", json=stub)).status == 201
+        for _ in range(3):
+            assert (await b.get(url, headers=headers)).status == 200
+        assert reads == 1  # read once, on the first request after A's change
 
 
 async def test_stubs_deleted_or_cleared_on_one_replica_are_gone_on_the_other(redis_url: str) -> None:
