@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import queue
+import re
 import signal
 import subprocess
 import sys
+import threading
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -62,6 +65,72 @@ def test_two_workers_serve_one_port_and_one_world(redis_url: str) -> None:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)
     assert not any(Path(f"/proc/{pid}").exists() and "zombie" not in _status(pid) for pid in workers)
+
+
+class Lines:
+    """The server's stderr, line by line as it arrives (read in a thread, so a wait can time out)."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.lines: queue.Queue[str] = queue.Queue()
+        assert process.stderr is not None
+        stream = process.stderr
+        threading.Thread(target=lambda: [self.lines.put(line) for line in stream], daemon=True).start()
+
+    def next_matching(self, pattern: str, seconds: float = 60) -> re.Match[str]:
+        while True:
+            line = self.lines.get(timeout=seconds)
+            if found := re.search(pattern, line):
+                return found
+
+
+RESTARTED = r"worker (\d) \(pid (\d+)\) died \(signal 9\); started another in its place: pid (\d+)"
+
+
+def test_a_worker_that_dies_is_replaced_and_the_port_keeps_its_workers(redis_url: str) -> None:
+    port = free_port()
+    process = serve("--port", str(port), "--workers", "2", "--store", redis_url)
+    base = f"http://127.0.0.1:{port}"
+    stderr = Lines(process)
+    try:
+        wait_healthy(base, process)
+        first = children(process.pid)
+        replacements = []
+        for victim in reversed(first):  # both workers in turn: then only replacements can answer
+            os.kill(victim, signal.SIGKILL)
+            died = stderr.next_matching(RESTARTED)
+            assert int(died.group(2)) == victim
+            replacements.append(int(died.group(3)))
+        assert sorted(children(process.pid)) == sorted(replacements)
+        with ThreadPoolExecutor(8) as pool:  # new connections, accepted by the replacements
+            assert set(pool.map(lambda _: get(f"{base}/__admin/health", {}), range(20))) == {200}
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+    assert process.returncode == 0
+    assert not any(_alive(pid) for pid in [*first, *replacements])
+
+
+def test_workers_that_keep_dying_stop_the_server(redis_url: str) -> None:
+    port = free_port()
+    process = serve("--port", str(port), "--workers", "2", "--store", redis_url)
+    stderr = Lines(process)
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}", process)
+        victims = children(process.pid)
+        for _ in range(4):  # the budget for two workers: four deaths a minute are replaced
+            os.kill(victims[0], signal.SIGKILL)
+            victims = [int(stderr.next_matching(RESTARTED).group(3))]
+        os.kill(victims[0], signal.SIGKILL)  # the fifth stops the server
+        stderr.next_matching(r"workers keep dying, stopping")
+        assert process.wait(timeout=60) == 1
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=60)
+
+
+def _alive(pid: int) -> bool:
+    return Path(f"/proc/{pid}").exists() and "zombie" not in _status(pid)
 
 
 def _status(pid: int) -> str:

@@ -292,39 +292,82 @@ def serve(args: argparse.Namespace) -> int:
     return serve_bound(settings, sockets, started)
 
 
+RESTART_WINDOW = 60.0  # seconds: more worker deaths than `_restart_budget` within this stop the server
+
+
 def serve_workers(settings: Settings, sockets: list[socket.socket], started: float) -> int:
     """`--workers N`: N forked processes accept on the sockets bound here (a pre-fork server).
 
     Each worker builds its own app and event loop after the fork, so no connection, loop or
     thread crosses it; they share the world through the store (`--store`), which is why one is
-    needed. SIGINT and SIGTERM are passed on; the exit status is the worst of the workers'."""
+    needed. This process keeps the sockets and only supervises: a worker that dies (a signal, a
+    crash) is replaced by a new one on the same sockets, so the port keeps its N workers; one that
+    could not start (exit status 2: a bad setting, Redis away at start-up) is not, since its
+    replacement would fail alike; and workers that keep dying (more than `_restart_budget` in
+    `RESTART_WINDOW` seconds) stop the server. SIGINT and SIGTERM are passed on; the exit status
+    is the worst of the workers'."""
     if not hasattr(os, "fork"):
         return _fail(OSError("--workers needs a system that can fork (Linux, macOS)"))
-    children: list[int] = []
-    for index in range(settings.workers):
+    log = logging.getLogger("instancemock")
+
+    def start(index: int) -> int:
         pid = os.fork()
-        if pid == 0:  # the worker
+        if pid == 0:  # the worker: the signals' own handling, not the supervisor's (`pass_on`)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
             code = 1
             try:
-                code = serve_bound(settings, sockets, started, speaks=index == 0)  # one banner, not N
+                code = serve_bound(settings, sockets, started, speaks=index == 0 and not deaths)  # one banner
             finally:
                 os._exit(code)
-        children.append(pid)
-    for sock in sockets:
-        sock.close()  # the workers hold them
+        return pid
+
+    deaths: list[float] = []  # when workers died, within the window
+    children = {start(index): index for index in range(settings.workers)}
+    stopping = False
 
     def pass_on(signum: int, _frame: object) -> None:
-        for child in children:
+        nonlocal stopping
+        stopping = True
+        for child in list(children):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(child, signum)
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, pass_on)
     worst = 0
-    for child in children:
-        _, status = os.waitpid(child, 0)
-        worst = max(worst, os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 1)
+    while children:
+        pid, status = os.wait()
+        index = children.pop(pid, None)
+        if index is None:
+            continue
+        code = os.waitstatus_to_exitcode(status)
+        if stopping and code in (-signal.SIGTERM, -signal.SIGINT):  # stopped by the signal passed on
+            code = 0  # (a replacement still starting has no handler of its own for it yet)
+        if stopping or code in (0, 2):  # told to stop, or could not start: not replaced
+            worst = max(worst, code if code >= 0 else 1)
+            continue
+        now = time.monotonic()
+        deaths[:] = [*[t for t in deaths if now - t < RESTART_WINDOW], now]
+        how = f"signal {-code}" if code < 0 else f"status {code}"
+        if len(deaths) > _restart_budget(settings.workers):
+            log.error("worker %d (pid %d) died (%s): workers keep dying, stopping", index, pid, how)
+            worst = 1
+            pass_on(signal.SIGTERM, None)
+            continue
+        replacement = start(index)
+        children[replacement] = index
+        if stopping:  # told to stop while it was being forked
+            os.kill(replacement, signal.SIGTERM)
+        log.warning("worker %d (pid %d) died (%s); started another in its place: pid %d", index, pid, how, replacement)
+    for sock in sockets:
+        sock.close()
     return worst
+
+
+def _restart_budget(workers: int) -> int:
+    """How many worker deaths within `RESTART_WINDOW` are replaced: a crash now and then, not a loop."""
+    return max(3, 2 * workers)
 
 
 def serve_bound(settings: Settings, sockets: list[socket.socket], started: float, speaks: bool = True) -> int:

@@ -24,7 +24,7 @@ from instancemock.core.pipeline import API_PLUGINS, MIDDLEWARES, ROUTER, dispatc
 from instancemock.core.plugin import INSTANCE_VIEWS, ApiPlugin, Plugin
 from instancemock.core.routing import CachingRouter
 from instancemock.core.spec import ADMIN, Api, load_api
-from instancemock.core.stubs import STUBS, Stubs
+from instancemock.core.stubs import STUBS, SharedStubs, Stubs
 from instancemock.settings import Settings, check_apis, with_options
 from instancemock.world import simulate, snapshot
 from instancemock.world.clock import Clock
@@ -38,6 +38,7 @@ log = logging.getLogger("instancemock")
 
 PLATFORMS = web.AppKey("platforms", list[Plugin])
 FAULTS = "faults"  # the shared store's name for the fault rules (State.shared)
+STUB_BOARD = "stubs"  # and for the stubs
 
 
 def is_loopback(host: str) -> bool:
@@ -131,7 +132,7 @@ def _persistence(settings: Settings) -> Persistence:
     if settings.store is not None:
         if settings.state_file is not None:
             raise ValueError("store and state_file exclude each other: with a shared store, Redis keeps the state")
-        return RedisPersistence(settings.store)
+        return RedisPersistence(settings.store, settings.sandboxes, DEFAULT_SANDBOX)
     state_file = settings.state_file
     if state_file is None or snapshot.is_json_file(state_file):
         return InMemory()
@@ -168,7 +169,11 @@ def _application(
     else:
         app[FAULT_RULES] = FaultRules(settings.seed, names)
     app[FAULT_RULES].add_all(settings.faults)  # a bad rule stops start-up, naming its index
-    app[STUBS] = Stubs(apis, settings.allow_off_contract_stubs)
+    rules = app[FAULT_RULES]
+    if isinstance(rules, SharedFaultRules):  # the two move one version on, read once per request
+        app[STUBS] = SharedStubs(apis, state.shared(STUB_BOARD), rules, settings.allow_off_contract_stubs)
+    else:
+        app[STUBS] = Stubs(apis, settings.allow_off_contract_stubs)
     app[STUBS].add_all(settings.stubs)  # so does a stub the spec does not allow
     proxy.install(app, settings, apis, api_plugins)  # a proxied API the server does not mount stops start-up
     app.router.add_get("/", index, name="index")
@@ -183,6 +188,9 @@ def _application(
         rules = app[FAULT_RULES]
         if isinstance(rules, SharedFaultRules):
             await rules.share()
+        stubs = app[STUBS]
+        if isinstance(stubs, SharedStubs):
+            await stubs.share()
         for platform in serving:
             if platform.startup is not None:
                 await platform.startup(state)

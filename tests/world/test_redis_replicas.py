@@ -3,7 +3,8 @@
 What one replica acknowledged, the other serves: create on A, read, update and delete on B; the
 Kianda version race has exactly one winner across both; a reset on one is a reset for both; a
 token, ticket or continuation token from one works on the other; a `times: 2` rule fires twice in
-all; the journal is one.
+all, and so does a `times: 2` stub; the journal is one; the sandboxes evicted are the least
+recently used by any replica.
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ from urllib.parse import urlsplit
 from aiohttp.test_utils import TestClient, TestServer
 
 from instancemock.app import create_app
+from instancemock.core.stubs import STUBS, SharedStubs
 
 from support import BARIUM, KIANDA, assert_conforms, barium_headers, kianda_headers, settings, ttd_headers
 
 CREATE = "/kianda/api/instances/create"
 PROCESS = "equipment-request"
 STORAGE = "/altinn/storage/api/v1/instances"
+SANDBOX = "X-Mock-Sandbox"
 
 
 @asynccontextmanager
@@ -173,6 +176,140 @@ async def test_a_rule_with_times_2_fails_exactly_two_requests_across_both_replic
         assert [(r["fired"], r["remaining"]) for r in listed["rules"]] == [(2, 0)]
         assert (await b.delete("/__admin/faults")).status == 200
         assert (await (await a.get("/__admin/faults")).json())["rules"] == []
+
+
+async def test_a_stub_with_times_2_added_on_one_replica_answers_exactly_two_requests_across_both(
+    redis_url: str,
+) -> None:
+    async with replicas(redis_url) as (a, b):
+        headers = {a: await kianda_headers(a), b: await kianda_headers(b)}
+        created = {"success": True, "instanceID": "stubbed-1"}
+        stub = {
+            "request": {"api": "kianda", "operation": "createInstance"},
+            "response": {"status": 200, "body": created},
+            "times": 2,
+        }
+        added = await a.post("/__admin/stubs", json=stub)
+        assert added.status == 201, await added.text()
+        stub_id = (await added.json())["id"]
+
+        async def create(index: int) -> tuple[str | None, Any]:
+            client = (a, b)[index % 2]
+            answer = await client.post(CREATE, json={"processName": PROCESS}, headers=headers[client])
+            assert answer.status == 200, await answer.text()
+            await assert_conforms(KIANDA, answer)
+            return answer.headers.get("X-Mock-Source"), await answer.json()
+
+        first = await create(1)  # B answers with the stub A added ...
+        assert first == ("stub", created)
+        answers = [first, *await asyncio.gather(*(create(i) for i in range(12)))]
+        stubbed = [body for source, body in answers if source == "stub"]
+        assert stubbed == [created, created]  # ... and the two replicas answer with it twice in all
+        assert all(body["instanceID"] != "stubbed-1" for source, body in answers if source != "stub")
+        for client in (a, b):
+            [listed] = (await (await client.get("/__admin/stubs")).json())["stubs"]
+            assert (listed["id"], listed["answered"], listed["remaining"]) == (stub_id, 2, 0)
+
+
+async def test_stubs_are_read_again_only_after_a_change_costing_no_round_trip_per_request(redis_url: str) -> None:
+    async with replicas(redis_url) as (a, b):
+        stubs = b.app[STUBS]
+        assert isinstance(stubs, SharedStubs)
+        reads = 0
+        read_version = stubs.versions.read_version
+
+        async def counted() -> int:
+            nonlocal reads
+            reads += 1
+            return await read_version()
+
+        stubs.versions.read_version = counted  # type: ignore[method-assign]
+        headers = await kianda_headers(b)
+        url = "/kianda/api/instances/training-approval-request-1"
+        for _ in range(5):
+            assert (await b.get(url, headers=headers)).status == 200
+        assert reads == 0  # the version the fault rules read for each request said: unchanged
+        stub = {"request": {"api": "kianda", "operation": "createInstance"}}
+        stub["response"] = {"status": 200, "body": {"success": True, "instanceID": "stubbed-3"}}
+        assert (await a.post("/__admin/stubs", json=stub)).status == 201
+        for _ in range(3):
+            assert (await b.get(url, headers=headers)).status == 200
+        assert reads == 1  # read once, on the first request after A's change
+
+
+async def test_stubs_deleted_or_cleared_on_one_replica_are_gone_on_the_other(redis_url: str) -> None:
+    async with replicas(redis_url) as (a, b):
+        headers = {a: await kianda_headers(a), b: await kianda_headers(b)}
+        created = {"success": True, "instanceID": "stubbed-2"}
+        stub = {
+            "request": {"api": "kianda", "operation": "createInstance"},
+            "response": {"status": 200, "body": created},
+        }
+        first = await (await a.post("/__admin/stubs", json=stub)).json()
+        second = await b.post("/__admin/stubs", json={**stub, "request": {**stub["request"], "sandbox": "t"}})
+        assert second.status == 201, await second.text()
+        ids = [first["id"], (await second.json())["id"]]
+        assert ids == ["stub-1", "stub-2"]  # default ids count across replicas
+        duplicate = await a.post("/__admin/stubs", json={**stub, "id": "stub-2"})
+        assert duplicate.status == 409
+        listed = (await (await a.get("/__admin/stubs")).json())["stubs"]
+        assert [s["id"] for s in listed] == ["stub-2", "stub-1"]  # newest first, wherever added
+
+        answer = await a.post(CREATE, json={"processName": PROCESS}, headers=headers[a])
+        assert answer.headers.get("X-Mock-Source") == "stub"
+        assert (await b.delete("/__admin/stubs/stub-1")).status == 200
+        assert (await a.delete("/__admin/stubs/stub-1")).status == 404
+        answer = await a.post(CREATE, json={"processName": PROCESS}, headers=headers[a])
+        assert answer.status == 200 and answer.headers.get("X-Mock-Source") is None
+
+        cleared = await (await a.delete("/__admin/stubs", params={"sandbox": "t"})).json()
+        assert cleared == {"deleted": 1}
+        assert (await (await b.get("/__admin/stubs")).json())["stubs"] == []
+        sandboxed = {**headers[b], "X-Mock-Sandbox": "t"}
+        answer = await b.post(CREATE, json={"processName": PROCESS}, headers=sandboxed)
+        assert answer.status == 200 and answer.headers.get("X-Mock-Source") is None
+
+
+async def test_the_config_files_stubs_are_shared_once_by_replicas_that_start_with_them(redis_url: str) -> None:
+    created = {"success": True, "instanceID": "from-config"}
+    request = {"api": "kianda", "operation": "createInstance"}
+    stub = {"request": request, "response": {"status": 200, "body": created}, "times": 1}
+    async with replicas(redis_url, stubs=[stub]) as (a, b):
+        listed = (await (await b.get("/__admin/stubs")).json())["stubs"]
+        assert [(s["id"], s["times"]) for s in listed] == [("stub-1", 1)]  # one stub, not one per replica
+        headers = {a: await kianda_headers(a), b: await kianda_headers(b)}
+        sources = []
+        for client in (a, b, a, b):
+            answer = await client.post(CREATE, json={"processName": PROCESS}, headers=headers[client])
+            sources.append(answer.headers.get("X-Mock-Source"))
+        assert sources == ["stub", None, None, None]
+        added = await (await b.post("/__admin/stubs", json=stub)).json()
+        assert added["id"] == "stub-2"  # the counter goes on from the config file's stubs
+
+
+async def test_the_sandbox_evicted_is_the_one_least_recently_used_by_any_replica(redis_url: str) -> None:
+    async with replicas(redis_url, sandboxes=2) as (a, b):
+        headers = {a: await kianda_headers(a), b: await kianda_headers(b)}
+
+        async def create(client: TestClient, sandbox: str) -> str:
+            made = await client.post(
+                CREATE, json={"processName": PROCESS}, headers={**headers[client], SANDBOX: sandbox}
+            )
+            assert made.status == 200, await made.text()
+            return str((await made.json())["instanceID"])
+
+        async def read(client: TestClient, sandbox: str, name: str) -> int:
+            found = await client.get(f"/kianda/api/instances/{name}", headers={**headers[client], SANDBOX: sandbox})
+            return found.status
+
+        kept = await create(a, "kept")
+        dropped = await create(a, "dropped")
+        assert await read(b, "kept", kept) == 200  # B's use makes "kept" the most recent, A never hears of it
+        await create(a, "third")  # one sandbox too many: A alone would evict "kept", its oldest
+        exported = await (await b.get("/__admin/state")).json()
+        assert set(exported["sandboxes"]) == {"default", "kept", "third"}
+        assert await read(a, "kept", kept) == 200
+        assert await read(b, "dropped", dropped) == 404  # seeded again, without the instance
 
 
 async def test_the_journal_lists_what_every_replica_served(redis_url: str) -> None:

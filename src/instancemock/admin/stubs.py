@@ -1,4 +1,6 @@
-"""/__admin/stubs: list, add and remove stubs (matching, the contract check and answering: core/stubs.py)."""
+"""/__admin/stubs: list, add and remove stubs (matching, the contract check and answering: core/stubs.py).
+
+Every call goes through the async methods, so with a shared store it acts on every replica."""
 
 from __future__ import annotations
 
@@ -14,13 +16,13 @@ from instancemock.core.stubs import STUBS, DuplicateStub, OffContract, StubError
 
 async def list_stubs(request: web.Request) -> web.Response:
     """Newest first: the order in which they are tried."""
-    stubs = request.app[STUBS]
-    return json_response({"stubs": [stub.as_json() for stub in stubs.newest_first()]})
+    stubs = await request.app[STUBS].current()
+    return json_response({"stubs": [stub.as_json() for stub in stubs]})
 
 
 async def add_stub(request: web.Request) -> web.Response:
     try:
-        stub = request.app[STUBS].add(json.loads(ctx(request).args.raw_body))  # the JSON as sent
+        stub = await request.app[STUBS].added(json.loads(ctx(request).args.raw_body))  # the JSON as sent
     except OffContract as error:
         raise Refusal(422, str(error), error.violations) from error
     except StubError as error:
@@ -31,12 +33,12 @@ async def add_stub(request: web.Request) -> web.Response:
 
 async def clear_stubs(request: web.Request) -> web.Response:
     sandbox = ctx(request).args.query.get("sandbox")
-    return json_response({"deleted": request.app[STUBS].clear(sandbox)})
+    return json_response({"deleted": await request.app[STUBS].cleared(sandbox)})
 
 
 async def delete_stub(request: web.Request) -> web.Response:
     stub_id = ctx(request).args.path["id"]
-    if not request.app[STUBS].remove(stub_id):
+    if not await request.app[STUBS].removed(stub_id):
         raise Refusal(404, f"No stub with id {stub_id!r}.")
     return json_response({"deleted": 1})
 

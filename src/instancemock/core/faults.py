@@ -24,7 +24,7 @@ from typing import Any
 
 from aiohttp import web
 
-from instancemock.world.store import Document, Store, Stored, VersionConflict
+from instancemock.world.store import Document, Store, VersionConflict, put_first
 
 METHODS = ("GET", "PUT", "POST", "PATCH", "DELETE", "HEAD", "OPTIONS")
 MAX_DELAY_MS = 600_000.0  # ten minutes: no delay, drawn or asked for, waits longer
@@ -223,6 +223,9 @@ class SharedFaultRules(FaultRules):
         self.seed = seed
         self.board = board
         self._seen = -1  # the version of the rule list this replica last read
+        # The newest version any request here has read: stubs (core/stubs.py, SharedStubs) move the
+        # same version on, so one read per request tells both whether another replica changed them.
+        self.newest = 0
 
     async def share(self) -> None:
         """At start-up: the config file's rules, unless a replica put them (or others) in already."""
@@ -239,6 +242,7 @@ class SharedFaultRules(FaultRules):
         """The rule list as the board holds it, re-read only when a replica changed it."""
         meta = await self.board.get(META, RULES)
         version = meta.version if meta is not None else 0
+        self.newest = max(self.newest, version)
         if version == self._seen:
             return
         rules = [parse_rule(d.doc["data"], d.doc["id"], self.api_names) for d in await self.board.list(RULES)]
@@ -249,7 +253,18 @@ class SharedFaultRules(FaultRules):
         """A new version of the rule list, so every replica reads it again."""
         bumped = await self.board.update(META, RULES, lambda d: {"next": max(int(d["next"]), next_id)})
         if bumped is None:
-            await _put_first(self.board, META, RULES, {"next": next_id})
+            await put_first(self.board, META, RULES, {"next": next_id})
+
+    async def changed(self) -> None:
+        """Another kind of control (the stubs) changed: a new version, read by every replica's next request."""
+        await self._bump(0)
+
+    async def read_version(self) -> int:
+        """The version now, read from the board (where no request of this replica read it first)."""
+        meta = await self.board.get(META, RULES)
+        version = meta.version if meta is not None else 0
+        self.newest = max(self.newest, version)
+        return version
 
     async def _fired(self) -> None:
         counts = {s.doc["id"]: int(s.doc["fired"]) for s in await self.board.list(FIRED) if "id" in s.doc}
@@ -307,7 +322,7 @@ class SharedFaultRules(FaultRules):
         """The next number of the one sequence every replica draws from, in the order they draw."""
         drawn = await self.board.update(META, "draws", lambda d: {"n": int(d["n"]) + 1})
         if drawn is None:
-            drawn = await _put_first(self.board, META, "draws", {"n": 1})
+            drawn = await put_first(self.board, META, "draws", {"n": 1})
         return random.Random(f"{self.seed}:faults:{drawn.doc['n']}").random()
 
     async def _claim(self, rule: FaultRule) -> bool:
@@ -323,15 +338,6 @@ class SharedFaultRules(FaultRules):
         if counted is not None:
             rule.fired = int(counted.doc["fired"])
         return counted is not None and allowed
-
-
-async def _put_first(board: Store, collection: str, key: str, doc: Document) -> Stored:
-    """Write the first version of a document, or (another replica came first) apply nothing and read it."""
-    try:
-        return await board.put(collection, key, doc, expect=0)
-    except VersionConflict as lost:
-        assert lost.current is not None
-        return lost.current
 
 
 FAULT_RULES = web.AppKey("fault_rules", FaultRules)

@@ -320,7 +320,9 @@ class Journal:
 class JournalStreams(Protocol):
     """Where a shared journal keeps its entries: two capped streams (world/redis_store.py)."""
 
-    async def journal_append(self, admin: bool, entry: dict[str, Any], bound: int) -> int: ...
+    async def journal_append(
+        self, admin: bool, entry: dict[str, Any], bound: int, bodies: dict[str, Any], kept: int, room: int
+    ) -> int: ...
     async def journal_read(self, admin: bool) -> list[dict[str, Any]]: ...
     async def journal_clear(self) -> int: ...
 
@@ -329,20 +331,32 @@ class SharedJournal(Journal):
     """The journal of every replica sharing a store: entries are appended to capped streams.
 
     Each entry carries its bodies' kept bytes (cut at `BODY_BYTES` each), so `verify` and the
-    listing compare and show bodies on any replica. The memory journal's total bound on bodies
-    (`BODIES_BYTES`) is not applied here: MAXLEN bounds a stream at `size` entries, each with at
-    most two cut bodies."""
+    listing compare and show bodies on any replica. The bounds are the memory journal's: MAXLEN
+    keeps `size` entries, and the bodies are kept apart from the stream, at most `body_bytes` of
+    them in all (an eighth for the admin journal), the oldest dropped first (`bodiesDropped`)."""
 
-    def __init__(self, streams: JournalStreams, size: int = 1000, admin_size: int = ADMIN_JOURNAL_SIZE) -> None:
-        super().__init__(size, admin_size)
+    def __init__(
+        self,
+        streams: JournalStreams,
+        size: int = 1000,
+        admin_size: int = ADMIN_JOURNAL_SIZE,
+        body_bytes: int = BODIES_BYTES,
+    ) -> None:
+        super().__init__(size, admin_size, body_bytes)
         self.streams = streams
 
     async def record(self, entry: JournalEntry) -> None:
         admin = entry.api == ADMIN
-        entry.id = await self.streams.journal_append(admin, entry.kept_json(), self.admin_size if admin else self.size)
+        data = entry.kept_json()
+        bodies = {"requestBody": data.pop("requestBody"), "responseBody": data.pop("responseBody")}
+        bound, room = (self.admin_size, self.body_bytes // 8) if admin else (self.size, self.body_bytes)
+        entry.id = await self.streams.journal_append(admin, data, bound, bodies, entry.kept_bytes, room)
 
     async def search(self, where: Filter) -> list[JournalEntry]:
         entries = await self.streams.journal_read(where.api == ADMIN)
+        for entry in entries:
+            entry.setdefault("requestBody", None)
+            entry.setdefault("responseBody", None)
         return [found for found in map(JournalEntry.from_kept, entries) if where(found)]
 
     async def wipe(self) -> int:

@@ -18,6 +18,12 @@ In the pipeline (`answer_from_stubs`) stubs come last, after authentication and 
 validation: a stub stands in for the handler, so a request the real API would refuse is still
 refused. A stub answers without touching the world, and the newest matching stub wins (so one
 added in a test overrides one from the config file).
+
+With a shared store (`--store redis://...`), `SharedStubs` keeps the stubs and their `answered`
+counts in it, the way `SharedFaultRules` (core/faults.py) keeps fault rules: a stub added through
+one replica answers on all, deleting or clearing acts on all, and `times: 2` answers exactly two
+requests across all of them (each answer is claimed with a versioned write). In memory nothing of
+this runs: `Stubs.pick` counts in place, as before.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 from werkzeug.datastructures import Headers
@@ -39,6 +45,7 @@ from instancemock.core.oracle import response_problems
 from instancemock.core.payloads import ABSENT
 from instancemock.core.spec import ADMIN, Api, Operation
 from instancemock.core.violations import Violation
+from instancemock.world.store import Document, Store, Stored, VersionConflict, put_first
 
 STUB_KEYS = {"id", "request", "response", "times"}
 RESPONSE_KEYS = {"status", "headers", "body", "contentType"}
@@ -115,6 +122,8 @@ class Stub:
 class Stubs:
     """The stubs in force, newest last; `pick` tries the newest first."""
 
+    shared = False  # SharedStubs: the list lives in a store every replica reads (`refresh` first)
+
     def __init__(self, apis: Mapping[str, Api], allow_off_contract: bool = False) -> None:
         self.apis = {name: api for name, api in apis.items() if name != ADMIN}
         self.allow_off_contract = allow_off_contract
@@ -133,6 +142,13 @@ class Stubs:
 
     def add(self, data: Any) -> Stub:
         """Check `data` (shape, then contract) and append it; a bad stub raises StubError, nothing changes."""
+        stub = self.checked(data)
+        self._stubs.append(stub)
+        self._next += 1
+        return stub
+
+    def checked(self, data: Any) -> Stub:
+        """`data` as a stub, if its shape and the spec allow it and its id is free here."""
         stub = parse_stub(data, f"stub-{self._next}", self.apis)
         if any(s.id == stub.id for s in self._stubs):
             raise DuplicateStub(f"a stub with id {stub.id!r} exists already; delete it first")
@@ -145,8 +161,6 @@ class Stubs:
                 found,
             )
         stub.violations = tuple(found)
-        self._stubs.append(stub)
-        self._next += 1
         return stub
 
     def add_all(self, items: Iterable[Any]) -> None:
@@ -186,6 +200,191 @@ class Stubs:
             stub.answered += 1
             return stub
         return None
+
+    # What /__admin/stubs and the pipeline call: the same in memory, round trips when shared.
+
+    async def refresh(self) -> None:
+        """The stubs as every replica sees them; in memory they are always current."""
+
+    async def current(self) -> list[Stub]:
+        return self.newest_first()
+
+    async def added(self, data: Any) -> Stub:
+        return self.add(data)
+
+    async def removed(self, stub_id: str) -> bool:
+        return self.remove(stub_id)
+
+    async def cleared(self, sandbox: str | None = None) -> int:
+        return self.clear(sandbox)
+
+    async def choose(self, seen: Seen, api: str, operation: str) -> Stub | None:
+        return self.pick(seen, api, operation)
+
+
+LISTED, ANSWERED, META = "stubs", "answered", "meta"  # collections of the shared board
+ADD_ATTEMPTS = 1_000  # default ids taken by other replicas in a row: a livelock, not contention
+
+
+class Versions(Protocol):
+    """The version every change of the shared controls moves on (core/faults.py, SharedFaultRules)."""
+
+    newest: int  # the newest version a request of this replica has read: each reads it first
+
+    async def changed(self) -> None: ...
+    async def read_version(self) -> int: ...
+
+
+class SharedStubs(Stubs):
+    """The stubs of every replica sharing a store (`board`, a Store no client can reach).
+
+    The board holds each stub as it was given (`LISTED`, in the order added), its `answered` count
+    (`ANSWERED`), and the id counter (`META`). Whether another replica changed them is told by the
+    version the fault rules keep (`versions`), which every change of either moves on: each request
+    reads it once, for the fault rules (core/control.py, before this step), so a request costs no
+    round trip here unless something changed; then the list is read and parsed again.
+    """
+
+    shared = True
+
+    def __init__(
+        self, apis: Mapping[str, Api], board: Store, versions: Versions, allow_off_contract: bool = False
+    ) -> None:
+        super().__init__(apis, allow_off_contract)
+        self.board = board
+        self.versions = versions
+        self._seen = -1  # the version the list was read at
+        self._given: dict[str, Any] = {}  # each stub as it was given, by id (what the board keeps)
+        self._parsed: dict[str, tuple[bytes, Stub]] = {}  # by id: parsed from that JSON, kept while it is
+
+    def add(self, data: Any) -> Stub:
+        stub = super().add(data)
+        self._given[stub.id] = data
+        return stub
+
+    async def share(self) -> None:
+        """At start-up: the config file's stubs, unless a replica put them (or others) in already."""
+        for stub in list(self._stubs):
+            try:
+                await self.board.put(LISTED, stub.id, {"id": stub.id, "data": self._given[stub.id]}, expect=0)
+            except VersionConflict:
+                continue
+            await self.board.put(ANSWERED, stub.id, {"id": stub.id, "answered": 0})
+        await self._bump(0, floor=self._next)
+        await self.versions.changed()
+        await self.refresh(read=True)
+
+    async def refresh(self, read: bool = False) -> None:
+        """The list as the board holds it, read again only when a replica changed it: when this
+        request read a newer version (`versions.newest`), or, with `read`, the version now."""
+        if not read and self._seen >= self.versions.newest:
+            return
+        version = await self.versions.read_version()
+        if version == self._seen:
+            return
+        meta = await self.board.get(META, LISTED)
+        listed = [self._rebuilt(stored.doc["id"], stored.doc["data"]) for stored in await self.board.list(LISTED)]
+        self._parsed = {stub.id: self._parsed[stub.id] for stub in listed}
+        self._stubs, self._seen = listed, version
+        if meta is not None:
+            self._next = int(meta.doc["next"])
+
+    def _rebuilt(self, stub_id: str, data: Any) -> Stub:
+        """The stub another replica checked and shared; parsed once per id and content."""
+        text = dumps(data)
+        kept = self._parsed.get(stub_id)
+        if kept is not None and kept[0] == text:
+            return kept[1]
+        stub = parse_stub(data, stub_id, self.apis)
+        stub.violations = tuple(contract_violations(stub, self.apis))  # allowed where it was added
+        self._parsed[stub_id] = (text, stub)
+        return stub
+
+    async def _bump(self, step: int, floor: int = 0) -> Stored:
+        """The id counter moved on by `step` (and to at least `floor`)."""
+
+        def moved(doc: Document) -> Document:
+            return {"next": max(int(doc["next"]), floor) + step}
+
+        bumped = await self.board.update(META, LISTED, moved)
+        if bumped is None:
+            bumped = await put_first(self.board, META, LISTED, {"next": max(floor, 1) + step})
+        return bumped
+
+    async def current(self) -> list[Stub]:
+        await self.refresh(read=True)
+        counts = {s.doc["id"]: int(s.doc["answered"]) for s in await self.board.list(ANSWERED) if "id" in s.doc}
+        for stub in self._stubs:
+            stub.answered = counts.get(stub.id, stub.answered)
+        return self.newest_first()
+
+    async def added(self, data: Any) -> Stub:
+        """Checked here (a bad stub is refused before anything is shared), then put on the board;
+        a default id another replica took meanwhile moves on to the next number."""
+        await self.refresh(read=True)
+        stub = self.checked(data)
+        named = isinstance(data, Mapping) and bool(data.get("id"))
+        for _ in range(ADD_ATTEMPTS):
+            try:
+                await self.board.put(LISTED, stub.id, {"id": stub.id, "data": data}, expect=0)
+            except VersionConflict:
+                if named:
+                    raise DuplicateStub(f"a stub with id {stub.id!r} exists already; delete it first") from None
+                self._next += 1
+                stub.id = f"stub-{self._next}"
+                continue
+            await self.board.put(ANSWERED, stub.id, {"id": stub.id, "answered": 0})
+            await self._bump(1, floor=self._next)
+            await self.versions.changed()
+            self._parsed[stub.id] = (dumps(data), stub)
+            return stub
+        raise StubError(f"{ADD_ATTEMPTS} default ids in a row were taken by other replicas; give the stub an id")
+
+    async def removed(self, stub_id: str) -> bool:
+        gone = await self.board.delete(LISTED, stub_id)
+        await self.board.delete(ANSWERED, stub_id)
+        await self.versions.changed()
+        await self.refresh(read=True)
+        return gone
+
+    async def cleared(self, sandbox: str | None = None) -> int:
+        await self.refresh(read=True)
+        count = 0
+        for stub in list(self._stubs):
+            if sandbox is None or stub.criteria.sandbox == sandbox:
+                count += await self.board.delete(LISTED, stub.id)
+                await self.board.delete(ANSWERED, stub.id)
+        await self.versions.changed()
+        await self.refresh(read=True)
+        return count
+
+    async def choose(self, seen: Seen, api: str, operation: str) -> Stub | None:
+        """As `pick`, over the list `refresh` read; an answer counts only once claimed on the board."""
+        for stub in reversed(self._stubs):
+            if (api, operation) not in stub.operations:
+                continue
+            if stub.times is not None and stub.answered >= stub.times:
+                continue
+            if stub.criteria.differences(seen):
+                continue
+            if await self._claim(stub):
+                return stub
+        return None
+
+    async def _claim(self, stub: Stub) -> bool:
+        """Count one answer of `stub`, unless its `times` are used up (across every replica) or it
+        was deleted meanwhile."""
+        allowed = False
+
+        def answer(doc: Document) -> Document | None:
+            nonlocal allowed
+            allowed = stub.times is None or int(doc["answered"]) < stub.times
+            return {**doc, "answered": int(doc["answered"]) + 1} if allowed else None
+
+        counted = await self.board.update(ANSWERED, stub.id, answer)
+        if counted is not None:
+            stub.answered = int(counted.doc["answered"])
+        return counted is not None and allowed
 
 
 STUBS = web.AppKey("stubs", Stubs)
@@ -384,14 +583,19 @@ def seen_live(request: web.Request, context: Ctx, raw: bytes) -> Seen:
 async def answer_from_stubs(request: web.Request, handler: Handler) -> web.StreamResponse:
     """The newest matching stub answers in the handler's place; the world is not touched."""
     stubs = request.app.get(STUBS)
-    if not stubs or CTX not in request:
+    if stubs is None or CTX not in request:
         return await handler(request)
     context = ctx(request)
-    if context.op.spec.get("x-streamed-body"):  # its handler reads the body itself, under its own limit
+    if stubs.shared and context.api.name in stubs.apis:
+        await stubs.refresh()  # read again only if the version this request read (for faults) is newer
+    if not stubs or context.op.spec.get("x-streamed-body"):  # a streamed body: its handler reads it
         return await handler(request)
     raw = await request.read() if request.body_exists else b""  # read once already, by validation
     seen = seen_live(request, context, raw)
-    stub = stubs.pick(seen, context.api.name, context.op.id)
+    if stubs.shared:
+        stub = await stubs.choose(seen, context.api.name, context.op.id)
+    else:
+        stub = stubs.pick(seen, context.api.name, context.op.id)
     if stub is None:
         return await handler(request)
     request[STUB_NOTE] = {"id": stub.id, "offContract": stub.off_contract}

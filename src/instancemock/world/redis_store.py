@@ -20,7 +20,9 @@ Decisions, and why:
   than once, and must only depend on the document it is given (every caller's does).
 - Seeding happens once per world: the first replica to need a world takes a Redis lock
   (`redis.asyncio.lock.Lock`), seeds, writes every document, and only then names the generation;
-  the others wait for the lock and find the world named.
+  the others wait for the lock and find the world named. The lock is a lease of `LOCK_SECONDS`
+  that the seeding replica renews every third of it (`_renewed`): a large world may take minutes
+  to seed, yet a replica that dies while seeding holds the others up for one lease at most.
 - A write is acknowledged once Redis answered it. Redis's own durability (`appendonly yes`,
   `appendfsync always` in the compose example) decides what survives Redis itself crashing.
 - A lost connection raises `StoreUnavailable`; the pipeline answers it 503 in the platform's shape
@@ -30,7 +32,9 @@ Decisions, and why:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar, cast
 
@@ -39,6 +43,7 @@ from redis import Redis as SyncRedis
 from redis import exceptions as redis_errors
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
+from redis.asyncio.lock import Lock
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -59,10 +64,12 @@ log = logging.getLogger("instancemock.state")
 
 PREFIX = "im"
 SANDBOXES = f"{PREFIX}:sandboxes"  # sorted set: every sandbox with a world, in order of first use
+USED = f"{PREFIX}:sandbox-used"  # sorted set: each sandbox (but the default one) by its last use, for eviction
 GENERATIONS = f"{PREFIX}:generation"  # counter: the last generation handed out
 JOURNAL, JOURNAL_ADMIN, JOURNAL_IDS = f"{PREFIX}:journal", f"{PREFIX}:journal:admin", f"{PREFIX}:journal:ids"
+BODIES, HOLDING, BODY_TOTAL = "bodies", "holding", "kept"  # beside each journal stream: `journal_keys`
 SERVICES = "~services"  # the sandbox of what platforms share across sandboxes; no client can name it
-LOCK_SECONDS = 120.0  # a seeding lock's life: a replica that dies while seeding frees it after this
+LOCK_SECONDS = 10.0  # a seeding lock's lease, renewed while seeding: a replica that dies frees it after this
 WAIT_SECONDS = 300.0  # how long a replica waits for another to finish seeding a world
 CONNECT_SECONDS = 2.0
 REPLY_SECONDS = 10.0
@@ -74,10 +81,12 @@ T = TypeVar("T")
 Stamp = tuple[bytes, int]  # a collection's generation and change count: what a replica's copy is current for
 Listed = list[tuple[str, Stored]]  # a collection's keys and documents, in order
 
-# KEYS: sandbox registry, documents, order, collections, position counter, the collection's change counter
-# ARGV: platform, generation, key, json, expected version ('' = any), collection
+# KEYS: sandbox registry, documents, order, collections, position counter, the collection's change
+# counter, USED; ARGV: platform, generation, key, json, expected version ('' = any), collection, now, sandbox
+# (USED and the last two ARGV, now and the sandbox or '' for one never evicted: its last use, for eviction)
 _PUT = """
 if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return {-2} end
+if ARGV[8] ~= '' then redis.call('ZADD', KEYS[7], 'XX', ARGV[7], ARGV[8]) end
 local current = redis.call('HGET', KEYS[2], ARGV[3])
 local version = 0
 if current then version = tonumber(string.match(current, '^(%d+):')) end
@@ -95,28 +104,78 @@ end
 return {version, changes}
 """
 
-# KEYS: the stream, the id counter; ARGV: the bound, the entry's JSON (without its id)
+# KEYS: the stream, the id counter, the bodies by id, the ids holding bodies with their sizes
+# (oldest first), the bodies' total size. ARGV: the bound on entries, the entry's JSON (without
+# its id and bodies), its bodies' JSON ('' for none), their kept size, the bound on that total.
+# The bodies of entries the stream dropped go with them; past the total, the oldest bodies go.
 _JOURNAL_APPEND = """
 local id = redis.call('INCR', KEYS[2])
-redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[1], '*', 'id', id, 'entry', ARGV[2])
+redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[1], '*', 'id', id, 'entry', ARGV[2], 'kept', ARGV[4])
+local size = tonumber(ARGV[4])
+if ARGV[3] ~= '' and size > 0 then
+  redis.call('HSET', KEYS[3], id, ARGV[3])
+  redis.call('RPUSH', KEYS[4], id .. ':' .. size)
+  redis.call('INCRBY', KEYS[5], size)
+end
+local oldest = math.huge
+local first = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)[1]
+if first then oldest = tonumber(first[2][2]) end
+local cap = tonumber(ARGV[5])
+while true do
+  local head = redis.call('LINDEX', KEYS[4], 0)
+  if not head then break end
+  local held, bytes = string.match(head, '^(%d+):(%d+)$')
+  if tonumber(held) >= oldest and tonumber(redis.call('GET', KEYS[5]) or '0') <= cap then break end
+  redis.call('LPOP', KEYS[4])
+  redis.call('HDEL', KEYS[3], held)
+  redis.call('DECRBY', KEYS[5], bytes)
+end
 return id
 """
 
-# KEYS: sandbox registry, documents; ARGV: platform, generation, key
+# KEYS: sandbox registry, documents, USED; ARGV: platform, generation, key, now, sandbox
 _GET = """
 if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return {-2} end
+if ARGV[5] ~= '' then redis.call('ZADD', KEYS[3], 'XX', ARGV[4], ARGV[5]) end
 local current = redis.call('HGET', KEYS[2], ARGV[3])
 if current then return {0, current} end
 return {0}
 """
 
-# KEYS: sandbox registry, documents, order, the collection's change counter; ARGV: platform, generation, key
+# KEYS: sandbox registry, documents, order, the collection's change counter, USED
+# ARGV: platform, generation, key, now, sandbox
 _DELETE = """
 if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return {-2} end
+if ARGV[5] ~= '' then redis.call('ZADD', KEYS[5], 'XX', ARGV[4], ARGV[5]) end
 redis.call('ZREM', KEYS[3], ARGV[3])
 local gone = redis.call('HDEL', KEYS[2], ARGV[3])
 if gone == 1 then return {1, redis.call('INCR', KEYS[4])} end
 return {0}
+"""
+
+# KEYS: SANDBOXES, USED; ARGV: how many sandboxes besides the default one are kept, the default
+# one's name, the sandbox just made (never the one evicted). The least recently used go, atomically,
+# so two replicas making sandboxes at once never evict more than the bound asks; their worlds are
+# dropped after (`_drop`).
+_EVICT = """
+local others = {}
+for _, name in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  if name ~= ARGV[2] then
+    local used = tonumber(redis.call('ZSCORE', KEYS[2], name) or '0')
+    if name == ARGV[3] then used = math.huge end
+    table.insert(others, {used, name})
+  end
+end
+local over = #others - tonumber(ARGV[1])
+if over <= 0 then return {} end
+table.sort(others, function(a, b) return a[1] < b[1] end)
+local evicted = {}
+for i = 1, over do
+  redis.call('ZREM', KEYS[1], others[i][2])
+  redis.call('ZREM', KEYS[2], others[i][2])
+  table.insert(evicted, others[i][2])
+end
+return evicted
 """
 
 
@@ -152,6 +211,13 @@ def collections_key(generation: bytes | str) -> str:
 def positions_key(generation: bytes | str) -> str:
     name = generation.decode() if isinstance(generation, bytes) else generation
     return f"{PREFIX}:w:{name}:pos"
+
+
+def journal_keys(admin: bool) -> tuple[str, str, str, str]:
+    """The (admin) journal's stream, its bodies by entry id, the ids holding bodies (oldest first,
+    with their sizes) and the bodies' total size."""
+    stream = JOURNAL_ADMIN if admin else JOURNAL
+    return stream, f"{stream}:{BODIES}", f"{stream}:{HOLDING}", f"{stream}:{BODY_TOTAL}"
 
 
 def encode(stored: Stored) -> bytes:
@@ -199,14 +265,17 @@ class RedisPersistence:
 
     shared = True
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, sandboxes: int = 32, default: str = "default") -> None:
         self.url = url
+        self.kept = max(sandboxes, 1)  # sandboxes kept besides `default`: settings.sandboxes
+        self.default = default
         _reachable(url)
         self.client = connect(url)
         self._put = self.client.register_script(_PUT)
         self._get = self.client.register_script(_GET)
         self._delete = self.client.register_script(_DELETE)
         self._journal_append = self.client.register_script(_JOURNAL_APPEND)
+        self._evict = self.client.register_script(_EVICT)
         self._pending: set[asyncio.Task[None]] = set()
 
     # --- Persistence ----------------------------------------------------------------------------
@@ -254,22 +323,42 @@ class RedisPersistence:
 
     # --- what the replicas share ----------------------------------------------------------------
 
-    async def journal_append(self, admin: bool, entry: dict[str, object], bound: int) -> int:
-        """Append to the (admin) journal stream, capped at `bound` entries; the entry's id."""
-        keys = [JOURNAL_ADMIN if admin else JOURNAL, JOURNAL_IDS]
+    async def journal_append(
+        self, admin: bool, entry: dict[str, object], bound: int, bodies: dict[str, object], kept: int, room: int
+    ) -> int:
+        """Append to the (admin) journal stream, capped at `bound` entries, and keep its `bodies`
+        (`kept` bytes of them) while all kept bodies together fit in `room`; the entry's id."""
+        stream, bodies_key, holding, total = journal_keys(admin)
+        args: list[bytes | int] = [
+            bound,
+            orjson.dumps(entry, option=orjson.OPT_NON_STR_KEYS),
+            orjson.dumps(bodies) if kept else b"",
+            kept,
+            room,
+        ]
         found = await unless_unavailable(
-            self._journal_append(keys=keys, args=[bound, orjson.dumps(entry, option=orjson.OPT_NON_STR_KEYS)])
+            self._journal_append(keys=[stream, JOURNAL_IDS, bodies_key, holding, total], args=args)
         )
         return int(found)
 
     async def journal_read(self, admin: bool) -> list[dict[str, object]]:
-        """The stream's entries, newest first, each with its id."""
-        found = await unless_unavailable(self.client.xrevrange(JOURNAL_ADMIN if admin else JOURNAL))
+        """The stream's entries, newest first, each with its id and the bodies still kept (an
+        entry whose bodies the total bound took says `bodiesDropped`)."""
+        stream, bodies_key, _, _ = journal_keys(admin)
+        pipe = self.client.pipeline(transaction=True)
+        pipe.xrevrange(stream)
+        pipe.hgetall(bodies_key)
+        found, bodies = await unless_unavailable(pipe.execute())
         entries = []
         for _, fields in found or ():
             assert fields is not None
             entry = orjson.loads(fields[b"entry"])
             entry["id"] = int(fields[b"id"])
+            held = bodies.get(fields[b"id"])
+            if held is not None:
+                entry.update(orjson.loads(held))
+            elif int(fields.get(b"kept", 0)):
+                entry["bodiesDropped"] = True
             entries.append(entry)
         return entries
 
@@ -277,7 +366,7 @@ class RedisPersistence:
         pipe = self.client.pipeline(transaction=True)
         pipe.xlen(JOURNAL)
         pipe.xlen(JOURNAL_ADMIN)
-        pipe.delete(JOURNAL, JOURNAL_ADMIN)
+        pipe.delete(*journal_keys(False), *journal_keys(True))
         counted = await unless_unavailable(pipe.execute())
         return int(counted[0]) + int(counted[1])
 
@@ -299,20 +388,30 @@ class RedisPersistence:
         acquired = await unless_unavailable(lock.acquire())
         if not acquired:
             raise StoreUnavailable(f"waited {WAIT_SECONDS:.0f} s for another replica to seed {sandbox}/{platform}")
+        renewing = asyncio.create_task(_renewed(lock, f"{sandbox}/{platform}"))
         try:
             found = await unless_unavailable(self.client.hget(sandbox_key(sandbox), platform))
             if found is not None:
                 return _raw(found)
             seeded = await asyncio.to_thread(seed)  # a large world takes seconds: the loop answers meanwhile
-            return await unless_unavailable(self._write_world(sandbox, platform, seeded))
+            generation = await unless_unavailable(self._write_world(sandbox, platform, seeded, first=True))
+            if sandbox != SERVICES:
+                await unless_unavailable(self._evict_beyond_bound(sandbox))
+            return generation
         finally:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
             try:
                 await lock.release()
             except (redis_errors.LockError, *UNAVAILABLE):
                 log.warning("the seeding lock of %s/%s expired before it was released", sandbox, platform)
 
-    async def _write_world(self, sandbox: str, platform: str, memory: MemoryStore) -> bytes:
-        """Write every document under a new generation, then name it: readers never see half a world."""
+    async def _write_world(self, sandbox: str, platform: str, memory: MemoryStore, first: bool = False) -> bytes:
+        """Write every document under a new generation, then name it: readers never see half a world.
+
+        `first` (seeding): name it only if no replica named one meanwhile (its lease lapsed and
+        another seeded too); then this one is unlinked and theirs, which may have writes, kept."""
         generation = str(await self.client.incr(GENERATIONS)).encode()
         position = 0
         pipe: Pipeline = self.client.pipeline(transaction=False)
@@ -331,6 +430,11 @@ class RedisPersistence:
                     queued = 0
         pipe.set(positions_key(generation), position)
         await pipe.execute()
+        if first and not await self.client.hsetnx(sandbox_key(sandbox), platform, generation):
+            theirs = await self.client.hget(sandbox_key(sandbox), platform)
+            if theirs is not None:
+                await self._unlink(generation)
+                return _raw(theirs)
         await self._name(sandbox, platform, generation)
         return generation
 
@@ -341,9 +445,21 @@ class RedisPersistence:
         named.hset(sandbox_key(sandbox), platform, generation)
         if sandbox != SERVICES:
             named.zadd(SANDBOXES, {sandbox: await self._sandbox_order()}, nx=True)
+        if self.last_use(sandbox):
+            named.zadd(USED, {sandbox: time.time()})
         await named.execute()
         if before is not None and _raw(before) != generation:
             await self._unlink(_raw(before))
+
+    async def _evict_beyond_bound(self, made: str) -> None:
+        """Shared LRU: past `kept` sandboxes, the least recently used (by any replica) are dropped."""
+        evicted = await self._evict(keys=[SANDBOXES, USED], args=[self.kept, self.default, made])
+        for name in evicted:
+            await self._drop(_text(name), None)
+
+    def last_use(self, sandbox: str) -> str:
+        """What the store's calls tell Redis of their sandbox's use: '' for one never evicted."""
+        return "" if sandbox in (self.default, SERVICES) else sandbox
 
     async def _sandbox_order(self) -> int:
         return int(await self.client.incr(f"{PREFIX}:sandbox-order"))
@@ -374,6 +490,7 @@ class RedisPersistence:
                         if platform is None or len(gone) == len(worlds):
                             pipe.delete(registry)
                             pipe.zrem(SANDBOXES, name)
+                            pipe.zrem(USED, name)
                         await pipe.execute()
                         break
                     except redis_errors.WatchError:
@@ -398,6 +515,22 @@ class RedisPersistence:
         self._pending.add(task)
 
 
+async def _renewed(lock: Lock, world: str) -> None:
+    """Renew the seeding lock's lease every third of it until cancelled (the seeding is done).
+
+    A renewal that fails (Redis away, or the lease lapsed and another replica took the lock) is
+    logged and the renewing stops: the seeding goes on, and at worst another replica seeds the
+    same world too, and the first one named is kept (`_write_world`)."""
+    interval = LOCK_SECONDS / 3
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await lock.reacquire()
+        except (redis_errors.LockError, *UNAVAILABLE) as error:
+            log.warning("the seeding lock of %s could not be renewed: %s", world, error)
+            return
+
+
 class RedisStore:
     """One world, shared through Redis; see the module's docstring for how each call stays atomic."""
 
@@ -408,6 +541,7 @@ class RedisStore:
         self._seed = seed
         self._generation: bytes | None = None
         self._registry = sandbox_key(sandbox)
+        self._used = shared.last_use(sandbox)  # '' where no use is told (the default sandbox's)
         # collection -> (its stamp, its keys and documents as last listed): see `list`
         self._lists: dict[str, tuple[Stamp, Listed]] = {}
         # collection -> the index each `make` built, and the stamp it is current for: see `index`
@@ -435,7 +569,8 @@ class RedisStore:
     async def get(self, collection: str, key: str) -> Stored | None:
         async def read(generation: bytes) -> Stored | None:
             documents, _ = world_keys(generation, collection)
-            reply = await self._shared._get(keys=[self._registry, documents], args=[self.platform, generation, key])
+            keys = [self._registry, documents, USED]
+            reply = await self._shared._get(keys=keys, args=[self.platform, generation, key, time.time(), self._used])
             if reply[0] == -2:
                 raise StaleWorld
             return decode(reply[1]) if len(reply) > 1 else None
@@ -476,7 +611,9 @@ class RedisStore:
         check = self._shared.client.pipeline(transaction=True)
         check.hget(self._registry, self.platform)
         check.get(changes_key(generation, collection))
-        named, changes = await check.execute()
+        if self._used:
+            check.zadd(USED, {self._used: time.time()}, xx=True)  # only while it is kept
+        named, changes, *_ = await check.execute()
         if named != generation:
             raise StaleWorld
         return generation, int(changes or 0)
@@ -518,7 +655,9 @@ class RedisStore:
             pipe = self._shared.client.pipeline(transaction=True)
             pipe.hget(self._registry, self.platform)
             pipe.hlen(documents)
-            named, size = await pipe.execute()
+            if self._used:
+                pipe.zadd(USED, {self._used: time.time()}, xx=True)
+            named, size, *_ = await pipe.execute()
             if named != generation:
                 raise StaleWorld
             return int(size)
@@ -529,15 +668,17 @@ class RedisStore:
         async def write(generation: bytes) -> Stored:
             documents, order = world_keys(generation, collection)
             keys = [self._registry, documents, order, collections_key(generation), positions_key(generation)]
-            keys.append(changes_key(generation, collection))
+            keys += [changes_key(generation, collection), USED]
             text = orjson.dumps(doc)
-            args: list[str | bytes] = [
+            args: list[str | bytes | float] = [
                 self.platform,
                 generation,
                 key,
                 text,
                 "" if expect is None else str(expect),
                 collection,
+                time.time(),
+                self._used,
             ]
             reply = await self._shared._put(keys=keys, args=args)
             if reply[0] == -2:
@@ -566,8 +707,9 @@ class RedisStore:
     async def delete(self, collection: str, key: str) -> bool:
         async def remove(generation: bytes) -> bool:
             documents, order = world_keys(generation, collection)
-            keys = [self._registry, documents, order, changes_key(generation, collection)]
-            reply = await self._shared._delete(keys=keys, args=[self.platform, generation, key])
+            keys = [self._registry, documents, order, changes_key(generation, collection), USED]
+            args: list[str | bytes | float] = [self.platform, generation, key, time.time(), self._used]
+            reply = await self._shared._delete(keys=keys, args=args)
             if reply[0] == -2:
                 raise StaleWorld
             if reply[0] == 1:

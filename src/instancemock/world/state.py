@@ -458,14 +458,19 @@ class State:
     # --- sandboxes ----------------------------------------------------------------------------
 
     def _world(self, sandbox: str) -> dict[str, Store]:
-        """The sandbox's stores by platform, most recently used last; the oldest beyond the limit go."""
+        """The sandbox's stores by platform, most recently used last; the oldest beyond the limit go.
+
+        With a shared store this process's stores are only handles, and the one it lets go stays
+        in the store: which sandboxes the store keeps is decided there, by every replica's use
+        (world/redis_store.py, `_evict_beyond_bound`), not by this process's alone."""
         world = self._worlds.get(sandbox)
         if world is None:
             world = self._worlds[sandbox] = {}
             while len(self._worlds) > max(self.settings.sandboxes, 1) + 1:
                 oldest = next(k for k in self._worlds if k != DEFAULT_SANDBOX)
                 del self._worlds[oldest]
-                self.persistence.forget(oldest)
+                if not self.persistence.shared:
+                    self.persistence.forget(oldest)
         self._worlds.move_to_end(sandbox)
         return world
 

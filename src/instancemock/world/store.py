@@ -102,6 +102,16 @@ def check_expected(previous: Stored | None, expect: int | None) -> None:
         raise VersionConflict(previous)
 
 
+async def put_first(store: Store, collection: str, key: str, doc: Document) -> Stored:
+    """Write the first version of a document, or (another writer came first: two replicas starting
+    side by side) leave it and return what is there."""
+    try:
+        return await store.put(collection, key, doc, expect=0)
+    except VersionConflict as lost:
+        assert lost.current is not None
+        return lost.current
+
+
 class MemoryStore:
     """Insertion-ordered dicts; every write is one synchronous step, so it is atomic under asyncio.
 
