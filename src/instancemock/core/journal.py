@@ -418,6 +418,7 @@ async def close_entry(request: web.Request, opening: Opening, response: web.Stre
     found = facts(request)
     owner = found.owner if found is not None else None
     path = request.path
+    declared = request.content_length  # parsed from the header at each reading
     entry = JournalEntry(
         id=opening.id,
         time=opening.time,
@@ -428,7 +429,7 @@ async def close_entry(request: web.Request, opening: Opening, response: web.Stre
         api_path=found.api_path if found is not None else api_path_of(path, None),
         sent_query=request.rel_url.query,
         sent_headers=request.headers,
-        body_size=request.content_length or 0,
+        body_size=declared or 0,
         operation=found.found.op.id if found is not None and isinstance(found.found, Route) else None,
         fault=request.get(JOURNAL_NOTE),
         stub=request.get(STUB_NOTE),
@@ -440,7 +441,7 @@ async def close_entry(request: web.Request, opening: Opening, response: web.Stre
     answered = response is not None and transport is not None and not transport.is_closing()
     if answered:
         assert response is not None
-        if request.content_length is None and request.body_exists:
+        if declared is None and request.body_exists:
             entry.body_size = len(await _body_of(request))  # chunked: read() returns what was read
         if raw := read_already(request):
             entry.request_body = KeptBody.of(raw, request.headers.get("Content-Type"))

@@ -107,16 +107,17 @@ def enforce_limits(request: web.Request) -> web.StreamResponse | None:
     the server runs it with `PARSER_CEILING` and the limits are applied here. A body whose
     `Content-Length` is too large is refused before a byte of it is read.
     """
-    shape = owner_shape(request)
     if len(request.raw_path) > MAX_URL_BYTES:
-        return errors.error(shape, 414, f"The request URL is longer than {MAX_URL_BYTES} bytes.")
+        return errors.error(owner_shape(request), 414, f"The request URL is longer than {MAX_URL_BYTES} bytes.")
     for name, value in request.raw_headers:
         if len(name) + len(value) + 2 > MAX_HEADER_BYTES:
             shown = name.decode("latin-1")[:64]
-            return errors.error(shape, 431, f"The header {shown!r} is longer than {MAX_HEADER_BYTES} bytes.")
-    limit = body_limit(request)
-    if request.content_length is not None and request.content_length > limit:
-        return errors.error(shape, 413, f"The request body is larger than {limit} bytes.")
+            return errors.error(
+                owner_shape(request), 431, f"The header {shown!r} is longer than {MAX_HEADER_BYTES} bytes."
+            )
+    declared = request.content_length
+    if declared is not None and declared > (limit := body_limit(request)):
+        return errors.error(owner_shape(request), 413, f"The request body is larger than {limit} bytes.")
     return None
 
 

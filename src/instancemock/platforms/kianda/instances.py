@@ -39,7 +39,7 @@ def summary(doc: Document) -> Document:
 
 
 def parse_version(text: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in str(text).split("."))
+    return tuple(map(int, str(text).split(".")))
 
 
 def next_version(text: str) -> str:
