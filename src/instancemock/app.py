@@ -20,7 +20,7 @@ from instancemock.core.context import APIS, STATE, origin_of
 from instancemock.core.encoding import json_response
 from instancemock.core.faults import FAULT_RULES, FaultRules, SharedFaultRules
 from instancemock.core.journal import JOURNAL, Journal, SharedJournal
-from instancemock.core.pipeline import API_PLUGINS, ROUTER, dispatch, pipelined
+from instancemock.core.pipeline import API_PLUGINS, MIDDLEWARES, ROUTER, dispatch
 from instancemock.core.plugin import INSTANCE_VIEWS, ApiPlugin, Plugin
 from instancemock.core.routing import CachingRouter
 from instancemock.core.spec import ADMIN, Api, load_api
@@ -153,7 +153,7 @@ def _application(
         state.seed_in_background(DEFAULT_SANDBOX)  # the children seed while the specs load below
     apis, api_plugins = mount(every, settings)
 
-    app = web.Application(client_max_size=settings.max_body_bytes)
+    app = web.Application(middlewares=MIDDLEWARES, client_max_size=settings.max_body_bytes)
     app[STATE] = state
     app[APIS] = apis
     app[ROUTER] = CachingRouter(list(apis.values()))
@@ -171,8 +171,8 @@ def _application(
     app[STUBS] = Stubs(apis, settings.allow_off_contract_stubs)
     app[STUBS].add_all(settings.stubs)  # so does a stub the spec does not allow
     proxy.install(app, settings, apis, api_plugins)  # a proxied API the server does not mount stops start-up
-    app.router.add_get("/", pipelined(index), name="index")  # every request passes the pipeline (core/pipeline.py)
-    app.router.add_route("*", "/{tail:.*}", pipelined(dispatch), name="dispatch")
+    app.router.add_get("/", index, name="index")
+    app.router.add_route("*", "/{tail:.*}", dispatch, name="dispatch")
 
     if (restored or not background) and not state.persistence.shared:  # restored worlds are in at once
         state.seed_all(DEFAULT_SANDBOX)  # seed what is missing now: a bad fixture stops start-up, not the first request

@@ -6,7 +6,7 @@
     -> validate_request -> answer_from_stubs
     -> dispatch (the operation's handler)
 
-`run_pipeline`, which the app's routes call (`pipelined`), is that list: each step is a named function
+`run_pipeline`, the application's one aiohttp middleware, is that list: each step is a named function
 that either answers in the request's place (returns a response) or lets it go on (returns None);
 the steps that wrap the rest (the journal, the crash guard, CORS headers, the strict check, the
 representation, refusals) are the `try` blocks and the lines after the answer in `run_pipeline`.
@@ -26,7 +26,6 @@ and only the router knows the owner; it only *resolves*: an unknown path is answ
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Mapping
 
@@ -237,6 +236,7 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
     return await handler(request)
 
 
+@web.middleware
 async def run_pipeline(request: web.Request, handler: Handler) -> web.StreamResponse:
     """The steps, outermost first, in one coroutine; `handler` is `dispatch` (or the index page).
 
@@ -286,7 +286,7 @@ async def _routed(request: web.Request, handler: Handler) -> web.StreamResponse:
     return await check_response_strict(request, present_answers(request, answer))
 
 
-def pipelined(handler: Handler) -> Handler:
-    """`handler` behind the pipeline, for the app's two routes (app.py): a partial, not an aiohttp
-    middleware, which would add its own wrapper and a lookup of the built chain per request."""
-    return functools.partial(run_pipeline, handler=handler)
+# The application's one middleware, not a handler the routes call: a path aiohttp's router cannot
+# match (a newline in it, `OPTIONS *`) gets aiohttp's own 404 route, which only a middleware sees,
+# and the pipeline answers it in the owning API's shape like any other.
+MIDDLEWARES = [run_pipeline]
