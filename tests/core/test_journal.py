@@ -10,6 +10,7 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient
+from multidict import CIMultiDict, CIMultiDictProxy, MultiDict, MultiDictProxy
 
 from instancemock.app import create_app
 from instancemock.core.context import STATE
@@ -187,3 +188,17 @@ async def test_concurrent_requests_are_all_recorded(make_client: MakeClient) -> 
     client = await make_client()
     await asyncio.gather(*(client.get(f"/nowhere/{i}") for i in range(40)))
     assert await count(client, path="/nowhere/*") == 40
+
+
+def test_an_entry_keeps_what_arrived_and_redacts_it_when_read() -> None:
+    """Recording costs no redaction: the entry holds aiohttp's multidicts, and every reading (the
+    listing, `verify`, a shared journal's stored form and its reading back) shows them redacted."""
+    sent_headers = CIMultiDictProxy(CIMultiDict([("Ticket", "t-1"), ("X-N", "1"), ("x-n", "2")]))
+    sent_query = MultiDictProxy(MultiDict([("TICKET", "t-1"), ("Max", "2"), ("Max", "3")]))
+    entry = JournalEntry(1, NOW, "barium", "default", "GET", "/p", "/p", sent_query, sent_headers, 0, 200)
+    assert entry.sent_headers is sent_headers  # kept as it arrived
+    shown = entry.as_json()
+    assert shown["headers"] == {"Ticket": "[redacted]", "X-N": "1", "x-n": "2"}
+    assert shown["query"] == {"TICKET": ["[redacted]"], "Max": ["2", "3"]}
+    assert entry.seen().headers == {"ticket": "[redacted]", "x-n": "2"}
+    assert JournalEntry.from_kept(entry.kept_json()).as_json() == shown

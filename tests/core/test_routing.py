@@ -32,6 +32,16 @@ async def test_the_kelvin_sign_does_not_reach_kianda(client: TestClient) -> None
     assert "Message" not in await response.json()  # not Kianda's shape: no API owns the path
 
 
+async def test_a_path_aiohttps_router_cannot_match_is_answered_in_the_apis_shape(client: TestClient) -> None:
+    """aiohttp's catch-all route does not match a path with a newline in it; its own 404 route then
+    passes the pipeline (the app's one middleware), which answers as the owning API answers
+    (here Kianda's 401: no token), never with aiohttp's `404: Not Found` text."""
+    response = await client.get("/kianda/api/instances/a%0Ab")
+    assert response.status == 401
+    assert response.content_type == "application/json"
+    assert "Message" in await response.json()  # Kianda's error shape, as any other 404 of its paths
+
+
 @pytest.mark.parametrize(
     ("segment", "matches"),
     [("50001001", True), ("+5", True), ("-1", True), ("2147483648", False), ("5x", False), ("active", False)],

@@ -32,7 +32,13 @@ def too_large(shape: ErrorShape | None, limit: int) -> Refusal:
 
 
 async def read_body(request: web.Request, shape: ErrorShape | None, seconds: float) -> bytes:
-    """The body up to the app's `client_max_size` (else aiohttp's 413), within `seconds` (else a 408)."""
+    """The body up to the app's `client_max_size` (else aiohttp's 413), within `seconds` (else a 408).
+
+    A body that has arrived whole (most are: they come with their headers) is read without a
+    timer, which would be set and cancelled for nothing.
+    """
+    if request.content.is_eof():
+        return await request.read()
     try:
         async with asyncio.timeout(seconds):
             return await request.read()

@@ -19,7 +19,7 @@ from typing import Any
 from aiohttp import web
 
 from instancemock.core import errors
-from instancemock.core.context import Handler, facts
+from instancemock.core.context import facts
 from instancemock.core.encoding import json_response
 from instancemock.core.errors import ErrorShape
 from instancemock.core.faults import FAULT_RULES, MAX_DELAY_MS, Fault, FaultRule
@@ -56,6 +56,9 @@ class Plan:
             "delayMs": round(self.delay_ms, 1),
             "fault": str(self.fault) if self.fault else None,
         }
+
+
+NOTHING = Plan()  # no header and no rule: the request goes on untouched
 
 
 def read_headers(request: web.Request) -> tuple[Plan, list[Violation]]:
@@ -108,15 +111,17 @@ def merge(plan: Plan, rule: FaultRule | None, request: web.Request) -> Plan:
     return plan
 
 
-@web.middleware
-async def apply_mock_controls(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """X-Mock-* headers and the first fault rule that fires: delay, forced status or socket fault."""
+async def apply_mock_controls(request: web.Request) -> web.StreamResponse | None:
+    """X-Mock-* headers and the first fault rule that fires: delay, forced status or socket fault.
+
+    The answer that replaces the request's own, or None (after any delay) to go on.
+    """
     found = facts(request)
     if found is None:  # GET /, the index
-        return await handler(request)
+        return None
     api = found.owner
     if api is not None and api.platform == ADMIN:
-        return await handler(request)
+        return None
     shape = api.errors if api is not None else None
     plan, violations = read_headers(request)
     if violations:
@@ -125,8 +130,8 @@ async def apply_mock_controls(request: web.Request, handler: Handler) -> web.Str
         api.name if api is not None else None, request.method, found.api_path, found.sandbox, request.path
     )
     plan = merge(plan, rule, request)
-    if plan == Plan():
-        return await handler(request)
+    if plan == NOTHING:
+        return None
     request[JOURNAL_NOTE] = plan.note()
     if plan.delay_ms and not await wait(request, plan.delay_ms / 1000):
         return _unwritable()  # the client left while we waited
@@ -134,7 +139,7 @@ async def apply_mock_controls(request: web.Request, handler: Handler) -> web.Str
         return await apply_fault(request, plan.fault)
     if plan.status is not None:
         return forced(shape, plan)
-    return await handler(request)
+    return None
 
 
 def forced(shape: ErrorShape | None, plan: Plan) -> web.Response:

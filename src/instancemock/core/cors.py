@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from instancemock.core.context import APIS, STATE, Handler
+from instancemock.core.context import APIS, STATE
 from instancemock.core.routing import fold
 from instancemock.core.spec import ADMIN
 
@@ -30,22 +30,32 @@ def _is_admin(request: web.Request) -> bool:
     return admin is not None and any(path == fold(b) or path.startswith(fold(b) + "/") for b in admin.bases)
 
 
-@web.middleware
-async def answer_cors(request: web.Request, handler: Handler) -> web.StreamResponse:
+def allowed_origin(request: web.Request) -> str | None:
+    """The request's `Origin` if it may call this path from a browser (None: no CORS at all)."""
     origin = request.headers.get("Origin")
+    if origin is None:
+        return None
     settings = request.app[STATE].settings
     allowed = settings.admin_origins if _is_admin(request) else settings.cors_origins
-    if origin is None or not _allowed(origin, allowed):
-        return await handler(request)
-    if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
-        response: web.StreamResponse = web.Response(status=204)
-        response.headers["Access-Control-Allow-Methods"] = METHODS
-        requested = request.headers.get("Access-Control-Request-Headers")
-        if requested:
-            response.headers["Access-Control-Allow-Headers"] = requested
-        response.headers["Access-Control-Max-Age"] = "600"
-    else:
-        response = await handler(request)
+    return origin if _allowed(origin, allowed) else None
+
+
+def answer_cors(request: web.Request, origin: str) -> web.StreamResponse | None:
+    """The answer to a preflight from an allowed origin (before auth: browsers send it without
+    credentials); None for any other request, which goes on and gets `add_cors_headers`."""
+    if request.method != "OPTIONS" or "Access-Control-Request-Method" not in request.headers:
+        return None
+    response = web.Response(status=204)
+    response.headers["Access-Control-Allow-Methods"] = METHODS
+    requested = request.headers.get("Access-Control-Request-Headers")
+    if requested:
+        response.headers["Access-Control-Allow-Headers"] = requested
+    response.headers["Access-Control-Max-Age"] = "600"
+    return add_cors_headers(response, origin, preflight=True)
+
+
+def add_cors_headers(response: web.StreamResponse, origin: str, preflight: bool = False) -> web.StreamResponse:
+    if not preflight:
         response.headers["Access-Control-Expose-Headers"] = EXPOSED
     response.headers["Access-Control-Allow-Origin"] = origin
     response.headers["Access-Control-Allow-Credentials"] = "true"

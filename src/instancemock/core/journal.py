@@ -5,10 +5,13 @@ rest is dropped, and the entry says so), and at most `BODIES_BYTES` across the j
 the oldest entries lose their bodies first, never their other facts). They are kept as the bytes
 that arrived and read only when listed (core/payloads.py), so recording costs one slice per body.
 
-`record` is the outermost middleware, so it sees the final status, including the 500s `guard`
-makes and the faults `control` applies (a reset, empty or timed-out request has no status).
-Credentials never reach the journal: `Authorization`, `Ticket`, cookies and the admin token are
-redacted from headers, and `ticket` (and other credential names) from the query.
+Recording is the pipeline's outermost step (`open_entry` and `close_entry`, core/pipeline.py), so
+it sees the final status, including the 500s `catch_crashes` makes and the faults `control`
+applies (a reset, empty or timed-out request has no status). An entry keeps the request's facts
+as they arrived and is redacted when it is read, so a request pays for no redaction.
+Credentials never leave the journal: `Authorization`, `Ticket`, cookies and the admin token are
+redacted from the headers of every entry read, and `ticket` (and other credential names) from
+the query; a shared journal stores entries already read so.
 
 Admin calls go to a separate, smaller journal, so a CI job polling `/__admin/requests/count`
 never pushes the requests it is counting out of the bounded one; `?api=admin` lists them.
@@ -25,15 +28,16 @@ import itertools
 import logging
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
 from aiohttp import web
+from multidict import MultiMapping
 
 from instancemock.core import payloads
-from instancemock.core.context import STATE, Handler, api_path_of, facts, sandbox_of
+from instancemock.core.context import STATE, api_path_of, facts, sandbox_of
 from instancemock.core.faults import path_matches
 from instancemock.core.matching import Seen, status_matches
 from instancemock.core.routing import Route
@@ -93,8 +97,10 @@ class JournalEntry:
     method: str
     path: str  # as sent
     api_path: str  # after the API's mount base: what fault rules match on
-    query: dict[str, list[str]]
-    headers: dict[str, str]
+    # The query and headers as they arrived (aiohttp's immutable multidicts), or as a shared
+    # journal kept them (already redacted); `query` and `headers` redact them when read.
+    sent_query: Mapping[str, list[str]] | MultiMapping[str]
+    sent_headers: Mapping[str, str] | MultiMapping[str]
     body_size: int
     status: int | None = None  # None: the connection was reset, closed or left hanging
     duration_ms: float = 0.0
@@ -108,8 +114,19 @@ class JournalEntry:
     stub: dict[str, Any] | None = None
 
     @property
+    def query(self) -> dict[str, list[str]]:
+        """The query, credentials (`ticket`, `access_token`...) shown as `[redacted]`."""
+        return redact_query(self.sent_query)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The headers, credentials (`Authorization`, `Ticket`, cookies...) shown as `[redacted]`."""
+        return redact_headers(self.sent_headers)
+
+    @property
     def kept_bytes(self) -> int:
-        return sum(len(body.kept) for body in (self.request_body, self.response_body) if body is not None)
+        asked, answered = self.request_body, self.response_body  # twice per request: no generator
+        return (len(asked.kept) if asked is not None else 0) + (len(answered.kept) if answered is not None else 0)
 
     def drop_bodies(self) -> int:
         """Forget the bodies (the total bound needs the room); how many bytes that freed."""
@@ -194,8 +211,8 @@ class JournalEntry:
             method=data["method"],
             path=data["path"],
             api_path=data["apiPath"],
-            query=data["query"],
-            headers=data["headers"],
+            sent_query=data["query"],
+            sent_headers=data["headers"],
             body_size=data["bodySize"],
             status=data["status"],
             duration_ms=data["durationMs"],
@@ -366,68 +383,90 @@ class SharedJournal(Journal):
 JOURNAL = web.AppKey("journal", Journal)
 
 
-def redacted_headers(request: web.Request) -> dict[str, str]:
+def redact_headers(sent: Mapping[str, str] | MultiMapping[str]) -> dict[str, str]:
+    """Headers by name, a repeated one joined with ", ", credentials as `[redacted]`."""
     headers: dict[str, str] = {}
-    for name, value in request.headers.items():
+    for name, value in sent.items():
         shown = REDACTED if name.lower() in SECRET_HEADERS else value
         headers[name] = f"{headers[name]}, {shown}" if name in headers else shown
     return headers
 
 
-def redacted_query(request: web.Request) -> dict[str, list[str]]:
+def redact_query(sent: Mapping[str, list[str]] | MultiMapping[str]) -> dict[str, list[str]]:
+    """Query values by name, in a list each, credentials as `[redacted]` (a kept dict of lists is
+    redacted as it is: a shared journal keeps what this made)."""
     query: dict[str, list[str]] = {}
-    for name, value in request.rel_url.query.items():
-        query.setdefault(name, []).append(REDACTED if name.lower() in SECRET_QUERY else value)
+    for name, value in sent.items():
+        secret = name.lower() in SECRET_QUERY
+        if isinstance(value, list):
+            query[name] = [REDACTED for _ in value] if secret else list(value)
+        else:
+            query.setdefault(name, []).append(REDACTED if secret else value)
     return query
 
 
-@web.middleware
-async def record_in_journal(request: web.Request, handler: Handler) -> web.StreamResponse:
-    journal = request.app[JOURNAL]
-    state = request.app[STATE]
-    started = time.monotonic()
+def redacted_query(request: web.Request) -> dict[str, list[str]]:
+    return redact_query(request.rel_url.query)
+
+
+@dataclass(slots=True)
+class Opening:
+    """What the journal takes of a request as it arrives: its id, when, and a clock to time it."""
+
+    id: int
+    time: datetime
+    started: float
+
+
+def open_entry(request: web.Request) -> Opening:
+    """Step 1, `record_in_journal`, as the request arrives: the entry's id (for cross-references,
+    `ENTRY_ID`) and its time. The entry itself is made once the answer is known (`close_entry`)."""
+    opening = Opening(request.app[JOURNAL].next_id(), request.app[STATE].clock.now(), time.monotonic())
+    request[ENTRY_ID] = opening.id
+    return opening
+
+
+async def close_entry(request: web.Request, opening: Opening, response: web.StreamResponse | None) -> None:
+    """Step 1, `record_in_journal`, once answered: the request's facts and the final status
+    (None: reset, closed or left hanging), kept as they arrived; redaction happens when read."""
+    found = facts(request)
+    owner = found.owner if found is not None else None
+    path = request.path
+    declared = request.content_length  # parsed from the header at each reading
     entry = JournalEntry(
-        id=journal.next_id(),
-        time=state.clock.now(),
-        api=None,
-        sandbox=sandbox_of(request),
+        id=opening.id,
+        time=opening.time,
+        api=owner.name if owner is not None else None,
+        sandbox=found.sandbox if found is not None else sandbox_of(request),
         method=request.method,
-        path=request.path,
-        api_path=request.path,
-        query=redacted_query(request),
-        headers=redacted_headers(request),
-        body_size=request.content_length or 0,
+        path=path,
+        api_path=found.api_path if found is not None else api_path_of(path, None),
+        sent_query=request.rel_url.query,
+        sent_headers=request.headers,
+        body_size=declared or 0,
+        operation=found.found.op.id if found is not None and isinstance(found.found, Route) else None,
+        fault=request.get(JOURNAL_NOTE),
+        stub=request.get(STUB_NOTE),
     )
-    request[ENTRY_ID] = entry.id
-    response: web.StreamResponse | None = None
-    try:
-        response = await handler(request)
-        return response
-    finally:
-        found = facts(request)
-        owner = found.owner if found is not None else None
-        entry.api = owner.name if owner is not None else None
-        entry.api_path = found.api_path if found is not None else api_path_of(request.path, None)
-        entry.operation = found.found.op.id if found is not None and isinstance(found.found, Route) else None
-        entry.fault = request.get(JOURNAL_NOTE)
-        proxied = request.get(PROXY_NOTE)
-        if proxied is not None:
-            entry.upstream, entry.drift = proxied["upstream"], proxied["drift"]
-        entry.stub = request.get(STUB_NOTE)
-        transport = request.transport
-        answered = response is not None and transport is not None and not transport.is_closing()
-        if answered and request.content_length is None and request.body_exists:
+    proxied = request.get(PROXY_NOTE)
+    if proxied is not None:
+        entry.upstream, entry.drift = proxied["upstream"], proxied["drift"]
+    transport = request.transport
+    answered = response is not None and transport is not None and not transport.is_closing()
+    if answered:
+        assert response is not None
+        if declared is None and request.body_exists:
             entry.body_size = len(await _body_of(request))  # chunked: read() returns what was read
-        if answered and (raw := read_already(request)):
+        if raw := read_already(request):
             entry.request_body = KeptBody.of(raw, request.headers.get("Content-Type"))
-        if answered and isinstance(response, web.Response) and isinstance(response.body, bytes):
+        if isinstance(response, web.Response) and isinstance(response.body, bytes):
             entry.response_body = _kept_answer(found.found if found is not None else None, response)
-        entry.status = response.status if answered and response is not None else None
-        entry.duration_ms = round((time.monotonic() - started) * 1000, 1)
-        try:
-            await journal.record(entry)
-        except StoreUnavailable as error:  # the answer stands; only its record is missing
-            log.warning("the request journal could not record %s %s: %s", request.method, request.path, error)
+        entry.status = response.status
+    entry.duration_ms = round((time.monotonic() - opening.started) * 1000, 1)
+    try:
+        await request.app[JOURNAL].record(entry)
+    except StoreUnavailable as error:  # the answer stands; only its record is missing
+        log.warning("the request journal could not record %s %s: %s", request.method, request.path, error)
 
 
 def _kept_answer(found: object, response: web.Response) -> KeptBody | None:

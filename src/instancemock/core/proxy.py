@@ -48,7 +48,7 @@ from yarl import URL
 
 from instancemock.core import errors
 from instancemock.core.bodies import read_body
-from instancemock.core.context import STATE, Facts, Handler, facts, origin_of
+from instancemock.core.context import STATE, Facts, facts, origin_of
 from instancemock.core.drift import RESPONSE, DriftLog, Flag, Seen, request_flags, response_flags, undeclared_operation
 from instancemock.core.journal import ENTRY_ID, PROXY_NOTE, SECRET_QUERY, redacted_query
 from instancemock.core.offload import checked
@@ -212,22 +212,19 @@ class Proxy:
 PROXY = web.AppKey("proxy", Proxy)
 
 
-@web.middleware
-async def forward_to_upstream(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Requests of a proxied API go to its upstream; every other request goes on down the pipeline."""
+async def forward_to_upstream(request: web.Request) -> web.StreamResponse | None:
+    """The answer of a proxied API's upstream (or of a matching stub); None for every other request."""
     proxy = request.app.get(PROXY)
     found = facts(request)
     if proxy is None or found is None or found.owner is None:
-        return await handler(request)
+        return None
     upstream = proxy.upstreams.get(found.owner.name)
     if upstream is None:
-        return await handler(request)
-    owner = found.owner
-
-    async def forward(request: web.Request) -> web.StreamResponse:
-        return await _forward(request, proxy, found, owner, upstream)
-
-    return await answer_from_stubs(request, forward)  # a matching stub stands in for the real service
+        return None
+    stubbed = await answer_from_stubs(request)  # a matching stub stands in for the real service
+    if stubbed is not None:
+        return stubbed
+    return await _forward(request, proxy, found, found.owner, upstream)
 
 
 async def _forward(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from instancemock.core.context import FACTS, STATE, Handler
+from instancemock.core.context import FACTS, STATE
 from instancemock.core.routing import Route
 from instancemock.core.spec import ADMIN
 
@@ -18,8 +18,7 @@ from instancemock.core.spec import ADMIN
 WORLDLESS_ADMIN = frozenset({"getHealth", "getSpec"})
 
 
-@web.middleware
-async def await_world(request: web.Request, handler: Handler) -> web.StreamResponse:
+async def await_world(request: web.Request) -> None:
     found = request.get(FACTS)
     if found is not None and isinstance(found.found, Route):
         state = request.app[STATE]
@@ -29,4 +28,3 @@ async def await_world(request: web.Request, handler: Handler) -> web.StreamRespo
                 await state.ready_all()
         elif platform in state.platform_apis:
             await state.ready(found.sandbox, platform)
-    return await handler(request)

@@ -37,7 +37,7 @@ from aiohttp import web
 from werkzeug.datastructures import Headers
 
 from instancemock.core import errors, payloads
-from instancemock.core.context import CTX, Ctx, Handler, ctx, facts
+from instancemock.core.context import CTX, Ctx, ctx, facts
 from instancemock.core.encoding import dumps
 from instancemock.core.journal import STUB_NOTE
 from instancemock.core.matching import Criteria, CriteriaError, Seen, globs_overlap, parse_criteria
@@ -579,17 +579,16 @@ def seen_live(request: web.Request, context: Ctx, raw: bytes) -> Seen:
     )
 
 
-@web.middleware
-async def answer_from_stubs(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """The newest matching stub answers in the handler's place; the world is not touched."""
+async def answer_from_stubs(request: web.Request) -> web.StreamResponse | None:
+    """The newest matching stub answers in the handler's place (the world is not touched); None: no stub matches."""
     stubs = request.app.get(STUBS)
     if stubs is None or CTX not in request:
-        return await handler(request)
+        return None
     context = ctx(request)
     if stubs.shared and context.api.name in stubs.apis:
         await stubs.refresh()  # read again only if the version this request read (for faults) is newer
     if not stubs or context.op.spec.get("x-streamed-body"):  # a streamed body: its handler reads it
-        return await handler(request)
+        return None
     raw = await request.read() if request.body_exists else b""  # read once already, by validation
     seen = seen_live(request, context, raw)
     if stubs.shared:
@@ -597,7 +596,7 @@ async def answer_from_stubs(request: web.Request, handler: Handler) -> web.Strea
     else:
         stub = stubs.pick(seen, context.api.name, context.op.id)
     if stub is None:
-        return await handler(request)
+        return None
     request[STUB_NOTE] = {"id": stub.id, "offContract": stub.off_contract}
     response = stub.response
     body = response.body

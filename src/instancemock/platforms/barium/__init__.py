@@ -16,6 +16,7 @@ from instancemock.platforms.barium import simulate as barium_simulate
 from instancemock.platforms.barium.auth import authenticate, credentials, login, sso_login
 from instancemock.platforms.barium.catalog import FIXTURE
 from instancemock.platforms.barium.formats import declare_representations, present
+from instancemock.platforms.barium.order import InstanceOrder
 from instancemock.platforms.barium.seed import DEFAULT_SIZE, seed_barium
 from instancemock.settings import PlatformSetting, positive_int
 from instancemock.settings import instances as instances_setting
@@ -81,6 +82,7 @@ PLUGIN = Plugin(
         ),
     ),
     seeder=seed_barium,
+    indexes=(("instances", InstanceOrder),),  # the instance list's newest-first order (order.py)
     simulate=barium_simulate.advance,
     fixture=FIXTURE,
     settings={

@@ -87,10 +87,14 @@ async def docs(c: Ctx, collection: str, **equal: Any) -> list[Document]:
     return [s.doc for s in stored if all(s.doc.get(key) == value for key, value in equal.items())]
 
 
+def window_bounds(c: Ctx) -> tuple[int, int]:
+    """`Start` (a 0-based offset) and `Max` (default 100, clamped to 1000)."""
+    return int(c.args.query.get("Start", 0)), min(int(c.args.query.get("Max", MAX_DEFAULT)), MAX_CAP)
+
+
 def window(c: Ctx, items: list[Any]) -> list[Any]:
-    """The items `Start` (a 0-based offset) and `Max` (default 100, clamped to 1000) ask for."""
-    start = int(c.args.query.get("Start", 0))
-    limit = min(int(c.args.query.get("Max", MAX_DEFAULT)), MAX_CAP)
+    """The items `Start` and `Max` ask for (`window_bounds`)."""
+    start, limit = window_bounds(c)
     return items[start : start + limit]
 
 

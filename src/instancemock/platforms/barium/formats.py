@@ -47,6 +47,9 @@ class Form(Enum):
     JSON_TEXT = "jsontext"
 
 
+ASKING = ("format", "jsonp", "jsontext")  # the names `chosen` reads (a value may hold them too: then it reads)
+
+
 def _query(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
     """The first value of each name, names lower-cased (ASP.NET binds query names case-insensitively)."""
     found: dict[str, str] = {}
@@ -145,7 +148,10 @@ def present(request: web.Request, response: web.StreamResponse) -> web.StreamRes
         return response
     if "Content-Disposition" in response.headers:
         return response
-    pairs = request.rel_url.query.items()
+    query = request.rel_url.query
+    if not any(name in request.rel_url.query_string.lower() for name in ASKING):  # most answers: nothing to do
+        return response
+    pairs = query.items()
     form = chosen(pairs)
     if form is Form.JSON:
         return response

@@ -30,10 +30,12 @@ from instancemock.platforms.barium.access import (
     page,
     status_equal,
     users,
+    window_bounds,
 )
 from instancemock.platforms.barium.catalog import Catalog, User
 from instancemock.platforms.barium.files import content_type_of
 from instancemock.platforms.barium.forms import MULTIPART, coerce, first, form_pairs, media_type, multipart_parts
+from instancemock.platforms.barium.order import InstanceOrder
 from instancemock.world.clock import iso
 from instancemock.world.store import Document, Store, Stored, VersionConflict
 
@@ -166,9 +168,12 @@ def _start_values(app: Document, pairs: list[tuple[str, str]]) -> tuple[dict[str
 
 
 async def list_instances(request: web.Request) -> web.Response:
+    """Newest first, from the store's index (order.py): only the page's instances are read."""
     c = ctx(request)
-    items = newest_first(await docs(c, "instances", **status_equal(c)), "StartDate")
-    return json_response(page(c, items, lambda d: process.pick(d, process.INSTANCE_SUMMARY)))
+    start, limit = window_bounds(c)
+    order = await c.store.index("instances", InstanceOrder)
+    total, shown = order.newest_first(c.args.query.get("Status"), start, limit)
+    return json_response({"TotalCount": total, "Data": [process.pick(d, process.INSTANCE_SUMMARY) for d in shown]})
 
 
 async def get_instance(request: web.Request) -> web.Response:

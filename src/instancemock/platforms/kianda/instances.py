@@ -39,7 +39,7 @@ def summary(doc: Document) -> Document:
 
 
 def parse_version(text: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in str(text).split("."))
+    return tuple(map(int, str(text).split(".")))
 
 
 def next_version(text: str) -> str:
@@ -237,14 +237,14 @@ def revised(
 
     The simulation moves instances with it too, so its changes look like a client's.
     """
-    fields = [
-        {"name": f["name"], "text": values[f["name"]][0], "value": values[f["name"]][1]}
-        if f["name"] in values
-        else {"name": f["name"], "text": "", "value": ""}
-        if replace
-        else dict(f)
-        for f in doc["fields"]
-    ]
+    fields = []
+    for field in doc["fields"]:
+        name = field["name"]
+        written = values.get(name)
+        if written is not None:
+            fields.append({"name": name, "text": written[0], "value": written[1]})
+        else:
+            fields.append({"name": name, "text": "", "value": ""} if replace else dict(field))
     return {
         **doc,
         "status": status or doc["status"],

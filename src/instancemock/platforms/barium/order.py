@@ -1,0 +1,76 @@
+"""Barium's instances newest first, all of them and by `Status`: the order `GET /Instances` lists.
+
+The list used to read every instance, filter it by `Status` and sort it on each request, for a
+page of ten: a third of the request's time at default data. The store keeps this index current
+(`Store.index`, world/store.py), so a list is a slice of a sorted list and reads only the
+documents of its page. Each list holds `(StartDate, Id, key)` ascending; newest first is that
+order reversed, as `access.newest_first` sorts (`StartDate`, missing ones last, then `Id`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from instancemock.world.store import Document
+
+Entry = tuple[str, str, str]  # (StartDate or "", Id, store key): ascending, so newest last
+EVERY = object()  # the list of every instance, whatever its Status
+
+
+def entry(key: str, doc: Document) -> Entry:
+    start, ident = doc.get("StartDate"), doc.get("Id")
+    return (start if isinstance(start, str) else "", ident if isinstance(ident, str) else str(ident), key)
+
+
+def status_of(doc: Document) -> Any:
+    """The list the instance is filed under besides every instance's; a Status no filter can
+    name (not a string) files it under none."""
+    status = doc.get("Status")
+    return status if isinstance(status, str) else None
+
+
+class InstanceOrder:
+    """Sorted entries for every instance and per `Status`, and the documents by key (the very
+    objects the store holds). Filling appends and sorts once, on first read: a world arrives in
+    parts of thousands, and keeping each list sorted while it grows would move it once per
+    document."""
+
+    def __init__(self) -> None:
+        self.docs: dict[str, Document] = {}
+        self._filed: dict[str, tuple[Entry, Any]] = {}
+        self._lists: dict[Any, list[Entry]] = {EVERY: []}
+        self._sorted = True
+
+    def add(self, key: str, doc: Document) -> None:
+        found, status = entry(key, doc), status_of(doc)
+        self.docs[key] = doc
+        self._filed[key] = (found, status)
+        for filed in (EVERY, status) if status is not None else (EVERY,):
+            entries = self._lists.setdefault(filed, [])
+            if self._sorted and entries and entries[-1] > found:
+                self._sorted = False
+            entries.append(found)
+
+    def discard(self, key: str) -> None:
+        known = self._filed.pop(key, None)
+        if known is None:
+            return
+        found, status = known
+        del self.docs[key]
+        for filed in (EVERY, status) if status is not None else (EVERY,):
+            self._lists[filed].remove(found)
+
+    def newest_first(self, status: str | None, start: int, limit: int) -> tuple[int, list[Document]]:
+        """How many instances have `status` (any, if None or empty), and the documents at
+        `start`, `start + 1`, ... of them newest first, at most `limit`."""
+        if not self._sorted:
+            for entries in self._lists.values():
+                entries.sort()
+            self._sorted = True
+        ascending = self._lists.get(status if status else EVERY, [])
+        total = len(ascending)
+        if start >= 0 and limit >= 0:
+            chosen = ascending[max(0, total - start - limit) : max(0, total - start)][::-1]
+        else:  # what slicing the newest-first list would give (the spec allows neither)
+            chosen = ascending[::-1][start : start + limit]
+        return total, [self.docs[found[2]] for found in chosen]
