@@ -108,11 +108,12 @@ async def single(client: TestClient, headers: dict[str, str], instance_id: str) 
     return found
 
 
-@pytest.mark.parametrize("store", ["default", "sqlite"])
+@pytest.mark.parametrize("kept_in", ["the store", "sqlite"])
 async def test_after_writes_the_query_shows_each_instance_as_its_own_get_does(
-    make_client: MakeClient, tmp_path: Path, store: str
+    make_client: MakeClient, tmp_path: Path, kept_in: str
 ) -> None:
-    client = await make_client(**({"state_file": tmp_path / "state.db"} if store == "sqlite" else {}))
+    """On the test's store (memory or Redis), and on a SQLite state file (which replaces it)."""
+    client = await make_client(**({"state_file": tmp_path / "state.db"} if kept_in == "sqlite" else {}))
     headers = await ttd_headers(client, OWNER_SCOPES)
     first = await page(client, headers)  # every form of the page is cached now
     written = first[3]["id"]
