@@ -11,10 +11,13 @@ from __future__ import annotations
 import re
 from collections import Counter
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 
+from instancemock.app import create_app
 from instancemock.platforms.altinn.seed import seed_altinn
 from instancemock.platforms.barium.seed import seed_barium
 from instancemock.platforms.kianda.seed import seed as seed_kianda
@@ -24,7 +27,16 @@ from instancemock.world.clock import Clock
 from instancemock.world.state import SeedContext
 from instancemock.world.store import Later, Lazy, MemoryStore, Stored
 
-from support import ALTINN_STORAGE, BARIUM, KIANDA, MakeClient, assert_conforms, barium_headers, ttd_headers
+from support import (
+    ALTINN_STORAGE,
+    BARIUM,
+    KIANDA,
+    MakeClient,
+    assert_conforms,
+    barium_headers,
+    settings,
+    ttd_headers,
+)
 
 NOW = datetime.fromisoformat("2026-01-01T00:00:00+00:00")
 SIZE = 163  # no other test seeds this size: the seed cache never mixes these worlds with others
@@ -37,6 +49,7 @@ def small_large_worlds(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(replica, "LARGE", 100)
     monkeypatch.setattr(replica, "SAMPLE", 40)
     monkeypatch.setattr(seed_barium, "lazy_from", 100)
+    monkeypatch.setattr(seed_kianda, "lazy_from", 100)
 
 
 def seeded(platform: str, seed: int = 7, size: int = SIZE) -> dict[str, dict[str, Any]]:
@@ -187,3 +200,21 @@ async def test_large_worlds_answer_as_their_specs_say(make_client: MakeClient) -
     kianda = await client.get("/kianda/api/instances", params={"pageSize": "5"})
     assert kianda.status in (200, 401)
     await assert_conforms(KIANDA, kianda)
+
+
+async def test_a_large_world_is_kept_whole_in_a_sqlite_state_file(tmp_path: Path) -> None:
+    """SQLite writes every document of a new world (the `Lazy` ones made there and then), so a
+    restart serves the same world from the file."""
+    sizes = {"barium": {"instances": SIZE}, "kianda": {"instances": SIZE}, "altinn-storage": {"instances": SIZE}}
+    db = tmp_path / "state.db"
+    exports = []
+    for _ in range(2):
+        app = create_app(settings(seed=43, state_file=db, apis=sizes))
+        async with TestClient(TestServer(app)) as client:
+            response = await client.get("/__admin/state")
+            assert response.status == 200
+            exports.append(await response.json())
+    assert exports[0] == exports[1]
+    worlds = exports[0]["sandboxes"]["default"]
+    assert len(worlds["barium"]["instances"]) == len(worlds["kianda"]["instances"]) == SIZE
+    assert worlds["barium"]["tasks"] and worlds["barium"]["objects"]

@@ -149,10 +149,15 @@ def seed(ctx: SeedContext) -> dict[str, dict[str, Document]]:
     return _seed(ctx, size)
 
 
+# from this size its world holds `Lazy` documents (world/replica.py): seeded in the server's process, never forked
+seed.lazy_from = replica.LARGE  # type: ignore[attr-defined]
+
+
 def _large(ctx: SeedContext, size: int) -> dict[str, dict[str, Document]]:
     """A large world: `replica.SAMPLE` instances seeded as below, the others copies of them
     (world/replica.py) numbered per process in the order they were created, each with a
-    `uniqueId` of its own; the fixture's example instance stays as it is."""
+    `uniqueId` of its own, and each made when first read; the fixture's example instance stays
+    as it is."""
     sample = _seed(ctx, replica.SAMPLE)
     fixture = FIXTURE.load(ctx.settings.fixtures) or {}
     example = str(fixture["exampleInstance"]["name"])
@@ -175,7 +180,8 @@ def _large(ctx: SeedContext, size: int) -> dict[str, dict[str, Document]]:
 
     instances = {example: sample["instances"][example]}
     out: dict[str, dict[str, Any]] = {"instances": instances}
-    replica.fill(replica.copies(shaped, starts, size - 1, rng), rng, out, number, _key, finish)
+    plan = replica.copies(shaped, starts, size - 1, rng)
+    replica.fill(plan, rng, out, number, _key, finish, lazy=True, named=_name)
     counters = {name: {"last": last} for name, last in numbers.items()}
     return {"processes": sample["processes"], "instances": instances, "counters": counters, "tasks": sample["tasks"]}
 
@@ -185,6 +191,11 @@ _KEEP = frozenset({"fields"})  # a form's values stay as the sample has them (wo
 
 def _key(collection: str, doc: Document) -> str:
     return str(doc["id"])
+
+
+def _name(copy: replica.Copy) -> str:
+    """A copy's key: the name `number` gave it."""
+    return str(copy.extra[0])
 
 
 def _seed(ctx: SeedContext, size: int) -> dict[str, dict[str, Document]]:
