@@ -2,9 +2,10 @@
 
 A seeder's own walk costs 70-220 us per instance (Barium's also leaves tasks and form objects), so
 100,000 instances per API took ~40 s of CPU and ~1.7 GB; issue 13 wants them in 5 s and 1 GB. From
-`LARGE` instances on, a seeder makes `SAMPLE` instances its usual way and this module fills the rest
-from them: each further instance is one sample (its "bundle": the instance and the documents that
-belong to it, e.g. Barium's tasks and form objects) with
+`LARGE` instances on, a seeder makes `SAMPLE` instances its usual way and this module makes every
+instance of the world as a copy of one of them (the samples themselves are not kept): the sample's
+"bundle" (the instance and the documents that belong to it, e.g. Barium's tasks and form objects)
+with
 
 - every GUID born in the bundle (one that no other sample shares, such as an app's or a user's id)
   replaced by a fresh one drawn from the seeded generator, wherever it occurs, also inside a string
@@ -17,8 +18,11 @@ belong to it, e.g. Barium's tasks and form objects) with
 
 Each shape is compiled once (`Shape`): a copy then costs a few dict copies and string joins, no
 walk of the document. The platform numbers the copies itself (names, counters, `_seq`) through
-`finish`. Worlds below `LARGE` never come here, so the worlds tests pin stay as they were; a large
-world is still a function of (seed, --now), but not the one its own walk would give.
+`number` and `finish`. A copy's documents may be left to be made on first read (`Deferred`, the
+store's `Lazy`) and whole collections to be laid out on first use (the store's `Later`): the
+keys, GUIDs and numbers are drawn at once either way, so the world is the same. Worlds below
+`LARGE` never come here, so the worlds tests pin stay as they were; a large world is still a
+function of (seed, --now), but not the one its own walk would give.
 """
 
 from __future__ import annotations
