@@ -8,10 +8,13 @@ starts `instancemock serve` on a free port and measures, from the moment it is s
 
 - `first answer`: the first HTTP answer of `/__admin/health`, whatever its status (the server
   listens while it seeds: 503 "seeding" until its worlds are in);
+- `Barium list`: the first 200 of the Barium list `GET /barium/api/v1.1/Instances?Status=active&Max=10`
+  (a ticket from the demo login first; the server holds both until the Barium world is in);
 - `ready`: the first 200 of `/__admin/health`, when every world is in and any request is answered
   without waiting;
 - `CPU`: user + system seconds of the server and of the processes it forked to seed (its rusage
-  once stopped, right after ready: what a quiet machine would take on one core);
+  once stopped, right after ready: what a quiet machine would take on one core), and of the
+  server's own process alone;
 - `RSS` when ready, and its peak (VmRSS and VmHWM of the server process; the seeding processes
   have exited by then).
 
@@ -31,6 +34,9 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+from harness.client import Logins, call
+from harness.scenarios import BARIUM_LIST
 
 APIS = ("kianda", "barium", "altinn-storage")  # altinn-app shares the altinn world
 
@@ -73,7 +79,7 @@ def measure(size: int) -> dict[str, float]:
     command += ["--log-level", "WARNING"]
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    first = None
+    first = barium = None
     try:
         while True:
             if process.poll() is not None:
@@ -81,11 +87,17 @@ def measure(size: int) -> dict[str, float]:
             status = health(base)
             if status is not None and first is None:
                 first = time.perf_counter() - started
+                ticket = Logins(base).barium_ticket()
+                listed = call("GET", base + BARIUM_LIST, {"Ticket": ticket})
+                if listed.status != 200:
+                    raise SystemExit(f"the Barium list answered {listed.status}: {listed.body[:200]!r}")
+                barium = time.perf_counter() - started
             if status == 200:
                 break
             time.sleep(0.01)
         ready = time.perf_counter() - started
         memory = memory_kib(process.pid)
+        own = [int(x) for x in Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()[11:13]]
     finally:
         process.send_signal(signal.SIGTERM)
         _, _, usage = os.wait4(process.pid, 0)  # its own time and that of the seeders it waited for
@@ -95,10 +107,12 @@ def measure(size: int) -> dict[str, float]:
     return {
         "instances_per_api": size,
         "first_answer_s": round(first or ready, 2),
+        "barium_list_s": round(barium or ready, 2),
         "ready_s": round(ready, 2),
         "cpu_s": round(cpu, 1),
         "rss_mib": round(memory["VmRSS"] / 1024, 1),
         "peak_mib": round(memory["VmHWM"] / 1024, 1),
+        "server_cpu_s": round(sum(own) / os.sysconf("SC_CLK_TCK"), 1),
     }
 
 
@@ -109,16 +123,21 @@ if __name__ == "__main__":
         repeat, arguments = int(arguments[1]), arguments[2:]
     sizes = [int(arg) for arg in arguments] or [0, 1000, 10000, 100000]
     print(f"load average at start: {os.getloadavg()[0]:.1f}", file=sys.stderr)
-    print("| instances per API | first answer (s) | ready (s) | CPU (s) | RSS (MiB) | peak RSS (MiB) |")
-    print("|---:|---:|---:|---:|---:|---:|")
+    print(
+        "| instances per API | first answer (s) | Barium list (s) | ready (s) | CPU (s) | server CPU (s) "
+        "| RSS (MiB) | peak RSS (MiB) |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     for size in sizes:
         runs = sorted((measure(size) for _ in range(repeat)), key=lambda r: r["ready_s"])
         row = runs[len(runs) // 2]
         cells = (
             f"{row['instances_per_api']:,}" if size else "default",
             row["first_answer_s"],
+            row["barium_list_s"],
             row["ready_s"],
             row["cpu_s"],
+            row["server_cpu_s"],
             row["rss_mib"],
             row["peak_mib"],
         )

@@ -135,6 +135,7 @@ class State:
     _worlds: OrderedDict[str, dict[str, Store]] = field(default_factory=OrderedDict)
     _pending: dict[tuple[str, str], _Pending] = field(default_factory=dict)  # (sandbox, platform)
     _children: list[tuple[str, seeding.Child]] = field(default_factory=list)  # started, not yet absorbed
+    _here: list[tuple[str, str]] = field(default_factory=list)  # (sandbox, platform) `absorb` seeds in a thread
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _shared: dict[str, Store] = field(default_factory=dict)
     failure: BaseException | None = None  # a world could not be seeded in the background
@@ -193,7 +194,7 @@ class State:
             for platform in platforms:
                 self.store(sandbox, platform)
             return
-        forked = [d for d in platforms if d in self.seeders and self._cached_bytes(d) is None]
+        forked = [d for d in platforms if d in self.seeders and self._cached_bytes(d) is None and self._forks(d)]
         large = max((self._instances(d) for d in platforms), default=0) >= PARALLEL_INSTANCES
         with _collector_paused() as paused:
             paused.freeze = large
@@ -265,7 +266,10 @@ class State:
                 continue
             self._pending[(sandbox, platform)] = _Pending(time.perf_counter())
             self._tell(sandbox, platform, False)
-            forked.append(platform)
+            if self._forks(platform):
+                forked.append(platform)
+            else:  # `absorb` seeds it in a thread beside the children
+                self._here.append((sandbox, platform))
         if forked and seeding.can_fork():
             forked.sort(key=lambda d: -self._cost(d))
             for share in _shares(forked, seeding.spare_cpus() + 1, self._cost):
@@ -279,7 +283,11 @@ class State:
         fails too, `failure` says why and the requests waiting for it get the error.
         """
         children, self._children = self._children, []
-        await asyncio.gather(*(self._absorb_child(sandbox, child) for sandbox, child in children))
+        here, self._here = self._here, []
+        await asyncio.gather(
+            *(self._absorb_child(sandbox, child) for sandbox, child in children),
+            *(self._seed_in_thread(sandbox, platform) for sandbox, platform in here),
+        )
         for sandbox, platform in [key for key, pending in self._pending.items() if not pending.event.is_set()]:
             if self.persistence.shared:
                 await self._settle_pending(sandbox, platform)
@@ -306,7 +314,11 @@ class State:
         if pending is None and platform not in self._worlds.get(sandbox, {}) and self._worth_forking(platform):
             pending = self._pending[(sandbox, platform)] = _Pending(time.perf_counter())
             self._tell(sandbox, platform, False)
-            task = asyncio.create_task(self._absorb_child(sandbox, self._fork(sandbox, [platform])))
+            if self._forks(platform):
+                seeding_it = self._absorb_child(sandbox, self._fork(sandbox, [platform]))
+            else:
+                seeding_it = self._seed_in_thread(sandbox, platform)
+            task = asyncio.create_task(seeding_it)
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         if pending is not None:
@@ -415,6 +427,13 @@ class State:
     def _fork(self, sandbox: str, platforms: list[str]) -> seeding.Child:
         jobs = [(d, _Job(self.seeders[d], self._seed_context(d))) for d in platforms]
         return seeding.Child.start(jobs)
+
+    def _forks(self, platform: str) -> bool:
+        """Whether a forked process can seed the platform's world: not where the seeder makes it of
+        `Lazy` documents (from its `lazy_from` instances on: world/replica.py), which only exist in
+        the process that made them."""
+        lazy_from = getattr(self.seeders.get(platform), "lazy_from", None)
+        return lazy_from is None or self._instances(platform) < lazy_from
 
     def _worth_forking(self, platform: str) -> bool:
         return (

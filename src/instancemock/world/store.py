@@ -33,7 +33,7 @@ counter says another process wrote (world/redis_store.py).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -48,6 +48,60 @@ LARGE_DUMP = 5_000
 class Stored:
     doc: Document
     version: int
+
+
+_DOC = Stored.__dict__["doc"]  # the slot behind `Stored.doc`, which `Lazy` fills on first read
+
+
+class Lazy(Stored):
+    """A seeded document (version 1) made by `make` when first read, then kept.
+
+    A large world holds hundreds of thousands of documents a client may never read (Barium's
+    tasks and form objects): making each on first read keeps start-up and memory to what is used
+    (world/replica.py). A seeder hands the store a `Lazy` in place of a document; reads see a
+    `Stored`, and a write replaces it with a plain `Stored`.
+    """
+
+    __slots__ = ()
+    version = 1  # always: a write replaces it with a plain `Stored` (this stands in for the slot)
+
+    def make(self) -> Document:
+        raise NotImplementedError
+
+    @property  # read-only, as the frozen field it stands for
+    def doc(self) -> Document:
+        try:
+            return _DOC.__get__(self)  # type: ignore[no-any-return,unused-ignore]
+        except AttributeError:
+            made = self.make()
+            _DOC.__set__(self, made)
+            return made
+
+
+class Later:
+    """A collection of a seeded world laid out when the store first needs it (world/replica.py).
+
+    Its size is known at once (the progress line and the banner count it); `unfold` makes the
+    keys and their stored documents, in order, all at version 1.
+    """
+
+    __slots__ = ("_count", "unfold")
+
+    def __init__(self, count: int, unfold: Callable[[], dict[str, Stored]]) -> None:
+        self._count = count
+        self.unfold = unfold
+
+    def __len__(self) -> int:
+        return self._count
+
+    def items(self) -> Iterable[tuple[str, Document]]:
+        """Its documents, for those that read a seeded world as plain collections."""
+        return ((key, stored.doc) for key, stored in self.unfold().items())
+
+
+def seeded(doc: Document | Lazy) -> Stored:
+    """How a freshly seeded document is kept: as it is when the seeder deferred it (`Lazy`)."""
+    return doc if isinstance(doc, Lazy) else Stored(doc, 1)
 
 
 Snapshot = list[tuple[str, list[tuple[str, Stored]]]]  # collection -> (key, stored) pairs, in order
@@ -122,6 +176,7 @@ class MemoryStore:
 
     def __init__(self, data: Collections | None = None) -> None:
         self._data: dict[str, dict[str, Stored]] = {}
+        self._later: dict[str, Later] = {}  # collections not laid out yet (their place in `_data` is kept)
         self._indexes: dict[str, dict[Callable[[], Index], Index]] = {}
         if data:
             self.load(data)
@@ -130,10 +185,19 @@ class MemoryStore:
         return self.peek(collection, key)
 
     async def list(self, collection: str) -> list[Stored]:
+        if self._later:
+            self._unfold(collection)
         return list(self._data.get(collection, {}).values())
 
     async def count(self, collection: str) -> int:
-        return len(self._data.get(collection, {}))
+        later = self._later.get(collection)
+        return len(later) if later is not None else len(self._data.get(collection, {}))
+
+    def _unfold(self, collection: str) -> None:
+        """Lay out a collection the seeder left for later (`Later`), before its first read or write."""
+        later = self._later.pop(collection, None)
+        if later is not None:
+            self._data[collection] = later.unfold()
 
     async def put(self, collection: str, key: str, doc: Document, expect: int | None = None) -> Stored:
         """Write; with `expect`, only if the stored version is still that one (optimistic locking)."""
@@ -162,6 +226,8 @@ class MemoryStore:
         return True
 
     def peek(self, collection: str, key: str) -> Stored | None:
+        if self._later:
+            self._unfold(collection)
         items = self._data.get(collection)
         return items.get(key) if items is not None else None
 
@@ -170,6 +236,8 @@ class MemoryStore:
 
         Every write ends here (SqliteStore's too, after its commit), so the indexes are told here.
         """
+        if self._later:
+            self._unfold(collection)
         if stored is None:
             if self._data.get(collection, {}).pop(key, None) is None:
                 return
@@ -185,6 +253,7 @@ class MemoryStore:
         indexes = self._indexes.setdefault(collection, {})
         found = indexes.get(make)
         if found is None:
+            self._unfold(collection)
             found = make()
             for key, stored in self._data.get(collection, {}).items():
                 found.add(key, stored.doc)
@@ -199,17 +268,22 @@ class MemoryStore:
 
     def extend(self, collection: str, items: Iterable[tuple[str, Document]]) -> None:
         """Add freshly seeded documents at version 1: how a world arriving in parts is built up."""
+        self._unfold(collection)
         stored = self._data.setdefault(collection, {})
+        telling = bool(self._indexes.get(collection))
         for key, doc in items:
-            stored[key] = Stored(doc, 1)
-            self._tell(collection, key, doc)
+            stored[key] = item = seeded(doc)
+            if telling:
+                self._tell(collection, key, item.doc)
 
     def documents(self) -> int:
         """How many documents the store holds, over all collections."""
-        return sum(len(items) for items in self._data.values())
+        return sum(len(self._later.get(name, items)) for name, items in self._data.items())
 
     def items(self) -> Snapshot:
         """Every collection's keys and stored documents, in order: a snapshot safe to read in a thread."""
+        for name in list(self._later):
+            self._unfold(name)
         return [(name, list(items.items())) for name, items in list(self._data.items()) if items]
 
     async def dump(self) -> Collections:
@@ -222,10 +296,21 @@ class MemoryStore:
         """Replace everything; versions start at 1 unless given (a persistent store keeps them)."""
         versions = versions or {}
         self._indexes.clear()  # built again from the new documents on next use
+        self._later = _later_in(data)
         self._data = {
-            name: {k: Stored(doc, versions.get((name, k), 1)) for k, doc in items.items()}
+            name: {}
+            if name in self._later
+            else {
+                k: Stored(doc, versions[(name, k)]) if (name, k) in versions else seeded(doc)
+                for k, doc in items.items()
+            }
             for name, items in data.items()
         }
+
+
+def _later_in(data: Mapping[str, object]) -> dict[str, Later]:
+    """The collections of a seeded world left for the store to lay out (`Later`)."""
+    return {name: items for name, items in data.items() if isinstance(items, Later)}
 
 
 def _documents(snapshot: Snapshot) -> Collections:

@@ -15,6 +15,7 @@ from typing import Any
 
 from instancemock.platforms.altinn.domain.instances import INSTANCES, META, SEQUENCE_KEY
 from instancemock.platforms.altinn.domain.world import App, Party, World, world_for
+from instancemock.world import replica
 from instancemock.world.clock import iso
 from instancemock.world.draw import Weighted, between, one_of
 from instancemock.world.draw import guid as draw_guid
@@ -42,9 +43,42 @@ PARTY_KINDS = {"person": "person", "organisation": "organisation", "selfIdentifi
 
 
 def seed_altinn(ctx: SeedContext) -> dict[str, dict[str, Document]]:
+    count = ctx.size("altinn-storage", DEFAULT_COUNT)
+    if count >= replica.LARGE:
+        return _large(ctx, count)
+    return _seed(ctx, count)
+
+
+def _large(ctx: SeedContext, count: int) -> dict[str, dict[str, Document]]:
+    """A large world: `replica.SAMPLE` instances seeded as below, the others copies of them
+    (world/replica.py) with `_seq` (and the case number that shows it) in the order they were created."""
+    sample = _seed(ctx, replica.SAMPLE)
+    bundles: list[replica.Bundle] = [[(INSTANCES, doc)] for doc in sample[INSTANCES].values()]
+    shaped = replica.shapes(bundles)
+    starts = [datetime.fromisoformat(bundle[0][1]["created"]) for bundle in bundles]
+    rng = ctx.random("copies")
+    seqs = iter(range(1, count + 1))
+
+    def number(copy: replica.Copy) -> int:
+        return next(seqs)
+
+    def finish(collection: str, doc: Document, copy: replica.Copy) -> None:
+        doc["_seq"] = seq = copy.extra
+        if "dataValues" in doc:
+            doc["dataValues"] = {"caseNumber": f"{doc['created'][:4]}/{seq:04d}"}
+
+    out: dict[str, dict[str, Any]] = {INSTANCES: {}}
+    replica.fill(replica.copies(shaped, starts, count, rng), rng, out, number, _key, finish)
+    return {INSTANCES: out[INSTANCES], META: {SEQUENCE_KEY: {"value": count}}}
+
+
+def _key(collection: str, doc: Document) -> str:
+    return str(doc["id"]).split("/")[1]
+
+
+def _seed(ctx: SeedContext, count: int) -> dict[str, dict[str, Document]]:
     world = world_for(ctx.settings)
     rng = ctx.random("instances")
-    count = ctx.size("altinn-storage", DEFAULT_COUNT)
     apps = [_App(world, app) for app in sorted(world.apps.values(), key=lambda a: a.app_id)]
     instances: dict[str, Document] = {}
     previous: str | None = None

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from instancemock.platforms.barium import process
 from instancemock.platforms.barium.catalog import Catalog, catalog
+from instancemock.world import replica
 from instancemock.world.clock import iso
 from instancemock.world.draw import Weighted, between, guid, one_of
 from instancemock.world.state import SeedContext
@@ -29,10 +30,57 @@ ATTACHMENTS = ("Offert", "Underlag", "Avtalsutkast", "Kvitto", "Beslut")
 
 
 def seed_barium(ctx: SeedContext) -> dict[str, dict[str, Document]]:
-    return _World(ctx, catalog(ctx.settings)).build(ctx.size("barium", DEFAULT_SIZE))
+    size = ctx.size("barium", DEFAULT_SIZE)
+    if size >= replica.LARGE:
+        return _large(ctx, size)
+    return _World(ctx, catalog(ctx.settings)).build(size)
+
+
+def _large(ctx: SeedContext, size: int) -> dict[str, dict[str, Document]]:
+    """A large world: `replica.SAMPLE` instances walked as above, the others copies of them
+    (world/replica.py), numbered per app in the order they started."""
+    users = catalog(ctx.settings)
+    sample = _World(ctx, users).build(replica.SAMPLE)
+    belongs: dict[str, replica.Bundle] = {key: [("instances", doc)] for key, doc in sample["instances"].items()}
+    for collection in ("tasks", "objects"):
+        for doc in sample[collection].values():
+            belongs[doc["InstanceId"]].append((collection, doc))
+    bundles = list(belongs.values())
+    shaped = replica.shapes(bundles, shared={"apps": sample["apps"], "users": [u.id for u in users.users]}, keep=_KEEP)
+    starts = [datetime.fromisoformat(bundle[0][1]["StartDate"]) for bundle in bundles]
+    rng = ctx.random("copies")
+    apps = {app_id: dict(app) for app_id, app in sample["apps"].items()}
+    numbers = dict.fromkeys(apps, 1)  # a fresh app's NextNumber (process.app_doc)
+    prefixes = {app_id: app["Prefix"] for app_id, app in apps.items()}
+
+    def number(copy: replica.Copy) -> int:
+        """The app's next number, in the order instances started (named when the copy is made)."""
+        app_id = copy.shape.samples[0]["ApplicationId"]
+        numbers[app_id] += 1
+        return numbers[app_id] - 1
+
+    def key(collection: str, doc: Document) -> str:
+        return str(doc["Id"])
+
+    def finish(collection: str, doc: Document, copy: replica.Copy) -> None:
+        if collection in ("instances", "tasks"):  # process.instance_name, of the year the copy started
+            name = f"{prefixes[doc['ApplicationId']]}-{copy.year}-{copy.extra:04d}"
+            doc["Name" if collection == "instances" else "InstanceName"] = name
+
+    out: dict[str, dict[str, Any]] = {"apps": {}, "instances": {}, "tasks": {}, "objects": {}}
+    plan = replica.copies(shaped, starts, size, rng)
+    replica.fill(plan, rng, out, number, key, finish, lazy=True, later=_LATER)
+    out["apps"] = {app_id: {**app, "NextNumber": numbers[app_id]} for app_id, app in apps.items()}
+    return out
+
+
+_LATER = frozenset({"tasks", "objects"})  # laid out when first used: most clients list instances first
+_KEEP = frozenset({"Fields"})  # a form's values stay as the sample has them (world/replica.py)
 
 
 seed_barium.cost = 2.5  # type: ignore[attr-defined]  # time per instance against the other seeders: start-up seeds it first
+# from this size its world holds `Lazy` documents (world/replica.py): seeded in the server's process, never forked
+seed_barium.lazy_from = replica.LARGE  # type: ignore[attr-defined]
 
 
 class _App:

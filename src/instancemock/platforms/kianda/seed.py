@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from instancemock.platforms.kianda.schedule import parse_time, previous_occurrence
 from instancemock.platforms.kianda.tenant import FIXTURE
+from instancemock.world import replica
 from instancemock.world.clock import iso
 from instancemock.world.draw import between, guid, one_of
 from instancemock.world.state import SeedContext
@@ -142,6 +143,62 @@ class Filler:
 
 
 def seed(ctx: SeedContext) -> dict[str, dict[str, Document]]:
+    size = ctx.size("kianda", DEFAULT_SIZE)
+    if size >= replica.LARGE:
+        return _large(ctx, size)
+    return _seed(ctx, size)
+
+
+# from this size its world holds `Lazy` documents (world/replica.py): seeded in the server's process, never forked
+seed.lazy_from = replica.LARGE  # type: ignore[attr-defined]
+
+
+def _large(ctx: SeedContext, size: int) -> dict[str, dict[str, Document]]:
+    """A large world: `replica.SAMPLE` instances seeded as below, the others copies of them
+    (world/replica.py) numbered per process in the order they were created, each with a
+    `uniqueId` of its own, and each made when first read; the fixture's example instance stays
+    as it is."""
+    sample = _seed(ctx, replica.SAMPLE)
+    fixture = FIXTURE.load(ctx.settings.fixtures) or {}
+    example = str(fixture["exampleInstance"]["name"])
+    bundles: list[replica.Bundle] = [[("instances", d)] for k, d in sample["instances"].items() if k != example]
+    shaped = replica.shapes(bundles, keep=_KEEP)
+    starts = [datetime.fromisoformat(bundle[0][1]["created"]) for bundle in bundles]
+    rng = ctx.random("copies")
+    numbers = {name: 0 for name in sample["counters"]}
+    numbers[example.rsplit("-", 1)[0].lower()] = 1
+    draw = rng.random
+
+    def number(copy: replica.Copy) -> tuple[str, str]:
+        """The instance's name, its process's next number (the gaps are deleted instances), and its uniqueId."""
+        process = copy.shape.samples[0]["processName"]
+        numbers[process.lower()] += 1 if draw() < 0.9 else 2
+        return f"{process}-{numbers[process.lower()]}", f"{rng.getrandbits(128):032x}"
+
+    def finish(collection: str, doc: Document, copy: replica.Copy) -> None:
+        doc["id"], doc["uniqueId"] = copy.extra
+
+    instances = {example: sample["instances"][example]}
+    out: dict[str, dict[str, Any]] = {"instances": instances}
+    plan = replica.copies(shaped, starts, size - 1, rng)
+    replica.fill(plan, rng, out, number, _key, finish, lazy=True, named=_name)
+    counters = {name: {"last": last} for name, last in numbers.items()}
+    return {"processes": sample["processes"], "instances": instances, "counters": counters, "tasks": sample["tasks"]}
+
+
+_KEEP = frozenset({"fields"})  # a form's values stay as the sample has them (world/replica.py)
+
+
+def _key(collection: str, doc: Document) -> str:
+    return str(doc["id"])
+
+
+def _name(copy: replica.Copy) -> str:
+    """A copy's key: the name `number` gave it."""
+    return str(copy.extra[0])
+
+
+def _seed(ctx: SeedContext, size: int) -> dict[str, dict[str, Document]]:
     fixture = FIXTURE.load(ctx.settings.fixtures) or {}
     rng = ctx.random("instances")
     domain = str(fixture["subscription"]["domain"])
@@ -155,7 +212,7 @@ def seed(ctx: SeedContext) -> dict[str, dict[str, Document]]:
 
     example = _example(fixture["exampleInstance"], designs, ctx.now)
     instances[example["id"]] = example
-    size = max(ctx.size("kianda", DEFAULT_SIZE) - 1, 0)
+    size = max(size - 1, 0)
     weights = [int(d.get("weight", 1)) for d in designs.values()]
     chosen = Counter(rng.choices(list(designs), weights=weights, k=size))
     for name, design in designs.items():

@@ -1,0 +1,378 @@
+"""Large worlds made from a sample: a thousand seeded instances, copied with fresh GUIDs and moved in time.
+
+A seeder's own walk costs 70-220 us per instance (Barium's also leaves tasks and form objects), so
+100,000 instances per API took ~40 s of CPU and ~1.7 GB; issue 13 wants them in 5 s and 1 GB. From
+`LARGE` instances on, a seeder makes `SAMPLE` instances its usual way and this module makes every
+instance of the world as a copy of one of them (the samples themselves are not kept): the sample's
+"bundle" (the instance and the documents that belong to it, e.g. Barium's tasks and form objects)
+with
+
+- every GUID born in the bundle (one that no other sample shares, such as an app's or a user's id)
+  replaced by a fresh one drawn from the seeded generator, wherever it occurs, also inside a string
+  (Altinn's `id` "party/guid", a blob path);
+- every ISO 8601 instant moved back by a whole number of days, at most as far as the oldest sample
+  (so nothing lands in the future and the world spans the same months);
+- what is under the keys in `keep` (form fields: their ids and values) shared with the sample;
+- everything else shared with the sample, object for object: documents are never changed in place
+  (world/store.py), so a copy holds only the dicts and lists on the way to what changed.
+
+Each shape is compiled once (`Shape`): a copy then costs a few dict copies and string joins, no
+walk of the document. The platform numbers the copies itself (names, counters, `_seq`) through
+`number` and `finish`. A copy's documents may be left to be made on first read (`Deferred`, the
+store's `Lazy`) and whole collections to be laid out on first use (the store's `Later`): the
+keys, GUIDs and numbers are drawn at once either way, so the world is the same. Worlds below
+`LARGE` never come here, so the worlds tests pin stay as they were; a large world is still a
+function of (seed, --now), but not the one its own walk would give.
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+import re
+from collections import Counter
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime
+from typing import Any, cast
+
+from instancemock.world.store import Document, Later, Lazy, Stored
+
+LARGE = 20_000  # from this many instances per API a world is made from a sample (tests stay below)
+SAMPLE = 1_000  # instances made by the seeder's own walk, the shapes every other one copies
+
+_GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_INSTANT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)")
+
+Bundle = list[tuple[str, Document]]  # (collection, document): an instance and what belongs to it
+Build = Callable[["Copy", "Days"], Any]  # (the copy, whose `guid`s stand for the born ones; its days) -> a copied value
+
+
+class Days:
+    """Moves ISO instants back by `days` days: `dates` maps each date (YYYY-MM-DD) to the moved one.
+
+    One per number of days, shared by the copies that go as far back; it only ever caches, so
+    documents may be made in any thread (an export's).
+    """
+
+    __slots__ = ("dates", "days")
+
+    def __init__(self, days: int = 0) -> None:
+        self.days = days
+        self.dates: dict[str, str] = {}
+
+    def move(self, text: str) -> str:
+        return self.date(text[:10]) + text[10:]
+
+    def date(self, head: str) -> str:
+        ordinal = _ORDINALS.get(head)
+        if ordinal is None:
+            ordinal = _ORDINALS[head] = date.fromisoformat(head).toordinal()
+        ordinal -= self.days
+        moved = _DATES.get(ordinal)
+        if moved is None:
+            moved = _DATES[ordinal] = date.fromordinal(ordinal).isoformat()
+        self.dates[head] = moved
+        return moved
+
+
+# Dates as text and as day numbers, both ways: a world spans a few hundred days.
+_ORDINALS: dict[str, int] = {}
+_DATES: dict[int, str] = {}
+_YEARS: dict[int, int] = {}  # days since 1970 -> the year
+
+
+class Shape:
+    """One sample bundle compiled into builders of its copies."""
+
+    def __init__(self, bundle: Bundle, born: Sequence[str], keep: frozenset[str]) -> None:
+        self.born = list(born)
+        self._slot = {g: i for i, g in enumerate(self.born)}
+        self._keep = keep
+        self.collections = [collection for collection, _ in bundle]
+        self.samples = [doc for _, doc in bundle]
+        self.builders = [self._document(doc) for _, doc in bundle]
+        # set by `fill`: what numbers a copy's documents, where each one's key is, and its collection
+        self.finish: Finish = _unfinished
+        self.keys: list[int | None] = []
+        self.targets: list[dict[str, Any] | None] = []
+
+    def translate(self, text: str, copy: Copy) -> str:
+        """`text` of the sample as `copy` has it (a key, a reference)."""
+        build = self._text(text, moving=False)
+        return text if build is None else str(build(copy, Days()))
+
+    def slot(self, text: str) -> int | None:
+        """Which fresh GUID stands for `text` in a copy (None: `text` is not a GUID born here)."""
+        return self._slot.get(text)
+
+    def _document(self, doc: Document) -> Build:
+        built = self._value(doc, moving=True)
+        if built is not None:
+            return built
+        return lambda made, days: dict(doc)  # nothing to change: still a dict of its own, for `finish`
+
+    def _value(self, value: Any, moving: bool) -> Build | None:
+        """A builder of `value`'s copy, or None where the copy is the value itself."""
+        if isinstance(value, str):
+            return self._text(value, moving)
+        if isinstance(value, dict):
+            # the common changes inline (an instant, a GUID), the rest by their builders
+            instants, guids, changed = [], [], []
+            for k, v in value.items():
+                if k in self._keep:
+                    continue
+                if moving and isinstance(v, str) and _INSTANT.fullmatch(v):
+                    instants.append((k, v[:10], v[10:]))
+                elif isinstance(v, str) and v in self._slot:
+                    guids.append((k, self._slot[v]))
+                elif b := self._value(v, moving):
+                    changed.append((k, b))
+            if not (instants or guids or changed):
+                return None
+
+            def build_dict(made: Copy, days: Days, value: dict[str, Any] = value) -> dict[str, Any]:
+                copy = value.copy()
+                dates = days.dates
+                for key, head, tail in instants:
+                    moved = dates.get(head)
+                    copy[key] = (moved if moved is not None else days.date(head)) + tail
+                for key, slot in guids:
+                    copy[key] = made.guid(slot)
+                for key, build in changed:
+                    copy[key] = build(made, days)
+                return copy
+
+            return build_dict
+        if isinstance(value, list):
+            items = [(i, b) for i, v in enumerate(value) if (b := self._value(v, moving))]
+            if not items:
+                return None
+
+            def build_list(made: Copy, days: Days, value: list[Any] = value) -> list[Any]:
+                copy = value.copy()
+                for index, build in items:
+                    copy[index] = build(made, days)
+                return copy
+
+            return build_list
+        return None
+
+    def _text(self, text: str, moving: bool) -> Build | None:
+        if moving and _INSTANT.fullmatch(text):
+            return lambda made, days: days.move(text)
+        if len(text) < 36:
+            return None
+        slot = self._slot.get(text)
+        if slot is not None:
+            return lambda made, days: made.guid(slot)
+        pairs: list[tuple[str, int]] = []  # (the text before, the slot of the GUID)
+        at = 0
+        for found in _GUID.finditer(text):
+            index = self._slot.get(found.group())
+            if index is not None:
+                pairs.append((text[at : found.start()], index))
+                at = found.end()
+        if not pairs:
+            return None
+        tail = text[at:]
+        return lambda made, days: "".join([part for before, slot in pairs for part in (before, made.guid(slot))]) + tail
+
+
+def _unfinished(collection: str, doc: Document, copy: Copy) -> None:
+    pass
+
+
+def guids_in(value: Any, into: list[str], keep: frozenset[str] = frozenset()) -> None:
+    """Every GUID in `value` but under the keys in `keep`, in order of appearance (repeats included)."""
+    if isinstance(value, str):
+        if len(value) >= 36:
+            into.extend(_GUID.findall(value))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if key not in keep:
+                guids_in(item, into, keep)
+    elif isinstance(value, list):
+        for item in value:
+            guids_in(item, into, keep)
+
+
+def shapes(
+    bundles: Sequence[Bundle], shared: Document | None = None, keep: frozenset[str] = frozenset()
+) -> list[Shape]:
+    """Each bundle compiled; a GUID is born in a bundle unless another bundle (or `shared`) has it too."""
+    found = []
+    for bundle in bundles:
+        guids: list[str] = []
+        guids_in([doc for _, doc in bundle], guids, keep)
+        found.append(list(dict.fromkeys(guids)))
+    outside: list[str] = []
+    guids_in(shared or {}, outside)
+    common = set(outside)
+    seen = Counter(g for guids in found for g in guids)
+    common.update(g for g, n in seen.items() if n > 1)
+    return [
+        Shape(bundle, [g for g in guids if g not in common], keep) for bundle, guids in zip(bundles, found, strict=True)
+    ]
+
+
+def copies(shaped: Sequence[Shape], starts: Sequence[datetime], count: int, rng: random.Random) -> list[Copy]:
+    """`count` copies to make, in the order of their starts.
+
+    Each copies a shape drawn at random and goes back a whole number of days, at most as far as
+    the oldest sample, so the copies spread over the months the samples do.
+    """
+    oldest = min(starts)
+    rooms = [(start - oldest).days for start in starts]
+    stamps = [start.timestamp() for start in starts]
+    moves: dict[int, Days] = {}
+    draw = rng.random
+    plan = []
+    for _ in range(count):
+        index = int(draw() * len(shaped))
+        room = rooms[index]
+        back = int(draw() * (room + 1))
+        days = moves.get(back)
+        if days is None:
+            days = moves[back] = Days(back)
+        plan.append(Copy(shaped[index], days, stamps[index] - back * 86400.0))
+    plan.sort(key=lambda copy: copy.stamp)
+    return plan
+
+
+class Copy:
+    """One copy to make: of which shape, how many days back, its start, its GUIDs, what the platform numbered."""
+
+    __slots__ = ("_guids", "_pool", "days", "extra", "shape", "stamp")
+
+    def __init__(self, shape: Shape, days: Days, stamp: float) -> None:
+        self.shape = shape
+        self.days = days  # shared by the copies that go as far back (it only caches dates)
+        self.stamp = stamp  # its start, in POSIX seconds
+        self.extra: Any = None
+        self._pool: tuple[bytes, int] = (b"", 0)  # where its random bytes are: 16 for each GUID born in its shape
+        self._guids: list[str] | None = None  # formatted so far ("": not yet)
+
+    @property
+    def start(self) -> datetime:
+        return datetime.fromtimestamp(self.stamp, UTC)
+
+    @property
+    def year(self) -> int:
+        """The year it started (UTC), from a cache by day: cheaper than `start` for a name."""
+        day = int(self.stamp // 86400)
+        year = _YEARS.get(day)
+        if year is None:
+            year = _YEARS[day] = self.start.year
+        return year
+
+    def guid(self, slot: int) -> str:
+        """The GUID that stands for its shape's `slot`th born one, formatted from its random bytes
+        when a document of the copy first needs it."""
+        found = self._guids
+        if found is None:
+            found = self._guids = [""] * len(self.shape.born)
+        text = found[slot]
+        if not text:
+            pool, at = self._pool
+            text = found[slot] = _guid(pool, at + 16 * slot)
+        return text
+
+    def key(self, slot: int) -> str:
+        """`guid(slot)`, not kept: a key placed before any document of the copy is made."""
+        if self._guids is not None:
+            return self.guid(slot)
+        pool, at = self._pool
+        return _guid(pool, at + 16 * slot)
+
+
+Finish = Callable[[str, Document, Copy], None]  # (collection, fresh top-level copy, its Copy): set what is numbered
+
+
+class Deferred(Lazy):
+    """A copied document made on first read (world/store.py's `Lazy`): the `at`th of its copy's shape."""
+
+    __slots__ = ("_at", "_copy")
+    __setattr__ = object.__setattr__  # its own slots are set once, here; `doc` and `version` as in Lazy
+
+    def __init__(self, copy: Copy, at: int) -> None:
+        self._copy = copy
+        self._at = at
+
+    def make(self) -> Document:
+        copy, at = self._copy, self._at
+        shape = copy.shape
+        doc: Document = shape.builders[at](copy, copy.days)
+        shape.finish(shape.collections[at], doc, copy)
+        return doc
+
+
+def fill(
+    plan: Sequence[Copy],
+    rng: random.Random,
+    out: dict[str, dict[str, Any]],
+    number: Callable[[Copy], Any],
+    key_of: Callable[[str, Document], str],
+    finish: Finish,
+    lazy: bool = False,
+    later: frozenset[str] = frozenset(),
+    named: Callable[[Copy], str] | None = None,
+) -> None:
+    """Make the planned copies into `out` (collection -> key -> document), in the plan's order.
+
+    `number(copy)` is called for each copy in order (names, counters: its answer is
+    `copy.extra`); `key_of(collection, document)` gives a document's key (of a sample: a GUID
+    born there stands for the copy's fresh one; of a copy otherwise, once finished);
+    `finish(collection, document, copy)` sets what was numbered on the fresh top-level dict.
+    With `lazy` each document whose key is a born GUID (or that `named(copy)` names: a bundle of
+    one document whose key the platform numbers) is a `Deferred`, made when the store is first
+    asked for it; the collections in `later` (keyed by born GUIDs) are left for the store
+    to lay out when first used (`Later`). The keys, GUIDs and numbers are all drawn here, so the
+    world is the same either way.
+    """
+    for shape in {id(copy.shape): copy.shape for copy in plan}.values():
+        shape.finish = finish
+        shape.keys = [shape.slot(key_of(c, doc)) for c, doc in zip(shape.collections, shape.samples, strict=True)]
+        shape.targets = [None if c in later else out[c] for c in shape.collections]
+    pool = rng.randbytes(16 * sum(len(copy.shape.born) for copy in plan))
+    at = 0
+    for copy in plan:
+        copy._pool = (pool, at)
+        at += 16 * len(copy.shape.born)
+    for copy in plan:
+        shape = copy.shape
+        copy.extra = number(copy)
+        for at, (target, slot) in enumerate(zip(shape.targets, shape.keys, strict=True)):
+            if target is None:
+                pass
+            elif lazy and slot is not None:
+                target[copy.key(slot)] = Deferred(copy, at)
+            elif lazy and named is not None:
+                target[named(copy)] = Deferred(copy, at)
+            else:
+                doc = shape.builders[at](copy, copy.days)
+                finish(shape.collections[at], doc, copy)
+                target[copy.guid(slot) if slot is not None else key_of(shape.collections[at], doc)] = doc
+    for collection in later:
+        count = sum(c == collection for copy in plan for c in copy.shape.collections)
+        unfold = functools.partial(_unfold, plan, collection)
+        out[collection] = cast(dict[str, Any], Later(count, unfold))  # the store knows it (world/store.py)
+
+
+def _unfold(plan: Sequence[Copy], collection: str) -> dict[str, Stored]:
+    """A collection left for later, laid out: each copy's documents in it, as `Deferred`s."""
+    found: dict[str, Stored] = {}
+    for copy in plan:
+        shape = copy.shape
+        for at, (name, slot) in enumerate(zip(shape.collections, shape.keys, strict=True)):
+            if name == collection and slot is not None:
+                found[copy.key(slot)] = Deferred(copy, at)
+    return found
+
+
+_VARIANT = dict(zip("0123456789abcdef", "89ab89ab89ab89ab", strict=True))
+
+
+def _guid(pool: bytes, at: int) -> str:
+    """A version-4 GUID from 16 random bytes of `pool` (what `draw.guid` makes of 128 random bits)."""
+    t = pool[at : at + 16].hex()
+    return f"{t[:8]}-{t[8:12]}-4{t[13:16]}-{_VARIANT[t[16]]}{t[17:20]}-{t[20:]}"
