@@ -95,12 +95,14 @@ class InstanceIndex:
         for facet in filed:
             entries = self._lists.setdefault(facet, [])
             flags = self._flags.setdefault(facet, bytearray())
-            if self._sorted:
+            if self._sorted and entries and not entries[-1] < found:
                 at = bisect_left(entries, found)
                 entries.insert(at, found)
                 flags.insert(at, found[3])
-            else:
+            else:  # unsorted yet, or sorting last (a new instance: changed now): where bisect would put it
                 entries.append(found)
+                if self._sorted:
+                    flags.append(found[3])
 
     def discard(self, key: str) -> None:
         known = self._entries.pop(key, None)
