@@ -331,7 +331,7 @@ def canonical(shape: Shape, value: Any, renamed: list[bool], depth: int = 0) -> 
         return value
     if isinstance(value, dict):
         props = shape.key_props
-        if shape.flat_keys and all(key in props for key in value):
+        if shape.flat_keys and value.keys() <= props.keys():
             return value  # every key as declared, nothing below to rename: the value as it is
         out: dict[Any, Any] = {}
         for key, item in value.items():
