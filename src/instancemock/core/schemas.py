@@ -93,6 +93,8 @@ class Shape:
         "by_lower",
         "check",
         "default",
+        "flat_keys",
+        "flat_object",
         "format",
         "has_default",
         "has_type",
@@ -105,6 +107,7 @@ class Shape:
         "pointer",
         "properties",
         "schema",
+        "string_formats",
         "type",
     )
 
@@ -128,6 +131,9 @@ class Shape:
         self.item_keys: Shape | None = None
         self.plain = False  # unmarshalling changes nothing below this node
         self.keys_plain = False  # key renaming changes nothing below this node
+        self.string_formats = True  # a string's format may be unmarshalled (this node's or a branch's)
+        self.flat_keys = False  # key renaming below this node's own keys changes nothing
+        self.flat_object = False  # an object whose unmarshalling only orders its keys (`_flat`)
 
 
 class SchemaSet:
@@ -212,6 +218,9 @@ class SchemaSet:
                 or shape.all_of
             )
             shape.keys_plain = not shape.key_props
+            shape.string_formats = any(
+                s.format in FORMAT_UNMARSHALLERS for s in (shape, *shape.one_of, *shape.any_of, *shape.all_of)
+            )
         changed = True
         while changed:  # a fixed point: a node is plain only if everything it reaches is
             changed = False
@@ -225,6 +234,14 @@ class SchemaSet:
                 if shape.keys_plain and not all(s.keys_plain for s in keys_below):
                     shape.keys_plain = False
                     changed = True
+        for shape in everything:
+            shape.flat_keys = all(s.keys_plain for s in shape.key_props.values())
+            shape.flat_object = (
+                shape.type == "object"
+                and not (shape.one_of or shape.any_of or shape.all_of)
+                and all(s.plain and not s.has_default for s in shape.properties.values())
+                and (shape.additional is None or shape.additional.plain)
+            )
 
     def _key_props(self, shape: Shape, depth: int) -> dict[str, Shape]:
         """Declared properties, looking through allOf/anyOf/oneOf (as `canonical_keys` always did)."""
@@ -293,6 +310,7 @@ def _cast_any(shape: Shape, value: Any) -> Any:
 def _empty() -> Shape:
     shape = Shape({}, "", Check(jsonschema_rs.validator_for({}), OAS31Validator({})))
     shape.plain = shape.keys_plain = True
+    shape.string_formats = False
     return shape
 
 
@@ -313,6 +331,8 @@ def canonical(shape: Shape, value: Any, renamed: list[bool], depth: int = 0) -> 
         return value
     if isinstance(value, dict):
         props = shape.key_props
+        if shape.flat_keys and value.keys() <= props.keys():
+            return value  # every key as declared, nothing below to rename: the value as it is
         out: dict[Any, Any] = {}
         for key, item in value.items():
             name = key if key in props or not isinstance(key, str) else shape.by_lower.get(key.lower(), key)
@@ -377,14 +397,14 @@ def unmarshal(shape: Shape, value: Any) -> Any:
     if kind is None:
         return None
     if kind == "object":
-        typed: Any = _properties(shape, value, schema_only=False)
+        typed: Any = _flat(shape, value) if shape.flat_object else _properties(shape, value, schema_only=False)
     elif kind == "array":
         items = shape.items or EMPTY
         typed = value if items.plain else [unmarshal(items, item) for item in value]
     else:
         typed = value
-    if typed is None or not isinstance(value, str | bytes):
-        return typed
+    if typed is None or not shape.string_formats or not isinstance(value, str | bytes):
+        return typed  # without a format unmarshaller among the schemas, finding the valid ones changes nothing
     found = next(
         (s.format for s in _valid_schemas(shape, value) if primitive_type(s, value) == "string" and s.format), None
     )
@@ -397,6 +417,17 @@ def unmarshal(shape: Shape, value: Any) -> Any:
         return unmarshaller(typed)
     except (AttributeError, ValueError, TypeError):
         return typed
+
+
+def _flat(shape: Shape, value: Any) -> dict[str, Any]:
+    """`_properties` of a `flat_object`: the declared properties sent, in declared order, then the rest
+    (if allowed), all untouched (Kianda's `FieldMapping`, one per field written)."""
+    properties = {name: value[name] for name in shape.properties if name in value}
+    if shape.additional is not None and len(properties) < len(value):
+        for name, item in value.items():
+            if name not in properties:
+                properties[name] = item
+    return properties
 
 
 def _properties(shape: Shape, value: Any, schema_only: bool) -> dict[str, Any]:

@@ -42,6 +42,12 @@ def parse_version(text: str) -> tuple[int, ...]:
     return tuple(map(int, str(text).split(".")))
 
 
+def same_version(expected: Any, current: str) -> bool:
+    """No `Version` sent, or the one stored: "2.0" matches "2.0" and "2.00" (the text, as a client
+    that echoes it sends, settles it without parsing)."""
+    return expected is None or expected == current or parse_version(expected) == parse_version(current)
+
+
 def next_version(text: str) -> str:
     return f"{parse_version(text)[0] + 1}.0"
 
@@ -213,12 +219,13 @@ async def _change(request: web.Request, replace: bool) -> web.Response:
     now = iso(c.now().replace(microsecond=0))
     stale: list[str] = []
 
+    trigger = designs.as_text(body.get("TriggerField"))
+
     def apply(doc: Document) -> Document | None:
         # Runs inside the store's atomic update: the version compared is the one written over.
-        if expected is not None and parse_version(expected) != parse_version(doc["Version"]):
+        if not same_version(expected, doc["Version"]):
             stale.append(doc["Version"])
             return None
-        trigger = designs.as_text(body.get("TriggerField"))
         return revised(doc, values, status, user, now, trigger, replace=replace)
 
     saved = await c.store.update(INSTANCES, key(name), apply)

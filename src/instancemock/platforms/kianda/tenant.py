@@ -41,11 +41,18 @@ class Tenant:
     subscription_id: str
     domain: str
     users: tuple[User, ...]
+    # By lower-cased name, the first of each (as a scan would find): every API call looks its token's user up.
+    by_name: dict[str, User] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        by_name: dict[str, User] = {}
+        for u in self.users:
+            by_name.setdefault(u.username.lower(), u)
+        object.__setattr__(self, "by_name", by_name)
 
     def user(self, username: str) -> User | None:
         """ASP.NET Identity looks user names up case-insensitively."""
-        wanted = username.strip().lower()
-        return next((u for u in self.users if u.username.lower() == wanted), None)
+        return self.by_name.get(username.strip().lower())
 
     @property
     def admin(self) -> User:
