@@ -13,10 +13,14 @@ import os
 import shutil
 import subprocess
 import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
 import redis
+
+from instancemock.world.redis_store import RedisPersistence
 
 from support import free_port
 
@@ -89,3 +93,13 @@ def _read_log(process: subprocess.Popen[str], ready: threading.Event, log: list[
         if READY in line:
             ready.set()
     ready.set()
+
+
+@asynccontextmanager
+async def replica(url: str) -> AsyncIterator[RedisPersistence]:
+    """One replica's connection to the shared Redis, closed when the test is done with it."""
+    shared = RedisPersistence(url)
+    try:
+        yield shared
+    finally:
+        await shared.close()

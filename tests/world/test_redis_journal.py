@@ -3,23 +3,14 @@ and at most `body_bytes` of bodies across them, the oldest bodies dropped first.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 from redis.asyncio import Redis
 
 from instancemock.core.journal import Filter, Journal, JournalEntry, KeptBody, SharedJournal
-from instancemock.world.redis_store import RedisPersistence, journal_keys
+from instancemock.world.redis_store import journal_keys
 
-
-@asynccontextmanager
-async def streams(url: str) -> AsyncIterator[RedisPersistence]:
-    shared = RedisPersistence(url)
-    try:
-        yield shared
-    finally:
-        await shared.close()
+from redis_server import replica
 
 
 def entry_with_body(size: int, api: str = "kianda") -> JournalEntry:
@@ -37,7 +28,7 @@ async def kept_in_redis(url: str, admin: bool = False) -> tuple[int, int, int]:
 
 async def test_the_total_bound_drops_the_oldest_bodies_first_as_in_memory(redis_url: str) -> None:
     memory = Journal(size=10, body_bytes=2500)
-    async with streams(redis_url) as shared_streams:
+    async with replica(redis_url) as shared_streams:
         shared = SharedJournal(shared_streams, size=10, body_bytes=2500)
         for journal in (memory, shared):
             await journal.wipe()
@@ -56,7 +47,7 @@ async def test_the_total_bound_drops_the_oldest_bodies_first_as_in_memory(redis_
 
 
 async def test_entries_the_stream_drops_take_their_bodies_with_them(redis_url: str) -> None:
-    async with streams(redis_url) as shared_streams:
+    async with replica(redis_url) as shared_streams:
         shared = SharedJournal(shared_streams, size=3, body_bytes=10_000)
         for _ in range(49):
             await shared.record(entry_with_body(1000))
@@ -67,7 +58,7 @@ async def test_entries_the_stream_drops_take_their_bodies_with_them(redis_url: s
 
 
 async def test_the_admin_journal_keeps_an_eighth_and_clearing_forgets_every_body(redis_url: str) -> None:
-    async with streams(redis_url) as shared_streams:
+    async with replica(redis_url) as shared_streams:
         shared = SharedJournal(shared_streams, size=10, admin_size=10, body_bytes=8000)
         for _ in range(3):
             await shared.record(entry_with_body(600, api="admin"))

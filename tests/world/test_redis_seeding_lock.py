@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import pytest
 from redis.asyncio import Redis
 
 from instancemock.world import redis_store
-from instancemock.world.redis_store import RedisPersistence, lock_key, sandbox_key
+from instancemock.world.redis_store import lock_key, sandbox_key
 from instancemock.world.store import MemoryStore
+
+from redis_server import replica
 
 LEASE = 0.3  # seconds; the real one is redis_store.LOCK_SECONDS
 
@@ -21,15 +21,6 @@ LEASE = 0.3  # seconds; the real one is redis_store.LOCK_SECONDS
 @pytest.fixture(autouse=True)
 def short_lease(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(redis_store, "LOCK_SECONDS", LEASE)
-
-
-@asynccontextmanager
-async def replica(url: str) -> AsyncIterator[RedisPersistence]:
-    shared = RedisPersistence(url)
-    try:
-        yield shared
-    finally:
-        await shared.close()
 
 
 def world(calls: list[str], name: str) -> MemoryStore:

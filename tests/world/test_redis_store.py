@@ -4,23 +4,14 @@ once per world, resets seen by every replica, and the settings that choose it.""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import pytest
 
 from instancemock.settings import SettingsError, build
-from instancemock.world.redis_store import RedisPersistence, RedisStore
+from instancemock.world.redis_store import RedisStore
 from instancemock.world.store import MemoryStore, VersionConflict
 
-
-@asynccontextmanager
-async def replica(url: str) -> AsyncIterator[RedisPersistence]:
-    shared = RedisPersistence(url)
-    try:
-        yield shared
-    finally:
-        await shared.close()
+from redis_server import replica
 
 
 def seeded(calls: list[str], name: str = "seed") -> MemoryStore:

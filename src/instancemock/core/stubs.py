@@ -119,6 +119,19 @@ class Stub:
         }
 
 
+def _matching(stubs: list[Stub], seen: Seen, api: str, operation: str) -> Iterator[Stub]:
+    """Newest first, the stubs for this operation that match `seen` and have answers left: what
+    one replica's `pick` and the shared `choose` both answer from."""
+    for stub in reversed(stubs):
+        if (api, operation) not in stub.operations:
+            continue
+        if stub.times is not None and stub.answered >= stub.times:
+            continue
+        if stub.criteria.differences(seen):
+            continue
+        yield stub
+
+
 class Stubs:
     """The stubs in force, newest last; `pick` tries the newest first."""
 
@@ -190,13 +203,7 @@ class Stubs:
 
     def pick(self, seen: Seen, api: str, operation: str) -> Stub | None:
         """The newest stub for this operation that matches and has answers left; answering counts."""
-        for stub in reversed(self._stubs):
-            if (api, operation) not in stub.operations:
-                continue
-            if stub.times is not None and stub.answered >= stub.times:
-                continue
-            if stub.criteria.differences(seen):
-                continue
+        for stub in _matching(self._stubs, seen, api, operation):
             stub.answered += 1
             return stub
         return None
@@ -360,13 +367,7 @@ class SharedStubs(Stubs):
 
     async def choose(self, seen: Seen, api: str, operation: str) -> Stub | None:
         """As `pick`, over the list `refresh` read; an answer counts only once claimed on the board."""
-        for stub in reversed(self._stubs):
-            if (api, operation) not in stub.operations:
-                continue
-            if stub.times is not None and stub.answered >= stub.times:
-                continue
-            if stub.criteria.differences(seen):
-                continue
+        for stub in _matching(self._stubs, seen, api, operation):
             if await self._claim(stub):
                 return stub
         return None
