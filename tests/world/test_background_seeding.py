@@ -57,6 +57,17 @@ def serve(aiohttp_client: Any) -> Any:
     return serve
 
 
+async def assert_held_until_seeded(client: Any, gate: Gate) -> None:
+    """A request for the seeding world waits (health still 503 a round trip later) and is answered
+    from the world once the gate lets the seeding finish."""
+    waiting = asyncio.create_task(client.get("/slow/things"))
+    assert (await client.get("/__admin/health")).status == 503  # a round trip later, still held
+    assert not waiting.done()
+    gate.open_once()
+    response = await waiting
+    assert response.status == 200 and len((await response.json())["things"]) == 3
+
+
 async def test_health_says_seeding_and_requests_wait_for_their_world(serve: Any, gate: Gate) -> None:
     events: list[SeedEvent] = []
     client = await serve(slow_platform(gate), seed=101)
@@ -67,12 +78,7 @@ async def test_health_says_seeding_and_requests_wait_for_their_world(serve: Any,
     assert await health.json() == {"status": "seeding", "seeding": ["slow"], "store": MEMORY}
     assert (await client.get("/__admin/specs/slow")).status == 200  # what reads no world is answered at once
 
-    waiting = asyncio.create_task(client.get("/slow/things"))
-    assert (await client.get("/__admin/health")).status == 503  # a round trip later, still held
-    assert not waiting.done()
-    gate.open_once()
-    response = await waiting
-    assert response.status == 200 and len((await response.json())["things"]) == 3
+    await assert_held_until_seeded(client, gate)
     assert await (await client.get("/__admin/health")).json() == {"status": "ok", "store": MEMORY}
     assert [(e.platform, e.done, e.documents) for e in events] == [("slow", True, 3)]
 
@@ -196,10 +202,5 @@ async def test_with_a_shared_store_requests_wait_while_the_world_is_seeded_under
     body = await health.json()
     assert health.status == 503 and body["status"] == "seeding" and body["seeding"] == ["slow"]
     assert body["store"] == {"kind": "redis", "url": redis_url, "reachable": True}
-    waiting = asyncio.create_task(client.get("/slow/things"))
-    assert (await client.get("/__admin/health")).status == 503  # a round trip later, still held
-    assert not waiting.done()
-    gate.open_once()
-    response = await waiting
-    assert response.status == 200 and len((await response.json())["things"]) == 3
+    await assert_held_until_seeded(client, gate)
     assert (await (await client.get("/__admin/health")).json())["status"] == "ok"

@@ -178,17 +178,23 @@ async def test_a_rule_with_times_2_fails_exactly_two_requests_across_both_replic
         assert (await (await a.get("/__admin/faults")).json())["rules"] == []
 
 
+def create_stub(instance_id: str, **extra: Any) -> dict[str, Any]:
+    """A stub answering Kianda's create with `instance_id`, as the stub tests add it."""
+    created = {"success": True, "instanceID": instance_id}
+    return {
+        "request": {"api": "kianda", "operation": "createInstance"},
+        "response": {"status": 200, "body": created},
+        **extra,
+    }
+
+
 async def test_a_stub_with_times_2_added_on_one_replica_answers_exactly_two_requests_across_both(
     redis_url: str,
 ) -> None:
     async with replicas(redis_url) as (a, b):
         headers = {a: await kianda_headers(a), b: await kianda_headers(b)}
-        created = {"success": True, "instanceID": "stubbed-1"}
-        stub = {
-            "request": {"api": "kianda", "operation": "createInstance"},
-            "response": {"status": 200, "body": created},
-            "times": 2,
-        }
+        stub = create_stub("stubbed-1", times=2)
+        created = stub["response"]["body"]
         added = await a.post("/__admin/stubs", json=stub)
         assert added.status == 201, await added.text()
         stub_id = (await added.json())["id"]
@@ -240,11 +246,7 @@ async def test_stubs_are_read_again_only_after_a_change_costing_no_round_trip_pe
 async def test_stubs_deleted_or_cleared_on_one_replica_are_gone_on_the_other(redis_url: str) -> None:
     async with replicas(redis_url) as (a, b):
         headers = {a: await kianda_headers(a), b: await kianda_headers(b)}
-        created = {"success": True, "instanceID": "stubbed-2"}
-        stub = {
-            "request": {"api": "kianda", "operation": "createInstance"},
-            "response": {"status": 200, "body": created},
-        }
+        stub = create_stub("stubbed-2")
         first = await (await a.post("/__admin/stubs", json=stub)).json()
         second = await b.post("/__admin/stubs", json={**stub, "request": {**stub["request"], "sandbox": "t"}})
         assert second.status == 201, await second.text()
@@ -271,9 +273,7 @@ async def test_stubs_deleted_or_cleared_on_one_replica_are_gone_on_the_other(red
 
 
 async def test_the_config_files_stubs_are_shared_once_by_replicas_that_start_with_them(redis_url: str) -> None:
-    created = {"success": True, "instanceID": "from-config"}
-    request = {"api": "kianda", "operation": "createInstance"}
-    stub = {"request": request, "response": {"status": 200, "body": created}, "times": 1}
+    stub = create_stub("from-config", times=1)
     async with replicas(redis_url, stubs=[stub]) as (a, b):
         listed = (await (await b.get("/__admin/stubs")).json())["stubs"]
         assert [(s["id"], s["times"]) for s in listed] == [("stub-1", 1)]  # one stub, not one per replica
