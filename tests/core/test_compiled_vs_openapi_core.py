@@ -188,6 +188,28 @@ def assert_same_answer(api: Api, op: Operation, request: dict[str, Any]) -> None
         assert same(_raw(compiled_args), _raw(reference_args)), f"{where}\nraw body differs"
 
 
+def assert_remembered_alike(api: Api, op: Operation, request: dict[str, Any]) -> None:
+    """`check_bodiless` (what the pipeline calls for a request without a body, remembering its
+    answers) answers what `check_request` answers, the first time and from memory, and each
+    caller gets `Args` of its own."""
+    headers = Headers(request["headers"])
+    cookie_header = "; ".join(f"{k}={v}" for k, v in request["cookies"].items()) or None
+    query = list(request["query"])
+    raw_query = urlencode(query)
+    expected_args, expected = validation.check_request(api, op, **request)
+    cookies = dict(request["cookies"])
+    path, kind = request["path_params"], request["content_type"]
+    answers = [
+        validation.check_bodiless(api, op, path, raw_query, query, headers, cookie_header, lambda: cookies, kind)
+        for _ in range(2)
+    ]
+    for args, violations in answers:
+        assert violations == expected, f"{api.name} {op.id} {request!r}"
+        for part in ("path", "query", "header", "cookie"):
+            assert same(getattr(args, part), getattr(expected_args, part)), f"{api.name} {op.id} {part}"
+    assert answers[0][0].query is not answers[1][0].query
+
+
 def _check_requests(api: Api, op: Operation, examples: int) -> None:
     operation = _schemathesis_operation(api, op)
     strategy = st.one_of(
@@ -198,7 +220,10 @@ def _check_requests(api: Api, op: Operation, examples: int) -> None:
     @settings(SETTINGS, max_examples=examples)
     @given(case=strategy, seed=st.integers(0, 2**32))
     def run(case: Any, seed: int) -> None:
-        assert_same_answer(api, op, _request(case, random.Random(seed)))
+        request = _request(case, random.Random(seed))
+        assert_same_answer(api, op, request)
+        if not request["body"]:
+            assert_remembered_alike(api, op, request)
 
     run()
 

@@ -146,6 +146,11 @@ class FaultRules:
     def __len__(self) -> int:
         return len(self._rules)
 
+    def idle(self) -> bool:
+        """No rule can fire, known without a round trip: the pipeline's controls step skips the
+        rules then (core/control.py). A shared board (below) is never known to be idle."""
+        return not self._rules
+
     def add(self, data: Any) -> FaultRule:
         """Check `data` and append it; a bad rule raises RuleError and nothing changes."""
         rule = parse_rule(data, default_id=f"rule-{self._next}", api_names=self.api_names)
@@ -304,6 +309,9 @@ class SharedFaultRules(FaultRules):
         await self._bump(self._next)
         await self._refresh()
         return count
+
+    def idle(self) -> bool:
+        return False  # another replica may have added a rule: `choose` asks the board
 
     async def choose(
         self, api: str | None, method: str, path: str, sandbox: str, full_path: str | None = None

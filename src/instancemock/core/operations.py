@@ -101,6 +101,11 @@ class OperationPlan:
     body: BodyPlan | None
     responses: dict[str, ResponsePlan]
     delegate: bool  # something the plans do not compile: the oracle checks every request
+    # What `core/validation.py` remembers of body-less requests (its `check_bodiless`), and the
+    # names (lowered) of the headers and cookies the plan reads, which that memory is keyed on.
+    remembered: dict[tuple[Any, ...], tuple[Any, tuple[Violation, ...]]] = field(default_factory=dict)
+    header_names: tuple[str, ...] = ()
+    reads_cookies: bool = False
 
     # --- requests ---------------------------------------------------------------------------
 
@@ -470,7 +475,18 @@ def _compile_operation(schemas: SchemaSet, document: dict[str, Any], op: Operati
             headers=headers,
             has_content="content" in found,
         )
-    return OperationPlan(op, params, query_names, query_enums, frozenset(single), body, responses, delegate)
+    return OperationPlan(
+        op,
+        params,
+        query_names,
+        query_enums,
+        frozenset(single),
+        body,
+        responses,
+        delegate,
+        header_names=tuple(p.name.lower() for p in params if p.location == "header"),
+        reads_cookies=any(p.location == "cookie" for p in params),
+    )
 
 
 def _media(schemas: SchemaSet, document: dict[str, Any], content: dict[str, Any], at: str) -> dict[str, MediaPlan]:

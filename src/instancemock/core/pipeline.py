@@ -45,7 +45,7 @@ from instancemock.core.proxy import forward_to_upstream
 from instancemock.core.readiness import await_world
 from instancemock.core.routing import Miss, Route, Router
 from instancemock.core.stubs import answer_from_stubs
-from instancemock.core.validation import check_request, check_response
+from instancemock.core.validation import check_bodiless, check_request, check_response
 from instancemock.world.store import StoreUnavailable
 
 log = logging.getLogger("instancemock")
@@ -161,8 +161,23 @@ async def validate_request(request: web.Request) -> web.StreamResponse | None:
     context = request.get(CTX)
     if context is None or context.op.spec.get("x-streamed-body"):  # see `streams_body`
         return None
+    content_type = (request.headers.get("Content-Type") or "").lower()
+    if not request.can_read_body:
+        args, violations = check_bodiless(
+            context.api,
+            context.op,
+            context.route.params,
+            request.rel_url.raw_query_string,
+            request.rel_url.query.items(),
+            request.headers,
+            request.headers.get("Cookie"),
+            lambda: dict(request.cookies),
+            content_type,
+        )
+        context.args = args
+        return errors.reject(context.api.errors, *violations) if violations else None
     seconds = context.state.settings.body_timeout
-    body = await read_body(request, context.api.errors, seconds) if request.can_read_body else b""
+    body = await read_body(request, context.api.errors, seconds)
     args, violations = await checked(
         len(body),
         check_request,
@@ -173,7 +188,7 @@ async def validate_request(request: web.Request) -> web.StreamResponse | None:
         request.headers.items(),
         dict(request.cookies),
         body,
-        (request.headers.get("Content-Type") or "").lower(),
+        content_type,
     )
     context.args = args
     if violations:

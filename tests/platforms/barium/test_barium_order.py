@@ -68,3 +68,26 @@ async def test_an_instance_filed_before_the_first_read_is_sorted_in() -> None:
     assert total == 3 and [d["Id"] for d in shown] == ["i0", "i2", "i1"]
     assert order.newest_first("active", 1, 1)[1][0]["Id"] == "i2"
     assert order.newest_first(None, 5, 10) == (3, [])
+
+
+async def test_listed_summaries_are_encoded_once_per_stored_document() -> None:
+    """The list sends each instance's summary as first encoded, until a write replaces the
+    instance: then the new document is encoded (a kept summary of the old one would be stale)."""
+    store = MemoryStore()
+    for number in range(3):
+        doc = {"Id": f"i{number}", "Status": "active", "StartDate": f"2026-01-0{number + 1}"}
+        await store.put("instances", f"i{number}", doc)
+    order = await store.index("instances", InstanceOrder)
+    encoded: list[str] = []
+
+    def encode(doc: dict[str, Any]) -> bytes:
+        encoded.append(doc["Id"])
+        return f"{doc['Id']}:{doc['Status']}".encode()
+
+    assert order.newest_first_encoded("active", 0, 2, encode) == (3, [b"i2:active", b"i1:active"])
+    assert order.newest_first_encoded(None, 0, 3, encode) == (3, [b"i2:active", b"i1:active", b"i0:active"])
+    assert encoded == ["i2", "i1", "i0"]
+    await store.put("instances", "i1", {"Id": "i1", "Status": "completed", "StartDate": "2026-01-02"})
+    assert order.newest_first_encoded(None, 0, 3, encode) == (3, [b"i2:active", b"i1:completed", b"i0:active"])
+    assert order.newest_first_encoded("active", 0, 10, encode) == (2, [b"i2:active", b"i0:active"])
+    assert encoded == ["i2", "i1", "i0", "i1"]

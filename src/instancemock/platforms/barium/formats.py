@@ -144,13 +144,14 @@ def present(request: web.Request, response: web.StreamResponse) -> web.StreamRes
 
     A download (`Content-Disposition`) is a file, whatever its content type: never rewritten.
     """
+    asked = request.rel_url.query_string.lower()
+    if not any(name in asked for name in ASKING):  # most answers: nothing to do (checked first: it is the cheapest)
+        return response
     if type(response) is not web.Response or response.content_type != JSON or not isinstance(response.body, bytes):
         return response
     if "Content-Disposition" in response.headers:
         return response
     query = request.rel_url.query
-    if not any(name in request.rel_url.query_string.lower() for name in ASKING):  # most answers: nothing to do
-        return response
     pairs = query.items()
     form = chosen(pairs)
     if form is Form.JSON:

@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 
 from instancemock.core.context import Ctx, ctx
-from instancemock.core.encoding import json_response
+from instancemock.core.encoding import dumps, encoded_response, json_response
 from instancemock.core.errors import Refusal
 from instancemock.platforms.barium import process
 from instancemock.platforms.barium.access import (
@@ -172,8 +172,13 @@ async def list_instances(request: web.Request) -> web.Response:
     c = ctx(request)
     start, limit = window_bounds(c)
     order = await c.store.index("instances", InstanceOrder)
-    total, shown = order.newest_first(c.args.query.get("Status"), start, limit)
-    return json_response({"TotalCount": total, "Data": [process.pick(d, process.INSTANCE_SUMMARY) for d in shown]})
+    total, shown = order.newest_first_encoded(c.args.query.get("Status"), start, limit, _encoded_summary)
+    return encoded_response(b'{"TotalCount":%d,"Data":[%s]}' % (total, b",".join(shown)))
+
+
+def _encoded_summary(instance: Document) -> bytes:
+    """An instance as the list shows it, encoded (the index keeps it while the instance stands)."""
+    return dumps(process.pick(instance, process.INSTANCE_SUMMARY))
 
 
 async def get_instance(request: web.Request) -> web.Response:

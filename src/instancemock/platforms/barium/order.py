@@ -9,6 +9,7 @@ order reversed, as `access.newest_first` sorts (`StartDate`, missing ones last, 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from instancemock.world.store import Document
@@ -37,6 +38,7 @@ class InstanceOrder:
 
     def __init__(self) -> None:
         self.docs: dict[str, Document] = {}
+        self._encoded: dict[str, tuple[Document, bytes]] = {}  # a listed instance's summary, as sent
         self._filed: dict[str, tuple[Entry, Any]] = {}
         self._lists: dict[Any, list[Entry]] = {EVERY: []}
         self._sorted = True
@@ -57,12 +59,37 @@ class InstanceOrder:
             return
         found, status = known
         del self.docs[key]
+        self._encoded.pop(key, None)
         for filed in (EVERY, status) if status is not None else (EVERY,):
             self._lists[filed].remove(found)
 
     def newest_first(self, status: str | None, start: int, limit: int) -> tuple[int, list[Document]]:
         """How many instances have `status` (any, if None or empty), and the documents at
         `start`, `start + 1`, ... of them newest first, at most `limit`."""
+        total, keys = self._page(status, start, limit)
+        return total, [self.docs[key] for key in keys]
+
+    def newest_first_encoded(
+        self, status: str | None, start: int, limit: int, encode: Callable[[Document], bytes]
+    ) -> tuple[int, list[bytes]]:
+        """`newest_first` with each document as `encode` writes it, from what it wrote before.
+
+        A stored document never changes in place (a write stores a new one, and the store tells
+        this index: `discard`, then `add`), so its summary is encoded the first time it is
+        listed, and kept with the document it was made from: kept bytes are used only while that
+        very object is the one filed. Summaries are `encode`'s: one encoder per index, the list's.
+        """
+        total, keys = self._page(status, start, limit)
+        parts: list[bytes] = []
+        for key in keys:
+            doc = self.docs[key]
+            kept = self._encoded.get(key)
+            if kept is None or kept[0] is not doc:
+                kept = self._encoded[key] = (doc, encode(doc))
+            parts.append(kept[1])
+        return total, parts
+
+    def _page(self, status: str | None, start: int, limit: int) -> tuple[int, list[str]]:
         if not self._sorted:
             for entries in self._lists.values():
                 entries.sort()
@@ -73,4 +100,4 @@ class InstanceOrder:
             chosen = ascending[max(0, total - start - limit) : max(0, total - start)][::-1]
         else:  # what slicing the newest-first list would give (the spec allows neither)
             chosen = ascending[::-1][start : start + limit]
-        return total, [self.docs[found[2]] for found in chosen]
+        return total, [found[2] for found in chosen]
