@@ -16,6 +16,7 @@ What aiohttp's own `web.run_app` leaves open, and what this module adds:
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import logging
 import re
@@ -161,14 +162,30 @@ class GuardedServer(web.Server):
         return GuardedRequestHandler(self, loop=self._loop, **self._kwargs)
 
 
+class PipelineRequest(web.Request):
+    """aiohttp's request, with the lookups the pipeline makes of its per-request values made directly.
+
+    `web.Request` is a `MutableMapping` whose `get` and `in` are the generic ones: a `get` of an
+    absent key raises and catches a `KeyError`, and each request asks a score of times (the routing
+    facts, the context, the journal's notes, most of them absent), a few per cent of a small
+    request (bench/README.md). The values are aiohttp's own (`__getitem__` reads the same dict).
+    """
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        return self._state.get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._state
+
+
 class GuardedRunner(web.AppRunner):
-    """An AppRunner whose server is a `GuardedServer`."""
+    """An AppRunner whose server is a `GuardedServer`, making `PipelineRequest`s."""
 
     async def _make_server(self) -> web.Server:
         made = await super()._make_server()
         return GuardedServer(
             made.request_handler,
-            request_factory=made.request_factory,
+            request_factory=functools.partial(self.app._make_request, _cls=PipelineRequest),
             handler_cancellation=made.handler_cancellation,
             loop=made._loop,
             **made._kwargs,

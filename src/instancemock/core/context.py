@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from instancemock.core.routing import Miss, Route, fold
+from instancemock.core.routing import Miss, Route
 from instancemock.core.spec import Api, Operation
 from instancemock.world.state import DEFAULT_SANDBOX, State
 from instancemock.world.store import Store
@@ -55,15 +55,6 @@ def owner_of(request: web.Request) -> Api | None:
 def sandbox_of(request: web.Request) -> str:
     """The sandbox a request names (before routing too: the journal records it from the start)."""
     return request.headers.get("X-Mock-Sandbox", "").strip() or DEFAULT_SANDBOX
-
-
-def api_path_of(path: str, api: Api | None) -> str:
-    """The path after the owning API's mount base (the path as sent if no API owns it)."""
-    lowered = fold(path)
-    for base in api.bases if api is not None else ():
-        if lowered.startswith(fold(base) + "/") or lowered == fold(base):
-            return path[len(base) :] or "/"
-    return path
 
 
 @dataclass(slots=True)

@@ -37,10 +37,10 @@ from aiohttp import web
 from multidict import MultiMapping
 
 from instancemock.core import payloads
-from instancemock.core.context import STATE, api_path_of, facts, sandbox_of
+from instancemock.core.context import STATE, facts, sandbox_of
 from instancemock.core.faults import path_matches
 from instancemock.core.matching import Seen, status_matches
-from instancemock.core.routing import Route
+from instancemock.core.routing import Route, api_path_of
 from instancemock.core.spec import ADMIN
 from instancemock.world.clock import iso
 from instancemock.world.store import StoreUnavailable
@@ -421,7 +421,8 @@ class Opening:
 def open_entry(request: web.Request) -> Opening:
     """Step 1, `record_in_journal`, as the request arrives: the entry's id (for cross-references,
     `ENTRY_ID`) and its time. The entry itself is made once the answer is known (`close_entry`)."""
-    opening = Opening(request.app[JOURNAL].next_id(), request.app[STATE].clock.now(), time.monotonic())
+    app = request.app
+    opening = Opening(app[JOURNAL].next_id(), app[STATE].clock.now(), time.monotonic())
     request[ENTRY_ID] = opening.id
     return opening
 

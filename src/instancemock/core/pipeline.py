@@ -34,7 +34,7 @@ from werkzeug.datastructures import Headers
 
 from instancemock.core import errors
 from instancemock.core.bodies import read_body
-from instancemock.core.context import CTX, FACTS, STATE, Ctx, Facts, Handler, api_path_of, ctx, origin_of, sandbox_of
+from instancemock.core.context import CTX, FACTS, STATE, Ctx, Facts, Handler, ctx, origin_of, sandbox_of
 from instancemock.core.control import apply_mock_controls
 from instancemock.core.cors import add_cors_headers, allowed_origin, answer_cors
 from instancemock.core.examples import answer_from_examples
@@ -87,9 +87,10 @@ def resolve_route(request: web.Request) -> None:
     """The operation (or the miss) of the path, and the request facts every later step reads."""
     if request.match_info.route.name == "index":
         return
-    found = request.app[ROUTER].resolve(request.method, request.rel_url.raw_path)
+    router = request.app[ROUTER]
+    found = router.resolve(request.method, request.rel_url.raw_path)
     sandbox = sandbox_of(request)
-    request[FACTS] = Facts(found, sandbox, api_path_of(request.path, found.api))
+    request[FACTS] = Facts(found, sandbox, router.api_path(request.path, found.api))
     if isinstance(found, Route):
         request[CTX] = Ctx(state=request.app[STATE], route=found, sandbox=sandbox, origin=origin_of(request))
 

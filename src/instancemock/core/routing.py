@@ -25,6 +25,15 @@ from instancemock.core.spec import Api, Operation
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
+def api_path_of(path: str, api: Api | None) -> str:
+    """The path after the owning API's mount base (the path as sent if no API owns it)."""
+    lowered = fold(path)
+    for base in api.bases if api is not None else ():
+        if lowered.startswith(fold(base) + "/") or lowered == fold(base):
+            return path[len(base) :] or "/"
+    return path
+
+
 def fold(text: str) -> str:
     """ASCII-only lower case, as .NET's OrdinalIgnoreCase treats route literals."""
     return text.lower() if text.isascii() else text.translate(_ASCII_LOWER)
@@ -93,6 +102,9 @@ def _constraints(op: Operation, names: tuple[str | None, ...]) -> tuple[Callable
 
 
 class Router:
+    def api_path(self, path: str, api: Api | None) -> str:
+        return api_path_of(path, api)
+
     def __init__(self, apis: list[Api]) -> None:
         self._entries: list[_Entry] = []
         self._bases: list[tuple[tuple[str, ...], Api, str]] = []
@@ -184,6 +196,17 @@ class CachingRouter(Router):
         super().__init__(apis)
         self._size = size
         self._answers: dict[tuple[str, str], Route | Miss] = {}
+        self._api_paths: dict[tuple[str, str | None], str] = {}
+
+    def api_path(self, path: str, api: Api | None) -> str:
+        """`api_path_of`, remembered like the routes (the same paths come again and again)."""
+        key = (path, api.name if api is not None else None)
+        found = self._api_paths.get(key)
+        if found is None:
+            if len(self._api_paths) >= self._size:
+                del self._api_paths[next(iter(self._api_paths))]
+            found = self._api_paths[key] = api_path_of(path, api)
+        return found
 
     def resolve(self, method: str, raw_path: str) -> Route | Miss:
         key = (method, raw_path)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from aiohttp import web
@@ -60,7 +61,7 @@ class TicketBook:
 
         def renew(doc: Document) -> Document | None:
             nonlocal expired
-            expires = datetime.fromisoformat(doc["expires"])
+            expires = _instant(doc["expires"])
             expired = expires <= now
             if expired or (now + lifetime - expires).total_seconds() < RENEW_SECONDS:
                 return None
@@ -90,12 +91,33 @@ class TicketBook:
         await self.store.put(RECENT, login, {"login": login, "at": now.isoformat(), "answer": answer})
 
 
+_BOOKS: dict[int, TicketBook] = {}  # by id() of their store: a few (a server, test apps, replicas)
+
+
 def book(state: State) -> TicketBook:
-    return TicketBook(state.shared(PLATFORM))
+    """The book of the shared store: one per store, not one made per ticketed request."""
+    store = state.shared(PLATFORM)
+    found = _BOOKS.get(id(store))
+    if found is None or found.store is not store:
+        if len(_BOOKS) >= 16:
+            _BOOKS.clear()
+        found = _BOOKS[id(store)] = TicketBook(store)
+    return found
 
 
 def lifetime(settings: Settings) -> timedelta:
-    return timedelta(minutes=settings.option("barium_ticket_minutes"))
+    return _minutes(settings.option("barium_ticket_minutes"))
+
+
+@lru_cache(maxsize=16)
+def _minutes(minutes: float) -> timedelta:
+    return timedelta(minutes=minutes)
+
+
+@lru_cache(maxsize=4096)
+def _instant(text: str) -> datetime:
+    """A ticket's expiry as stored (ISO text), parsed once: every call checks it, few renew it."""
+    return datetime.fromisoformat(text)
 
 
 def _sent_ticket(request: web.Request) -> str:
@@ -104,7 +126,12 @@ def _sent_ticket(request: web.Request) -> str:
     A repeated one-value parameter is refused everywhere else (core/validation.py), and a ticket
     is no exception: which of two tickets to believe is not the server's guess to make.
     """
-    in_query = [v.strip() for k, v in request.rel_url.query.items() if k.lower() == "ticket"]
+    query = request.rel_url
+    in_query = (
+        [v.strip() for k, v in query.query.items() if k.lower() == "ticket"]
+        if "ticket" in query.query_string.lower()  # most callers send the header: no query to walk
+        else []
+    )
     if len(in_query) > 1:
         message = f"the query parameter 'ticket' takes one value, got {len(in_query)}"
         raise Refusal.invalid(Violation("query", "ticket", message))

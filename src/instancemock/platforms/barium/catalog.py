@@ -8,7 +8,9 @@ of the store, configured like users) on every `GET /Lists`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -60,13 +62,20 @@ class Catalog:
     users: tuple[User, ...]
     apps: tuple[dict[str, Any], ...]
     lists: tuple[SpaceList, ...] = ()
+    by_id: Mapping[str, User] = dataclass_field(init=False, compare=False, repr=False)  # ticketed requests read it
+
+    def __post_init__(self) -> None:
+        by_id: dict[str, User] = {}
+        for user in self.users:
+            by_id.setdefault(user.id, user)  # the first of a repeated id, as a scan would find
+        object.__setattr__(self, "by_id", by_id)
 
     @property
     def default_user(self) -> User:
         return self.users[0]
 
     def user(self, user_id: str) -> User | None:
-        return next((u for u in self.users if u.id == user_id), None)
+        return self.by_id.get(user_id)
 
     def login(self, apikey: str, username: str, password: str) -> User | None:
         if apikey.strip().lower() != self.apikey.lower():
