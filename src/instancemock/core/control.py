@@ -112,6 +112,13 @@ def merge(plan: Plan, rule: FaultRule | None, request: web.Request) -> Plan:
     return plan
 
 
+def controls_idle(request: web.Request) -> bool:
+    """No control header was sent and no fault rule can fire: `apply_mock_controls` has nothing
+    to do (the pipeline asks first, and skips the step's coroutine)."""
+    headers = request.headers
+    return request.app[FAULT_RULES].idle() and not any(name in headers for name in CONTROL_HEADERS)
+
+
 async def apply_mock_controls(request: web.Request) -> web.StreamResponse | None:
     """X-Mock-* headers and the first fault rule that fires: delay, forced status or socket fault.
 
@@ -123,8 +130,7 @@ async def apply_mock_controls(request: web.Request) -> web.StreamResponse | None
     api = found.owner
     if api is not None and api.platform == ADMIN:
         return None
-    headers = request.headers
-    if request.app[FAULT_RULES].idle() and not any(name in headers for name in CONTROL_HEADERS):
+    if controls_idle(request):
         return None  # most requests: no control header, no rule
     shape = api.errors if api is not None else None
     plan, violations = read_headers(request)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -48,5 +49,17 @@ def encoded_response(
     headers: Mapping[str, str] | None = None,
     content_type: str = JSON,
 ) -> web.Response:
-    """`json_response` of JSON already encoded by `dumps` (or assembled from parts it encoded)."""
+    """`json_response` of JSON already encoded by `dumps` (or assembled from parts it encoded).
+
+    Without headers of its own, the `Content-Type` is given as a header: aiohttp's `content_type`
+    and `charset` arguments parse and rebuild the header twice, half the cost of making the
+    response (the same header either way).
+    """
+    if headers is None:
+        return web.Response(body=body, status=status, headers={"Content-Type": _typed(content_type)})
     return web.Response(body=body, status=status, headers=headers, content_type=content_type, charset="utf-8")
+
+
+@lru_cache(maxsize=64)
+def _typed(content_type: str) -> str:
+    return f"{content_type}; charset=utf-8"

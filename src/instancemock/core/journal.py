@@ -427,9 +427,35 @@ def open_entry(request: web.Request) -> Opening:
     return opening
 
 
+def record_entry_now(request: web.Request, opening: Opening, response: web.StreamResponse | None) -> bool:
+    """`close_entry` without a coroutine, where it would await nothing: an in-memory journal, and
+    no chunked body still to count (most requests). False: nothing was recorded, await `close_entry`."""
+    journal = request.app[JOURNAL]
+    if type(journal) is not Journal or (request.content_length is None and request.body_exists):
+        return False
+    journal.add(_entry(request, opening, response))
+    return True
+
+
 async def close_entry(request: web.Request, opening: Opening, response: web.StreamResponse | None) -> None:
     """Step 1, `record_in_journal`, once answered: the request's facts and the final status
     (None: reset, closed or left hanging), kept as they arrived; redaction happens when read."""
+    entry = _entry(request, opening, response)
+    if entry.body_size == -1:  # chunked: read() returns what was read
+        entry.body_size = len(await _body_of(request))
+    journal = request.app[JOURNAL]
+    if type(journal) is Journal:
+        journal.add(entry)
+        return
+    try:
+        await journal.record(entry)
+    except StoreUnavailable as error:  # the answer stands; only its record is missing
+        log.warning("the request journal could not record %s %s: %s", request.method, request.path, error)
+
+
+def _entry(request: web.Request, opening: Opening, response: web.StreamResponse | None) -> JournalEntry:
+    """The entry of an answered (or abandoned) request; `body_size` -1: a body of no declared
+    length was answered, and only reading it tells its size."""
     found = facts(request)
     owner = found.owner if found is not None else None
     path = request.path
@@ -457,17 +483,14 @@ async def close_entry(request: web.Request, opening: Opening, response: web.Stre
     if answered:
         assert response is not None
         if declared is None and request.body_exists:
-            entry.body_size = len(await _body_of(request))  # chunked: read() returns what was read
+            entry.body_size = -1
         if raw := read_already(request):
             entry.request_body = KeptBody.of(raw, request.headers.get("Content-Type"))
         if isinstance(response, web.Response) and isinstance(response.body, bytes):
             entry.response_body = _kept_answer(found.found if found is not None else None, response)
         entry.status = response.status
     entry.duration_ms = round((time.monotonic() - opening.started) * 1000, 1)
-    try:
-        await request.app[JOURNAL].record(entry)
-    except StoreUnavailable as error:  # the answer stands; only its record is missing
-        log.warning("the request journal could not record %s %s: %s", request.method, request.path, error)
+    return entry
 
 
 def _kept_answer(found: object, response: web.Response) -> KeptBody | None:

@@ -35,16 +35,16 @@ from werkzeug.datastructures import Headers
 from instancemock.core import errors
 from instancemock.core.bodies import read_body
 from instancemock.core.context import CTX, FACTS, STATE, Ctx, Facts, Handler, ctx, origin_of, sandbox_of
-from instancemock.core.control import apply_mock_controls
+from instancemock.core.control import apply_mock_controls, controls_idle
 from instancemock.core.cors import add_cors_headers, allowed_origin, answer_cors
 from instancemock.core.examples import answer_from_examples
-from instancemock.core.journal import STUB_NOTE, close_entry, open_entry
+from instancemock.core.journal import STUB_NOTE, close_entry, open_entry, record_entry_now
 from instancemock.core.offload import checked
 from instancemock.core.plugin import ApiPlugin
-from instancemock.core.proxy import forward_to_upstream
-from instancemock.core.readiness import await_world
+from instancemock.core.proxy import PROXY, forward_to_upstream
+from instancemock.core.readiness import await_world, world_settled
 from instancemock.core.routing import Miss, Route, Router
-from instancemock.core.stubs import answer_from_stubs
+from instancemock.core.stubs import STUBS, answer_from_stubs, stubs_in_force
 from instancemock.core.validation import check_bodiless, check_request, check_response
 from instancemock.world.store import StoreUnavailable
 
@@ -273,33 +273,40 @@ async def run_pipeline(request: web.Request, handler: Handler) -> web.StreamResp
             response = catch_crashes(request, error)
         return response
     finally:
-        await close_entry(request, opening, response)
+        if not record_entry_now(request, opening, response):
+            await close_entry(request, opening, response)
 
 
 async def _routed(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Steps 4 to 15, then the handler (`run_pipeline` wraps them in the first three)."""
+    # A step with nothing to do for this request (no control header nor rule, no proxy, the world
+    # in, no stub, not --strict: most requests) is skipped after a synchronous check, without the
+    # coroutine it would cost (the step itself checks the same and answers None).
+    app = request.app
     resolve_route(request)
     answer = enforce_limits(request)
-    if answer is None:
+    if answer is None and not controls_idle(request):
         answer = await apply_mock_controls(request)
-    if answer is None:
+    if answer is None and PROXY in app:
         answer = await forward_to_upstream(request)
     if answer is None:
         answer = answer_unrouted(request)
     if answer is not None:
         return answer
-    await await_world(request)
+    if not world_settled(request):
+        await await_world(request)
     try:  # 12. render_refusals, inside 10. check_response_strict and 11. present_answers
         answer = await authenticate_caller(request)
         if answer is None:
             answer = await validate_request(request)
-        if answer is None:
+        if answer is None and stubs_in_force(app.get(STUBS)):
             answer = await answer_from_stubs(request)
         if answer is None:
             answer = await handler(request)
     except errors.Refusal as refusal:
         answer = render_refusals(request, refusal)
-    return await check_response_strict(request, present_answers(request, answer))
+    answer = present_answers(request, answer)
+    return await check_response_strict(request, answer) if app[STATE].settings.strict else answer
 
 
 # The application's one middleware, not a handler the routes call: a path aiohttp's router cannot

@@ -580,6 +580,12 @@ def seen_live(request: web.Request, context: Ctx, raw: bytes) -> Seen:
     )
 
 
+def stubs_in_force(stubs: Stubs | None) -> bool:
+    """Some stub may answer: there are stubs here, or they are shared (another replica may have
+    added one). None of them: `answer_from_stubs` has nothing to do (the pipeline asks first)."""
+    return stubs is not None and (stubs.shared or len(stubs) > 0)
+
+
 async def answer_from_stubs(request: web.Request) -> web.StreamResponse | None:
     """The newest matching stub answers in the handler's place (the world is not touched); None: no stub matches."""
     stubs = request.app.get(STUBS)

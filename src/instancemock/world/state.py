@@ -327,6 +327,17 @@ class State:
                 raise pending.error
         return self.store(sandbox, platform)
 
+    def settled(self, sandbox: str, platform: str) -> bool:
+        """`ready` would return at once with nothing to do: checked without a coroutine, as almost
+        every request finds its world (core/readiness.py)."""
+        if self.persistence.shared:
+            return False
+        pending = self._pending.get((sandbox, platform))
+        if pending is not None and (not pending.event.is_set() or pending.error is not None):
+            return False
+        world = self._worlds.get(sandbox)
+        return world is not None and platform in world
+
     async def ready_all(self, sandbox: str = DEFAULT_SANDBOX) -> None:
         for platform in self.platforms():
             await self.ready(sandbox, platform)
