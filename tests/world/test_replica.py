@@ -50,6 +50,7 @@ def small_large_worlds(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(replica, "SAMPLE", 40)
     monkeypatch.setattr(seed_barium, "lazy_from", 100)
     monkeypatch.setattr(seed_kianda, "lazy_from", 100)
+    monkeypatch.setattr(seed_altinn, "lazy_from", 100)
 
 
 def seeded(platform: str, seed: int = 7, size: int = SIZE) -> dict[str, dict[str, Any]]:

@@ -33,7 +33,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from instancemock.world.store import Document, Later, Lazy, Stored
 
@@ -42,6 +42,9 @@ SAMPLE = 1_000  # instances made by the seeder's own walk, the shapes every othe
 
 _GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _INSTANT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)")
+
+T = TypeVar("T")
+_UNKNOWN: Any = object()  # not looked up yet, in the caches of `Shape`
 
 Bundle = list[tuple[str, Document]]  # (collection, document): an instance and what belongs to it
 Build = Callable[["Copy", "Days"], Any]  # (the copy, whose `guid`s stand for the born ones; its days) -> a copied value
@@ -95,6 +98,34 @@ class Shape:
         self.finish: Finish = _unfinished
         self.keys: list[int | None] = []
         self.targets: list[dict[str, Any] | None] = []
+        self._tops: dict[tuple[int, str], Build | None] = {}  # (document, member) -> its builder (`top`)
+        self._facts: dict[tuple[int, Callable[[Document], Any]], Any] = {}  # (document, reader) -> what it read
+        self._keyed: dict[tuple[int, str], bool] = {}  # (document, member) -> whether it is the key (`keyed_by`)
+
+    def top(self, at: int, name: str) -> Build | None:
+        """A builder of the `at`th document's top-level member `name` in a copy (None: the sample's own)."""
+        found = self._tops.get((at, name), _UNKNOWN)
+        if found is _UNKNOWN:
+            sample = self.samples[at]
+            moves = name in sample and name not in self._keep
+            found = self._tops[at, name] = self._value(sample[name], moving=True) if moves else None
+        return cast(Build | None, found)
+
+    def keyed_by(self, at: int, name: str) -> bool:
+        """Whether the `at`th document's top-level member `name` is its key in a copy (see `fill`)."""
+        found = self._keyed.get((at, name))
+        if found is None:
+            slot = self.keys[at] if at < len(self.keys) else None
+            found = self._keyed[at, name] = slot is not None and self.samples[at].get(name) == self.born[slot]
+        return found
+
+    def facts(self, at: int, read: Callable[[Document], T]) -> T:
+        """`read(sample)` of the `at`th sample document, read once: what copying leaves as it is."""
+        key = (at, read)
+        found = self._facts.get(key, _UNKNOWN)
+        if found is _UNKNOWN:
+            found = self._facts[key] = read(self.samples[at])
+        return cast(T, found)
 
     def translate(self, text: str, copy: Copy) -> str:
         """`text` of the sample as `copy` has it (a key, a reference)."""
@@ -176,6 +207,11 @@ class Shape:
             return None
         tail = text[at:]
         return lambda made, days: "".join([part for before, slot in pairs for part in (before, made.guid(slot))]) + tail
+
+
+def is_instant(value: Any) -> bool:
+    """Whether a copy moves `value` back by its days: an ISO 8601 instant, as the seeders write them."""
+    return isinstance(value, str) and _INSTANT.fullmatch(value) is not None
 
 
 def _unfinished(collection: str, doc: Document, copy: Copy) -> None:
@@ -289,7 +325,14 @@ Finish = Callable[[str, Document, Copy], None]  # (collection, fresh top-level c
 
 
 class Deferred(Lazy):
-    """A copied document made on first read (world/store.py's `Lazy`): the `at`th of its copy's shape."""
+    """A copied document made on first read (world/store.py's `Lazy`): the `at`th of its copy's shape.
+
+    What an index files a document under can mostly be read without making it (store.py's
+    `LazyIndex`): `top` gives one top-level member as the copy has it, `facts` what the index
+    reads of the sample where copying changes nothing it reads (flags, owners), `days_back` how
+    far the copy's instants moved, and `number` what the platform numbered the copy with (the
+    members its `finish` sets from it are not known otherwise).
+    """
 
     __slots__ = ("_at", "_copy")
     __setattr__ = object.__setattr__  # its own slots are set once, here; `doc` and `version` as in Lazy
@@ -297,6 +340,36 @@ class Deferred(Lazy):
     def __init__(self, copy: Copy, at: int) -> None:
         self._copy = copy
         self._at = at
+
+    def top(self, name: str) -> Any:
+        """The copy's top-level member `name` (None if absent), as `make` would give it, unless
+        the platform's `finish` sets it."""
+        copy = self._copy
+        shape = copy.shape
+        build = shape._tops.get((self._at, name), _UNKNOWN)
+        if build is _UNKNOWN:
+            build = shape.top(self._at, name)
+        return shape.samples[self._at].get(name) if build is None else build(copy, copy.days)
+
+    def keyed_by(self, name: str) -> bool:
+        """Whether the copy's top-level member `name` is the key it is stored under (a GUID born
+        in its bundle, as the sample's member is the sample's key): an index need not format it again."""
+        return self._copy.shape.keyed_by(self._at, name)
+
+    def facts(self, read: Callable[[Document], T]) -> T:
+        """`read` of the sample document this one copies, read once per sample: only for what
+        copying leaves as it is (anything but instants, GUIDs born in the bundle and what `finish` sets)."""
+        return self._copy.shape.facts(self._at, read)
+
+    @property
+    def days_back(self) -> int:
+        """How many whole days the copy's instants are before the sample's."""
+        return self._copy.days.days
+
+    @property
+    def number(self) -> Any:
+        """What the platform's `number` gave the copy (its `extra`)."""
+        return self._copy.extra
 
     def make(self) -> Document:
         copy, at = self._copy, self._at
@@ -329,31 +402,38 @@ def fill(
     to lay out when first used (`Later`). The keys, GUIDs and numbers are all drawn here, so the
     world is the same either way.
     """
-    for shape in {id(copy.shape): copy.shape for copy in plan}.values():
+    used = Counter(copy.shape for copy in plan)  # each shape and how many copies it has
+    for shape in used:
         shape.finish = finish
         shape.keys = [shape.slot(key_of(c, doc)) for c, doc in zip(shape.collections, shape.samples, strict=True)]
         shape.targets = [None if c in later else out[c] for c in shape.collections]
-    pool = rng.randbytes(16 * sum(len(copy.shape.born) for copy in plan))
-    at = 0
-    for copy in plan:
-        copy._pool = (pool, at)
-        at += 16 * len(copy.shape.born)
+    pool = rng.randbytes(16 * sum(len(shape.born) * n for shape, n in used.items()))
+    # per shape, where each of its documents goes: (target, at, slot), by how the copy's key is found
+    keyed, by_name, made = {}, {}, {}
+    for shape in used:
+        places = [(t, at, slot) for at, (t, slot) in enumerate(zip(shape.targets, shape.keys, strict=True)) if t is not None]
+        keyed[shape] = [place for place in places if lazy and place[2] is not None]
+        by_name[shape] = [place for place in places if lazy and place[2] is None and named is not None]
+        made[shape] = [place for place in places if place not in keyed[shape] and place not in by_name[shape]]
+    variant = _VARIANT
+    offset = 0
     for copy in plan:
         shape = copy.shape
+        copy._pool = (pool, offset)
         copy.extra = number(copy)
-        for at, (target, slot) in enumerate(zip(shape.targets, shape.keys, strict=True)):
-            if target is None:
-                pass
-            elif lazy and slot is not None:
-                target[copy.key(slot)] = Deferred(copy, at)
-            elif lazy and named is not None:
-                target[named(copy)] = Deferred(copy, at)
-            else:
-                doc = shape.builders[at](copy, copy.days)
-                finish(shape.collections[at], doc, copy)
-                target[copy.guid(slot) if slot is not None else key_of(shape.collections[at], doc)] = doc
+        for target, at, slot in keyed[shape]:  # the key formatted as `_guid` does, not kept (`Copy.key`)
+            start = offset + 16 * slot
+            t = pool[start : start + 16].hex()
+            target[f"{t[:8]}-{t[8:12]}-4{t[13:16]}-{variant[t[16]]}{t[17:20]}-{t[20:]}"] = Deferred(copy, at)
+        for target, at, _ in by_name[shape]:
+            target[named(copy)] = Deferred(copy, at)  # type: ignore[misc]  # `by_name` is empty without `named`
+        for target, at, slot in made[shape]:
+            doc = shape.builders[at](copy, copy.days)
+            finish(shape.collections[at], doc, copy)
+            target[copy.guid(slot) if slot is not None else key_of(shape.collections[at], doc)] = doc
+        offset += 16 * len(shape.born)
     for collection in later:
-        count = sum(c == collection for copy in plan for c in copy.shape.collections)
+        count = sum(n * shape.collections.count(collection) for shape, n in used.items())
         unfold = functools.partial(_unfold, plan, collection)
         out[collection] = cast(dict[str, Any], Later(count, unfold))  # the store knows it (world/store.py)
 

@@ -49,9 +49,14 @@ def seed_altinn(ctx: SeedContext) -> dict[str, dict[str, Document]]:
     return _seed(ctx, count)
 
 
+# from this size its world holds `Lazy` documents (world/replica.py): seeded in the server's process, never forked
+seed_altinn.lazy_from = replica.LARGE  # type: ignore[attr-defined]
+
+
 def _large(ctx: SeedContext, count: int) -> dict[str, dict[str, Document]]:
     """A large world: `replica.SAMPLE` instances seeded as below, the others copies of them
-    (world/replica.py) with `_seq` (and the case number that shows it) in the order they were created."""
+    (world/replica.py) with `_seq` (and the case number that shows it) in the order they were
+    created, each made when first read (the query's index files them before: domain/index.py)."""
     sample = _seed(ctx, replica.SAMPLE)
     bundles: list[replica.Bundle] = [[(INSTANCES, doc)] for doc in sample[INSTANCES].values()]
     shaped = replica.shapes(bundles)
@@ -68,7 +73,7 @@ def _large(ctx: SeedContext, count: int) -> dict[str, dict[str, Document]]:
             doc["dataValues"] = {"caseNumber": f"{doc['created'][:4]}/{seq:04d}"}
 
     out: dict[str, dict[str, Any]] = {INSTANCES: {}}
-    replica.fill(replica.copies(shaped, starts, count, rng), rng, out, number, _key, finish)
+    replica.fill(replica.copies(shaped, starts, count, rng), rng, out, number, _key, finish, lazy=True)
     return {INSTANCES: out[INSTANCES], META: {SEQUENCE_KEY: {"value": count}}}
 
 

@@ -5,27 +5,36 @@ page of ten: a third of the request's time at default data. The store keeps this
 (`Store.index`, world/store.py), so a list is a slice of a sorted list and reads only the
 documents of its page. Each list holds `(StartDate, Id, key)` ascending; newest first is that
 order reversed, as `access.newest_first` sorts (`StartDate`, missing ones last, then `Id`).
+
+A large world's copies (world/replica.py) are filed without being made (`add_lazy`): their
+`StartDate`, `Id` and `Status` are read off the copy, so the first list makes only its page's
+documents, not the 100,000 of the world.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from instancemock.world.store import Document
+from instancemock.world.replica import Deferred
+from instancemock.world.store import Document, Lazy
 
 Entry = tuple[str, str, str]  # (StartDate or "", Id, store key): ascending, so newest last
 EVERY = object()  # the list of every instance, whatever its Status
 
 
-def entry(key: str, doc: Document) -> Entry:
-    start, ident = doc.get("StartDate"), doc.get("Id")
+def entry(key: str, doc: Document | Deferred) -> Entry:
+    """Where the instance sorts; of a copy not made yet (`Deferred`), read off the copy."""
+    if isinstance(doc, Deferred):
+        start, ident = doc.top("StartDate"), key if doc.keyed_by("Id") else doc.top("Id")
+    else:
+        start, ident = doc.get("StartDate"), doc.get("Id")
     return (start if isinstance(start, str) else "", ident if isinstance(ident, str) else str(ident), key)
 
 
-def status_of(doc: Document) -> Any:
+def status_of(doc: Document | Deferred) -> Any:
     """The list the instance is filed under besides every instance's; a Status no filter can
     name (not a string) files it under none."""
-    status = doc.get("Status")
+    status = doc.top("Status") if isinstance(doc, Deferred) else doc.get("Status")
     return status if isinstance(status, str) else None
 
 
@@ -36,12 +45,16 @@ class InstanceOrder:
     document."""
 
     def __init__(self) -> None:
-        self.docs: dict[str, Document] = {}
+        self.docs: dict[str, Document | Lazy] = {}  # a `Lazy` until a page reads it
         self._filed: dict[str, tuple[Entry, Any]] = {}
         self._lists: dict[Any, list[Entry]] = {EVERY: []}
         self._sorted = True
 
-    def add(self, key: str, doc: Document) -> None:
+    def add_lazy(self, key: str, lazy: Lazy) -> None:
+        """A seeded copy not made yet (world/store.py's `LazyIndex`): filed from what it says of itself."""
+        self.add(key, lazy if isinstance(lazy, Deferred) else lazy.doc)
+
+    def add(self, key: str, doc: Document | Deferred) -> None:
         found, status = entry(key, doc), status_of(doc)
         self.docs[key] = doc
         self._filed[key] = (found, status)
@@ -73,4 +86,9 @@ class InstanceOrder:
             chosen = ascending[max(0, total - start - limit) : max(0, total - start)][::-1]
         else:  # what slicing the newest-first list would give (the spec allows neither)
             chosen = ascending[::-1][start : start + limit]
-        return total, [self.docs[found[2]] for found in chosen]
+        docs = self.docs
+        return total, [_made(docs[found[2]]) for found in chosen]
+
+
+def _made(doc: Document | Lazy) -> Document:
+    return doc.doc if isinstance(doc, Lazy) else doc
