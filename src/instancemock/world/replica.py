@@ -409,12 +409,20 @@ def fill(
         shape.targets = [None if c in later else out[c] for c in shape.collections]
     pool = rng.randbytes(16 * sum(len(shape.born) * n for shape, n in used.items()))
     # per shape, where each of its documents goes: (target, at, slot), by how the copy's key is found
-    keyed, by_name, made = {}, {}, {}
+    keyed: dict[Shape, list[tuple[dict[str, Any], int, int]]] = {}  # deferred, under a born GUID
+    by_name: dict[Shape, list[tuple[dict[str, Any], int]]] = {}  # deferred, under what `named` says
+    made: dict[Shape, list[tuple[dict[str, Any], int, int | None]]] = {}  # made here
     for shape in used:
-        places = [(t, at, slot) for at, (t, slot) in enumerate(zip(shape.targets, shape.keys, strict=True)) if t is not None]
-        keyed[shape] = [place for place in places if lazy and place[2] is not None]
-        by_name[shape] = [place for place in places if lazy and place[2] is None and named is not None]
-        made[shape] = [place for place in places if place not in keyed[shape] and place not in by_name[shape]]
+        keyed[shape], by_name[shape], made[shape] = [], [], []
+        for at, (target, slot) in enumerate(zip(shape.targets, shape.keys, strict=True)):
+            if target is None:
+                continue
+            if lazy and slot is not None:
+                keyed[shape].append((target, at, slot))
+            elif lazy and named is not None:
+                by_name[shape].append((target, at))
+            else:
+                made[shape].append((target, at, slot))
     variant = _VARIANT
     offset = 0
     for copy in plan:
@@ -425,7 +433,7 @@ def fill(
             start = offset + 16 * slot
             t = pool[start : start + 16].hex()
             target[f"{t[:8]}-{t[8:12]}-4{t[13:16]}-{variant[t[16]]}{t[17:20]}-{t[20:]}"] = Deferred(copy, at)
-        for target, at, _ in by_name[shape]:
+        for target, at in by_name[shape]:
             target[named(copy)] = Deferred(copy, at)  # type: ignore[misc]  # `by_name` is empty without `named`
         for target, at, slot in made[shape]:
             doc = shape.builders[at](copy, copy.days)
