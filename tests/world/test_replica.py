@@ -240,7 +240,7 @@ def unmade(store: MemoryStore) -> int:
 
 
 def test_barium_files_its_copies_without_making_them_where_made_documents_would_go() -> None:
-    lazy, order, made, reference = made_and_lazy("barium", InstanceOrder)
+    lazy, order, _, reference = made_and_lazy("barium", InstanceOrder)
     assert unmade(lazy) == SIZE  # filing read no copy's document
     assert order._filed == reference._filed
     for status in (None, "active", "completed", "cancelled", "aborted"):
@@ -312,7 +312,8 @@ async def test_a_lazy_world_answers_as_the_same_world_imported_as_plain_document
         return answers[0]
 
     barium = {"lazy": await barium_headers(lazy), "plain": await barium_headers(plain)}
-    for params in ({"Max": "10"}, {"Status": "active", "Max": "5", "Start": "3"}, {"Status": "completed", "Max": "1000"}):
+    lists = ({"Max": "10"}, {"Status": "active", "Max": "5", "Start": "3"}, {"Status": "completed", "Max": "1000"})
+    for params in lists:
         listed = await both("/barium/api/v1.1/Instances", params, barium)
     for row in listed["Data"][:3]:
         await both(f"/barium/api/v1.1/Instances/{row['Id']}", {}, barium)
