@@ -64,7 +64,9 @@ class Days:
         self.dates: dict[str, str] = {}
 
     def move(self, text: str) -> str:
-        return self.date(text[:10]) + text[10:]
+        head = text[:10]
+        moved = self.dates.get(head)
+        return (moved if moved is not None else self.date(head)) + text[10:]
 
     def date(self, head: str) -> str:
         ordinal = _ORDINALS.get(head)

@@ -288,8 +288,12 @@ class MemoryStore:
         if found is None:
             self._unfold(collection)
             found = make()
-            for key, stored in self._data.get(collection, {}).items():
-                file_into(found, key, stored)
+            add, add_lazy = found.add, getattr(found, "add_lazy", None)
+            for key, stored in self._data.get(collection, {}).items():  # `file_into`, inline: a world at once
+                if add_lazy is not None and isinstance(stored, Lazy):
+                    add_lazy(key, stored)
+                else:
+                    add(key, stored.doc)
             indexes[make] = found
         return found  # type: ignore[return-value]  # the one `make` built
 
