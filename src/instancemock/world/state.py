@@ -285,8 +285,7 @@ class State:
         children, self._children = self._children, []
         here, self._here = self._here, []
         await asyncio.gather(
-            *(self._absorb_child(sandbox, child) for sandbox, child in children),
-            *(self._seed_in_thread(sandbox, platform) for sandbox, platform in here),
+            *(self._absorb_child(sandbox, child) for sandbox, child in children), self._seed_in_turn(here)
         )
         for sandbox, platform in [key for key, pending in self._pending.items() if not pending.event.is_set()]:
             if self.persistence.shared:
@@ -353,6 +352,13 @@ class State:
             pending = self._pending.get((sandbox, platform))
             if pending is not None and not pending.event.is_set():
                 await self._seed_in_thread(sandbox, platform)
+
+    async def _seed_in_turn(self, worlds: list[tuple[str, str]]) -> None:
+        """Seed the worlds in a thread one after another, the cheapest first: they share one
+        interpreter lock, so seeding them side by side would only have every one of them in
+        at the end, and one after another each is in (and its requests answered) as soon as it can be."""
+        for sandbox, platform in sorted(worlds, key=lambda world: self._cost(world[1])):
+            await self._seed_in_thread(sandbox, platform)
 
     async def _seed_in_thread(self, sandbox: str, platform: str) -> None:
         pending = self._pending[(sandbox, platform)]
