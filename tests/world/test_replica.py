@@ -21,6 +21,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from instancemock.app import create_app
+from instancemock.core.context import STATE
 from instancemock.platforms.altinn.domain import query as q
 from instancemock.platforms.altinn.domain.index import InstanceIndex
 from instancemock.platforms.altinn.seed import seed_altinn
@@ -30,6 +31,7 @@ from instancemock.platforms.kianda.seed import seed as seed_kianda
 from instancemock.settings import Settings
 from instancemock.world import replica
 from instancemock.world.clock import Clock
+from instancemock.world.seeding import can_fork
 from instancemock.world.state import SeedContext
 from instancemock.world.store import Later, Lazy, MemoryStore, Stored
 
@@ -332,3 +334,29 @@ async def test_a_lazy_world_answers_as_the_same_world_imported_as_plain_document
     headers = {"lazy": await kianda_headers(lazy), "plain": await kianda_headers(plain)}
     kianda = await both("/kianda/api/instances", {"pageSize": "20"}, headers)
     assert kianda
+
+
+@pytest.mark.skipif(not can_fork(), reason="the draw is forked")
+async def test_large_worlds_drawn_in_a_forked_process_are_those_seeded_here(
+    aiohttp_client: Any, make_client: MakeClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In the background a forked process draws each large world (`prepare`) and the server makes
+    its copies of that (`assemble`): the same worlds as seeding them all in the server."""
+    made: list[str] = []
+    for seeder in (seed_kianda, seed_barium, seed_altinn):
+        assemble = seeder.assemble  # type: ignore[attr-defined]
+
+        def recorded(ctx: SeedContext, drawn: Any, assemble: Any = assemble) -> Any:
+            made.append(ctx.platform)
+            return assemble(ctx, drawn)
+
+        monkeypatch.setattr(seeder, "assemble", recorded)
+    sizes = {"barium": {"instances": SIZE}, "altinn-storage": {"instances": SIZE}, "kianda": {"instances": SIZE}}
+    app = create_app(settings(seed=45, apis=sizes), background=True)
+    drawn = await aiohttp_client(app)
+    await app[STATE].ready_all()
+    assert sorted(made) == ["altinn", "barium", "kianda"]  # each made of what the child drew
+    here = await make_client(seed=45, apis=sizes)
+    exports = [await (await client.get("/__admin/state")).json() for client in (drawn, here)]
+    assert exports[0]["sandboxes"] == exports[1]["sandboxes"]
+    assert len(exports[0]["sandboxes"]["default"]["barium"]["instances"]) == SIZE

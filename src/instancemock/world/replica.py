@@ -392,24 +392,84 @@ def fill(
     later: frozenset[str] = frozenset(),
     named: Callable[[Copy], str] | None = None,
 ) -> None:
-    """Make the planned copies into `out` (collection -> key -> document), in the plan's order.
+    """Make the planned copies into `out` (collection -> key -> document), in the plan's order:
+    `draw`, then `place`."""
+    draw(plan, rng, number)
+    place(plan, out, key_of, finish, lazy, later, named)
 
-    `number(copy)` is called for each copy in order (names, counters: its answer is
-    `copy.extra`); `key_of(collection, document)` gives a document's key (of a sample: a GUID
-    born there stands for the copy's fresh one; of a copy otherwise, once finished);
-    `finish(collection, document, copy)` sets what was numbered on the fresh top-level dict.
-    With `lazy` each document whose key is a born GUID (or that `named(copy)` names: a bundle of
-    one document whose key the platform numbers) is a `Deferred`, made when the store is first
-    asked for it; the collections in `later` (keyed by born GUIDs) are left for the store
-    to lay out when first used (`Later`). The keys, GUIDs and numbers are all drawn here, so the
-    world is the same either way.
+
+def draw(plan: Sequence[Copy], rng: random.Random, number: Callable[[Copy], Any]) -> None:
+    """What `fill` draws, in its order: the random bytes of every copy's GUIDs, then each copy's
+    number (`number(copy)`, called in the plan's order: names, counters; its answer is `copy.extra`)."""
+    pool = rng.randbytes(16 * sum(len(copy.shape.born) for copy in plan))
+    at = 0
+    for copy in plan:
+        copy._pool = (pool, at)
+        at += 16 * len(copy.shape.born)
+        copy.extra = number(copy)
+
+
+# A drawn plan as plain data (`compact`, `rebuild`): each copy's shape (its place in the list of
+# shapes), days back, start and number, in the plan's order, and the random bytes of their GUIDs.
+Compact = tuple[list[int], list[int], list[float], list[Any], bytes]
+
+
+def compact(shaped: Sequence[Shape], plan: Sequence[Copy]) -> Compact:
+    """A drawn plan as data that `marshal` carries (a forked process draws it: world/seeding.py)."""
+    place_of = {id(shape): at for at, shape in enumerate(shaped)}
+    pool = plan[0]._pool[0] if plan else b""
+    return (
+        [place_of[id(copy.shape)] for copy in plan],
+        [copy.days.days for copy in plan],
+        [copy.stamp for copy in plan],
+        [copy.extra for copy in plan],
+        pool,
+    )
+
+
+def rebuild(shaped: Sequence[Shape], drawn: Compact) -> list[Copy]:
+    """The plan `compact` described, on the same shapes (compiled again from the same samples)."""
+    shapes_at, backs, stamps, extras, pool = drawn
+    moves: dict[int, Days] = {}
+    plan = []
+    at = 0
+    for index, back, stamp, extra in zip(shapes_at, backs, stamps, extras, strict=True):
+        days = moves.get(back)
+        if days is None:
+            days = moves[back] = Days(back)
+        shape = shaped[index]
+        copy = Copy(shape, days, stamp)
+        copy.extra = extra
+        copy._pool = (pool, at)
+        at += 16 * len(shape.born)
+        plan.append(copy)
+    return plan
+
+
+def place(
+    plan: Sequence[Copy],
+    out: dict[str, dict[str, Any]],
+    key_of: Callable[[str, Document], str],
+    finish: Finish,
+    lazy: bool = False,
+    later: frozenset[str] = frozenset(),
+    named: Callable[[Copy], str] | None = None,
+) -> None:
+    """Put the drawn copies (`draw`) into `out` (collection -> key -> document), in the plan's order.
+
+    `key_of(collection, document)` gives a document's key (of a sample: a GUID born there stands
+    for the copy's fresh one; of a copy otherwise, once finished); `finish(collection, document,
+    copy)` sets what was numbered on the fresh top-level dict. With `lazy` each document whose key
+    is a born GUID (or that `named(copy)` names: a bundle of one document whose key the platform
+    numbers) is a `Deferred`, made when the store is first asked for it; the collections in
+    `later` (keyed by born GUIDs) are left for the store to lay out when first used (`Later`).
+    The keys, GUIDs and numbers were all drawn before, so the world is the same either way.
     """
     used = Counter(copy.shape for copy in plan)  # each shape and how many copies it has
     for shape in used:
         shape.finish = finish
         shape.keys = [shape.slot(key_of(c, doc)) for c, doc in zip(shape.collections, shape.samples, strict=True)]
         shape.targets = [None if c in later else out[c] for c in shape.collections]
-    pool = rng.randbytes(16 * sum(len(shape.born) * n for shape, n in used.items()))
     # per shape, where each of its documents goes: (target, at, slot), by how the copy's key is found
     keyed: dict[Shape, list[tuple[dict[str, Any], int, int]]] = {}  # deferred, under a born GUID
     by_name: dict[Shape, list[tuple[dict[str, Any], int]]] = {}  # deferred, under what `named` says
@@ -426,11 +486,9 @@ def fill(
             else:
                 made[shape].append((target, at, slot))
     variant = _VARIANT
-    offset = 0
     for copy in plan:
         shape = copy.shape
-        copy._pool = (pool, offset)
-        copy.extra = number(copy)
+        pool, offset = copy._pool
         for target, at, slot in keyed[shape]:  # the key formatted as `_guid` does, not kept (`Copy.key`)
             start = offset + 16 * slot
             t = pool[start : start + 16].hex()
@@ -441,7 +499,6 @@ def fill(
             doc = shape.builders[at](copy, copy.days)
             finish(shape.collections[at], doc, copy)
             target[copy.guid(slot) if slot is not None else key_of(shape.collections[at], doc)] = doc
-        offset += 16 * len(shape.born)
     for collection in later:
         count = sum(n * shape.collections.count(collection) for shape, n in used.items())
         unfold = functools.partial(_unfold, plan, collection)
