@@ -150,6 +150,9 @@ class LazyIndex(Index, Protocol):
     def add_lazy(self, key: str, lazy: Lazy) -> None:
         """`lazy` (version 1, a seeded document) is now stored under `key`."""
 
+    # Optionally, `fill(items: Iterable[tuple[str, Stored]])`: every document of the collection
+    # at once, as `add_lazy` or `add` would file each (`attach` of a large world: one call, not one per document).
+
 
 def file_into(index: Index, key: str, stored: Stored) -> None:
     """Tell `index` of `stored` under `key`: as the `Lazy` it is, if the index takes those (`LazyIndex`)."""
@@ -288,12 +291,17 @@ class MemoryStore:
         if found is None:
             self._unfold(collection)
             found = make()
-            add, add_lazy = found.add, getattr(found, "add_lazy", None)
-            for key, stored in self._data.get(collection, {}).items():  # `file_into`, inline: a world at once
-                if add_lazy is not None and isinstance(stored, Lazy):
-                    add_lazy(key, stored)
-                else:
-                    add(key, stored.doc)
+            items = self._data.get(collection, {}).items()
+            fill = getattr(found, "fill", None)
+            if fill is not None:  # a whole world filed in one call (`LazyIndex.fill`)
+                fill(items)
+            else:
+                add, add_lazy = found.add, getattr(found, "add_lazy", None)
+                for key, stored in items:  # `file_into`, inline: a world at once
+                    if add_lazy is not None and isinstance(stored, Lazy):
+                        add_lazy(key, stored)
+                    else:
+                        add(key, stored.doc)
             indexes[make] = found
         return found  # type: ignore[return-value]  # the one `make` built
 

@@ -13,10 +13,11 @@ documents, not the 100,000 of the world.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from instancemock.world.replica import Deferred
-from instancemock.world.store import Document, Lazy
+from instancemock.world.store import Document, Lazy, Stored
 
 Entry = tuple[str, str, str]  # (StartDate or "", Id, store key): ascending, so newest last
 EVERY = object()  # the list of every instance, whatever its Status
@@ -53,6 +54,24 @@ class InstanceOrder:
     def add_lazy(self, key: str, lazy: Lazy) -> None:
         """A seeded copy not made yet (world/store.py's `LazyIndex`): filed from what it says of itself."""
         self.add(key, lazy if isinstance(lazy, Deferred) else lazy.doc)
+
+    def fill(self, items: Iterable[tuple[str, Stored]]) -> None:
+        """Every document of the collection at once (`MemoryStore.attach`), as `add_lazy` or `add`
+        files each, in one loop; sorted on first read."""
+        docs, filed_under, lists = self.docs, self._filed, self._lists
+        every = lists[EVERY]
+        for key, stored in items:
+            doc: Document | Deferred = stored if isinstance(stored, Deferred) else stored.doc
+            found, status = entry(key, doc), status_of(doc)
+            docs[key] = doc
+            filed_under[key] = (found, status)
+            every.append(found)
+            if status is not None:
+                listed = lists.get(status)
+                if listed is None:
+                    listed = lists[status] = []
+                listed.append(found)
+        self._sorted = False
 
     def add(self, key: str, doc: Document | Deferred) -> None:
         found, status = entry(key, doc), status_of(doc)

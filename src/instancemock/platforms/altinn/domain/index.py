@@ -16,13 +16,13 @@ copy's number (seed.py's `finish`). A copy is made when a query first reads it.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from instancemock.platforms.altinn.domain.instances import is_confirmed_by
 from instancemock.platforms.altinn.domain.serialize import WireForms
 from instancemock.platforms.altinn.domain.ticks import stored_ticks
 from instancemock.world import replica
-from instancemock.world.store import Document, Lazy
+from instancemock.world.store import Document, Lazy, Stored
 
 Entry = tuple[int, int, str, int]  # (ticks of lastChanged, _seq, store key, flags): sort key, tie-break, facts
 Facet = tuple[str, str]  # ("org", "ttd"), ("app", "ttd/melding"), ("party", "50001001"); ("", "") = all
@@ -156,6 +156,27 @@ class InstanceIndex:
             self._file(key, lazy, *copy_entry(key, lazy))
         else:
             self.add(key, lazy.doc)
+
+    def fill(self, items: Iterable[tuple[str, Stored]]) -> None:
+        """Every document of the collection at once (`MemoryStore.attach`): `add_lazy` or `add`
+        of each, in one loop."""
+        if self._sorted:
+            for key, stored in items:
+                self.add_lazy(key, stored) if isinstance(stored, Lazy) else self.add(key, stored.doc)
+            return
+        docs, filed_under, lists = self.docs._items, self._entries, self._lists
+        for key, stored in items:
+            if not isinstance(stored, replica.Deferred):
+                self.add(key, stored.doc)
+                continue
+            found, filed = copy_entry(key, stored)
+            docs[key] = stored
+            filed_under[key] = (found, filed)
+            for facet in filed:
+                entries = lists.get(facet)
+                if entries is None:
+                    entries = lists[facet] = []
+                entries.append(found)
 
     def add(self, key: str, doc: Document) -> None:
         self._file(key, doc, entry(key, doc), facets(doc))
