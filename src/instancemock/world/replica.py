@@ -235,9 +235,17 @@ def guids_in(value: Any, into: list[str], keep: frozenset[str] = frozenset()) ->
 
 
 def shapes(
-    bundles: Sequence[Bundle], shared: Document | None = None, keep: frozenset[str] = frozenset()
+    bundles: Sequence[Bundle],
+    shared: Document | None = None,
+    keep: frozenset[str] = frozenset(),
+    born: Sequence[Sequence[str]] | None = None,
 ) -> list[Shape]:
-    """Each bundle compiled; a GUID is born in a bundle unless another bundle (or `shared`) has it too."""
+    """Each bundle compiled; a GUID is born in a bundle unless another bundle (or `shared`) has it too.
+
+    `born`: each bundle's born GUIDs, found already (`Shape.born` of the same bundles compiled
+    where the world was drawn: a forked process), so they are not searched for again."""
+    if born is not None:
+        return [Shape(bundle, guids, keep) for bundle, guids in zip(bundles, born, strict=True)]
     found = []
     for bundle in bundles:
         guids: list[str] = []
@@ -446,6 +454,26 @@ def rebuild(shaped: Sequence[Shape], drawn: Compact) -> list[Copy]:
     return plan
 
 
+def keys(
+    plan: Sequence[Copy], key_of: Callable[[str, Document], str], later: frozenset[str] = frozenset()
+) -> list[str]:
+    """The keys a lazy `place` gives the copies' documents stored under a GUID born in their
+    bundle, in its order: formatted where the plan is drawn (a forked process), not in the server."""
+    slots: dict[Shape, list[int]] = {}
+    found: list[str] = []
+    for copy in plan:
+        shape = copy.shape
+        keyed = slots.get(shape)
+        if keyed is None:
+            pairs = zip(shape.collections, shape.samples, strict=True)
+            keyed = slots[shape] = [
+                slot for c, doc in pairs if c not in later and (slot := shape.slot(key_of(c, doc))) is not None
+            ]
+        pool, offset = copy._pool
+        found.extend(_guid(pool, offset + 16 * slot) for slot in keyed)
+    return found
+
+
 def place(
     plan: Sequence[Copy],
     out: dict[str, dict[str, Any]],
@@ -454,6 +482,7 @@ def place(
     lazy: bool = False,
     later: frozenset[str] = frozenset(),
     named: Callable[[Copy], str] | None = None,
+    formatted: Sequence[str] | None = None,
 ) -> None:
     """Put the drawn copies (`draw`) into `out` (collection -> key -> document), in the plan's order.
 
@@ -463,7 +492,8 @@ def place(
     is a born GUID (or that `named(copy)` names: a bundle of one document whose key the platform
     numbers) is a `Deferred`, made when the store is first asked for it; the collections in
     `later` (keyed by born GUIDs) are left for the store to lay out when first used (`Later`).
-    The keys, GUIDs and numbers were all drawn before, so the world is the same either way.
+    The keys, GUIDs and numbers were all drawn before, so the world is the same either way;
+    `formatted` (`keys`, lazily placed) are the keys of those under a born GUID, formatted already.
     """
     used = Counter(copy.shape for copy in plan)  # each shape and how many copies it has
     for shape in used:
@@ -486,11 +516,15 @@ def place(
             else:
                 made[shape].append((target, at, slot))
     variant = _VARIANT
+    given = iter(formatted).__next__ if formatted is not None else None
     for copy in plan:
         shape = copy.shape
         pool, offset = copy._pool
-        for target, at, slot in keyed[shape]:  # the key formatted as `_guid` does, not kept (`Copy.key`)
-            start = offset + 16 * slot
+        for target, at, slot in keyed[shape]:
+            if given is not None:
+                target[given()] = Deferred(copy, at)
+                continue
+            start = offset + 16 * slot  # the key formatted as `_guid` does, not kept (`Copy.key`)
             t = pool[start : start + 16].hex()
             target[f"{t[:8]}-{t[8:12]}-4{t[13:16]}-{variant[t[16]]}{t[17:20]}-{t[20:]}"] = Deferred(copy, at)
         for target, at in by_name[shape]:

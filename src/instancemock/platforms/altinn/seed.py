@@ -70,11 +70,11 @@ def prepare_altinn(ctx: SeedContext) -> Any:
 
 def assemble_altinn(ctx: SeedContext, drawn: Any) -> dict[str, dict[str, Document]]:
     """The large world `prepare_altinn` drew, made here (its copies exist only in this process)."""
-    return _assemble(drawn, replica.rebuild(_shapes(drawn["sample"]), drawn["plan"]))
+    return _assemble(drawn, replica.rebuild(_shapes(drawn["sample"], drawn["born"]), drawn["plan"]))
 
 
-def _shapes(sample: dict[str, dict[str, Document]]) -> list[replica.Shape]:
-    return replica.shapes([[(INSTANCES, doc)] for doc in sample[INSTANCES].values()])
+def _shapes(sample: dict[str, dict[str, Document]], born: list[list[str]] | None = None) -> list[replica.Shape]:
+    return replica.shapes([[(INSTANCES, doc)] for doc in sample[INSTANCES].values()], born=born)
 
 
 def _drawn(ctx: SeedContext, count: int) -> tuple[dict[str, Any], list[replica.Copy]]:
@@ -90,7 +90,9 @@ def _drawn(ctx: SeedContext, count: int) -> tuple[dict[str, Any], list[replica.C
 
     plan = replica.copies(shaped, starts, count, rng)
     replica.draw(plan, rng, number)
-    return {"sample": sample, "plan": replica.compact(shaped, plan), "count": count}, plan
+    keys = replica.keys(plan, _key)
+    born = [shape.born for shape in shaped]
+    return {"sample": sample, "plan": replica.compact(shaped, plan), "count": count, "keys": keys, "born": born}, plan
 
 
 def _assemble(drawn: dict[str, Any], plan: list[replica.Copy]) -> dict[str, dict[str, Document]]:
@@ -100,7 +102,7 @@ def _assemble(drawn: dict[str, Any], plan: list[replica.Copy]) -> dict[str, dict
             doc["dataValues"] = {"caseNumber": f"{doc['created'][:4]}/{seq:04d}"}
 
     out: dict[str, dict[str, Any]] = {INSTANCES: {}}
-    replica.place(plan, out, _key, finish, lazy=True)
+    replica.place(plan, out, _key, finish, lazy=True, formatted=drawn["keys"])
     return {INSTANCES: out[INSTANCES], META: {SEQUENCE_KEY: {"value": drawn["count"]}}}
 
 

@@ -52,18 +52,21 @@ def prepare_barium(ctx: SeedContext) -> Any:
 
 def assemble_barium(ctx: SeedContext, drawn: Any) -> dict[str, dict[str, Document]]:
     """The large world `prepare_barium` drew, made here (its copies exist only in this process)."""
-    shaped = _shapes(ctx, drawn["sample"])
+    shaped = _shapes(ctx, drawn["sample"], drawn["born"])
     return _assemble(drawn, shaped, replica.rebuild(shaped, drawn["plan"]))
 
 
-def _shapes(ctx: SeedContext, sample: dict[str, dict[str, Document]]) -> list[replica.Shape]:
+def _shapes(
+    ctx: SeedContext, sample: dict[str, dict[str, Document]], born: list[list[str]] | None = None
+) -> list[replica.Shape]:
     """The sample's instances, each with its tasks and form objects, compiled (world/replica.py)."""
     belongs: dict[str, replica.Bundle] = {key: [("instances", doc)] for key, doc in sample["instances"].items()}
     for collection in ("tasks", "objects"):
         for doc in sample[collection].values():
             belongs[doc["InstanceId"]].append((collection, doc))
     users = [u.id for u in catalog(ctx.settings).users]
-    return replica.shapes(list(belongs.values()), shared={"apps": sample["apps"], "users": users}, keep=_KEEP)
+    shared = {"apps": sample["apps"], "users": users}
+    return replica.shapes(list(belongs.values()), shared=shared, keep=_KEEP, born=born)
 
 
 def _drawn(ctx: SeedContext, size: int) -> tuple[dict[str, Any], list[replica.Shape], list[replica.Copy]]:
@@ -82,7 +85,9 @@ def _drawn(ctx: SeedContext, size: int) -> tuple[dict[str, Any], list[replica.Sh
 
     plan = replica.copies(shaped, starts, size, rng)
     replica.draw(plan, rng, number)
-    return {"sample": sample, "plan": replica.compact(shaped, plan), "numbers": numbers}, shaped, plan
+    drawn = {"sample": sample, "plan": replica.compact(shaped, plan), "numbers": numbers}
+    drawn["keys"], drawn["born"] = replica.keys(plan, _key, _LATER), [shape.born for shape in shaped]
+    return drawn, shaped, plan
 
 
 def _assemble(
@@ -91,18 +96,19 @@ def _assemble(
     apps = {app_id: dict(app) for app_id, app in drawn["sample"]["apps"].items()}
     prefixes = {app_id: app["Prefix"] for app_id, app in apps.items()}
 
-    def key(collection: str, doc: Document) -> str:
-        return str(doc["Id"])
-
     def finish(collection: str, doc: Document, copy: replica.Copy) -> None:
         if collection in ("instances", "tasks"):  # process.instance_name, of the year the copy started
             name = f"{prefixes[doc['ApplicationId']]}-{copy.year}-{copy.extra:04d}"
             doc["Name" if collection == "instances" else "InstanceName"] = name
 
     out: dict[str, dict[str, Any]] = {"apps": {}, "instances": {}, "tasks": {}, "objects": {}}
-    replica.place(plan, out, key, finish, lazy=True, later=_LATER)
+    replica.place(plan, out, _key, finish, lazy=True, later=_LATER, formatted=drawn["keys"])
     out["apps"] = {app_id: {**app, "NextNumber": drawn["numbers"][app_id]} for app_id, app in apps.items()}
     return out
+
+
+def _key(collection: str, doc: Document) -> str:
+    return str(doc["Id"])
 
 
 _LATER = frozenset({"tasks", "objects"})  # laid out when first used: most clients list instances first
