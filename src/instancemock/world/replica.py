@@ -20,7 +20,9 @@ Each shape is compiled once (`Shape`): a copy then costs a few dict copies and s
 walk of the document. The platform numbers the copies itself (names, counters, `_seq`) through
 `number` and `finish`. A copy's documents may be left to be made on first read (`Deferred`, the
 store's `Lazy`) and whole collections to be laid out on first use (the store's `Later`): the
-keys, GUIDs and numbers are drawn at once either way, so the world is the same. Worlds below
+keys, GUIDs and numbers are drawn at once either way, so the world is the same. What is random
+(`copies`, `draw`) and what is made of it (`place`) are apart, so a forked process can draw a
+world and the server make it (`compact`, `rebuild`, `keys`: world/seeding.py). Worlds below
 `LARGE` never come here, so the worlds tests pin stay as they were; a large world is still a
 function of (seed, --now), but not the one its own walk would give.
 """
@@ -96,7 +98,7 @@ class Shape:
         self.collections = [collection for collection, _ in bundle]
         self.samples = [doc for _, doc in bundle]
         self.builders = [self._document(doc) for _, doc in bundle]
-        # set by `fill`: what numbers a copy's documents, where each one's key is, and its collection
+        # set by `place`: what numbers a copy's documents, where each one's key is, and its collection
         self.finish: Finish = _unfinished
         self.keys: list[int | None] = []
         self.targets: list[dict[str, Any] | None] = []
@@ -114,7 +116,7 @@ class Shape:
         return cast(Build | None, found)
 
     def keyed_by(self, at: int, name: str) -> bool:
-        """Whether the `at`th document's top-level member `name` is its key in a copy (see `fill`)."""
+        """Whether the `at`th document's top-level member `name` is its key in a copy (see `place`)."""
         found = self._keyed.get((at, name))
         if found is None:
             slot = self.keys[at] if at < len(self.keys) else None
@@ -389,26 +391,10 @@ class Deferred(Lazy):
         return doc
 
 
-def fill(
-    plan: Sequence[Copy],
-    rng: random.Random,
-    out: dict[str, dict[str, Any]],
-    number: Callable[[Copy], Any],
-    key_of: Callable[[str, Document], str],
-    finish: Finish,
-    lazy: bool = False,
-    later: frozenset[str] = frozenset(),
-    named: Callable[[Copy], str] | None = None,
-) -> None:
-    """Make the planned copies into `out` (collection -> key -> document), in the plan's order:
-    `draw`, then `place`."""
-    draw(plan, rng, number)
-    place(plan, out, key_of, finish, lazy, later, named)
-
-
 def draw(plan: Sequence[Copy], rng: random.Random, number: Callable[[Copy], Any]) -> None:
-    """What `fill` draws, in its order: the random bytes of every copy's GUIDs, then each copy's
-    number (`number(copy)`, called in the plan's order: names, counters; its answer is `copy.extra`)."""
+    """What is drawn after the plan (`copies`), in this order: the random bytes of every copy's
+    GUIDs, then each copy's number (`number(copy)`, called in the plan's order: names, counters;
+    its answer is `copy.extra`)."""
     pool = rng.randbytes(16 * sum(len(copy.shape.born) for copy in plan))
     at = 0
     for copy in plan:

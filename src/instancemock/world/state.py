@@ -165,7 +165,7 @@ class State:
     def seed_world(self, platform: str, drawn: object = None) -> MemoryStore:
         """A fresh store holding the seeded world; equal inputs give an equal world, so it is cached.
 
-        `drawn`: the large world's random part, drawn in a forked process (`_draw`), to make the
+        `drawn`: the large world's random part, drawn in a forked process (`_seed_in_turn`), to make the
         world of instead of seeding it all here."""
         seeder = self.seeders.get(platform)
         if seeder is None:
