@@ -363,12 +363,15 @@ class State:
                 await self._seed_in_thread(sandbox, platform)
 
     def _in_turn(self, worlds: list[tuple[str, str]]) -> list[tuple[str, str]]:
-        return sorted(worlds, key=lambda world: self._cost(world[1]))
+        """The costliest first: the drawing child draws them in this order, and each world takes it
+        longer to draw than the server to make, so the server makes the longest while the child
+        draws the others, and the last world is in soonest (a two-step pipeline: Johnson's rule)."""
+        return sorted(worlds, key=lambda world: -self._cost(world[1]))
 
     async def _seed_in_turn(self, worlds: list[tuple[str, str]]) -> None:
-        """Seed the worlds in a thread one after another, the cheapest first: they share one
-        interpreter lock, so seeding them side by side would only have every one of them in
-        at the end, and one after another each is in (and its requests answered) as soon as it can be.
+        """Seed the worlds in a thread one after another (`_in_turn`): they share one interpreter
+        lock, so seeding them side by side would only have every one of them in at the end, and
+        one after another each is in (and its requests answered) as soon as it can be.
 
         A large world's random part (its sample and plan: a seeder's `prepare`) was drawn in a
         forked process meanwhile (`_drawing`), on another CPU while the server loaded its specs;
