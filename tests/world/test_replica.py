@@ -8,22 +8,30 @@ Kianda's names and counters, Altinn's `_seq`), the documents a store makes on fi
 
 from __future__ import annotations
 
+import json
+import random
 import re
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from instancemock.app import create_app
+from instancemock.core.context import STATE
+from instancemock.platforms.altinn.domain import query as q
+from instancemock.platforms.altinn.domain.index import InstanceIndex
 from instancemock.platforms.altinn.seed import seed_altinn
+from instancemock.platforms.barium.order import InstanceOrder
 from instancemock.platforms.barium.seed import seed_barium
 from instancemock.platforms.kianda.seed import seed as seed_kianda
 from instancemock.settings import Settings
 from instancemock.world import replica
 from instancemock.world.clock import Clock
+from instancemock.world.seeding import can_fork
 from instancemock.world.state import SeedContext
 from instancemock.world.store import Later, Lazy, MemoryStore, Stored
 
@@ -34,6 +42,7 @@ from support import (
     MakeClient,
     assert_conforms,
     barium_headers,
+    kianda_headers,
     settings,
     ttd_headers,
 )
@@ -50,6 +59,7 @@ def small_large_worlds(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(replica, "SAMPLE", 40)
     monkeypatch.setattr(seed_barium, "lazy_from", 100)
     monkeypatch.setattr(seed_kianda, "lazy_from", 100)
+    monkeypatch.setattr(seed_altinn, "lazy_from", 100)
 
 
 def seeded(platform: str, seed: int = 7, size: int = SIZE) -> dict[str, dict[str, Any]]:
@@ -218,3 +228,135 @@ async def test_a_large_world_is_kept_whole_in_a_sqlite_state_file(tmp_path: Path
     worlds = exports[0]["sandboxes"]["default"]
     assert len(worlds["barium"]["instances"]) == len(worlds["kianda"]["instances"]) == SIZE
     assert worlds["barium"]["tasks"] and worlds["barium"]["objects"]
+
+
+def made_and_lazy(platform: str, index: type[Any]) -> tuple[MemoryStore, Any, MemoryStore, Any]:
+    """The same world twice: as seeded (copies left as `Lazy`) and as plain documents, each with `index` attached."""
+    lazy = MemoryStore(seeded(platform))
+    made = MemoryStore(documents(seeded(platform)))
+    return lazy, lazy.attach("instances", index), made, made.attach("instances", index)
+
+
+def unmade(store: MemoryStore) -> int:
+    return sum(isinstance(s, Lazy) and not s.made for s in store._data["instances"].values())
+
+
+def test_barium_files_its_copies_without_making_them_where_made_documents_would_go() -> None:
+    lazy, order, _, reference = made_and_lazy("barium", InstanceOrder)
+    assert unmade(lazy) == SIZE  # filing read no copy's document
+    assert order._filed == reference._filed
+    for status in (None, "active", "completed", "cancelled", "aborted"):
+        for start, limit in ((0, 10), (7, 3), (SIZE - 2, 10)):
+            total, page = order.newest_first(status, start, limit)
+            assert (total, page) == reference.newest_first(status, start, limit)
+    assert unmade(lazy) >= SIZE - 60  # only the pages were made
+
+
+async def test_the_storage_query_answers_from_unmade_copies_as_from_made_documents() -> None:
+    lazy, index, made, reference = made_and_lazy("altinn", InstanceIndex)
+    assert unmade(lazy) == SIZE
+    assert index._entries == reference._entries
+    rng = random.Random(5)
+    docs = [s.doc for s in await made.list("instances")]
+
+    def compare(rounds: int) -> None:
+        for _ in range(rounds):
+            some = rng.choice(docs)
+            query = q.Query(
+                org=rng.choice([None, "ttd", some["org"]]),
+                app_id=rng.choice([None, some["appId"]]),
+                party_id=rng.choice([None, int(some["instanceOwner"]["partyId"])]),
+                descending=rng.random() < 0.6,
+                size=rng.choice([1, 7, 50]),
+            )
+            query.dates += q.date_filters("lastChanged", [f"gt:{rng.choice(docs)['lastChanged']}"])
+            allowed = rng.choice([None, lambda d: d["status"]["isArchived"]])
+            while True:
+                page, total, cursor = query.select(index, allowed)
+                expected = query.select(reference, allowed)
+                assert ([d["id"] for d in page], total, cursor) == ([d["id"] for d in expected[0]], *expected[1:])
+                assert page == expected[0]
+                if cursor is None:
+                    break
+                query.after = cursor
+
+    compare(40)
+    # writes on copies not made yet: a replaced one, a deleted one, a new one
+    keys = [key for key, s in lazy._data["instances"].items() if not s.made][:2]
+    for store in (lazy, made):
+        first = await store.get("instances", keys[0])
+        assert first is not None
+        changed = {**first.doc, "lastChanged": "2025-12-31T23:59:59Z", "status": {"isArchived": True}}
+        await store.put("instances", keys[0], changed, expect=1)
+        assert await store.delete("instances", keys[1])
+        await store.put("instances", "new", {**changed, "id": "1/new", "_seq": SIZE + 1}, expect=0)
+    docs = [s.doc for s in await made.list("instances")]
+    compare(40)
+
+
+async def test_a_lazy_world_answers_as_the_same_world_imported_as_plain_documents(make_client: MakeClient) -> None:
+    """Lists, queries with continuation tokens and gets from a world whose copies are made on
+    first read, against the same world exported and imported (plain documents, indexes filed from them)."""
+    sizes = {"barium": {"instances": SIZE}, "altinn-storage": {"instances": SIZE}, "kianda": {"instances": SIZE}}
+    lazy = await make_client(seed=44, apis=sizes)
+    plain = await make_client(seed=44, apis=sizes)
+    exported = await (await plain.get("/__admin/state")).json()
+    assert (await plain.put("/__admin/state", json=exported)).status == 200
+
+    async def both(path: str, params: dict[str, str], headers: dict[str, dict[str, str]]) -> Any:
+        answers = []
+        for client in (lazy, plain):
+            response = await client.get(path, params=params, headers=headers["lazy" if client is lazy else "plain"])
+            assert response.status == 200, await response.text()
+            host = f"{client.host}:{client.port}"  # links name the server they came from
+            answers.append(json.loads((await response.text()).replace(host, "HOST")))
+        assert answers[0] == answers[1], path
+        return answers[0]
+
+    barium = {"lazy": await barium_headers(lazy), "plain": await barium_headers(plain)}
+    lists = ({"Max": "10"}, {"Status": "active", "Max": "5", "Start": "3"}, {"Status": "completed", "Max": "1000"})
+    for params in lists:
+        listed = await both("/barium/api/v1.1/Instances", params, barium)
+    for row in listed["Data"][:3]:
+        await both(f"/barium/api/v1.1/Instances/{row['Id']}", {}, barium)
+    storage = {"lazy": await ttd_headers(lazy), "plain": await ttd_headers(plain)}
+    await both("/altinn/storage/api/v1/instances", {"org": "ttd", "lastChanged": "gt:2025-01-01T00:00:00Z"}, storage)
+    params, pages = {"org": "ttd", "size": "30"}, 0
+    while True:
+        page = await both("/altinn/storage/api/v1/instances", params, storage)
+        pages += 1
+        if not page["next"]:
+            break
+        params = {**params, "continuationToken": unquote(page["next"].split("continuationToken=")[1])}
+    assert pages > 1
+    owner, guid = page["instances"][0]["id"].split("/")
+    await both(f"/altinn/storage/api/v1/instances/{owner}/{guid}", {}, storage)
+    headers = {"lazy": await kianda_headers(lazy), "plain": await kianda_headers(plain)}
+    kianda = await both("/kianda/api/instances", {"pageSize": "20"}, headers)
+    assert kianda
+
+
+@pytest.mark.skipif(not can_fork(), reason="the draw is forked")
+async def test_large_worlds_drawn_in_a_forked_process_are_those_seeded_here(
+    aiohttp_client: Any, make_client: MakeClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In the background a forked process draws each large world (`prepare`) and the server makes
+    its copies of that (`assemble`): the same worlds as seeding them all in the server."""
+    made: list[str] = []
+    for seeder in (seed_kianda, seed_barium, seed_altinn):
+        assemble = seeder.assemble  # type: ignore[attr-defined]
+
+        def recorded(ctx: SeedContext, drawn: Any, assemble: Any = assemble) -> Any:
+            made.append(ctx.platform)
+            return assemble(ctx, drawn)
+
+        monkeypatch.setattr(seeder, "assemble", recorded)
+    sizes = {"barium": {"instances": SIZE}, "altinn-storage": {"instances": SIZE}, "kianda": {"instances": SIZE}}
+    app = create_app(settings(seed=45, apis=sizes), background=True)
+    drawn = await aiohttp_client(app)
+    await app[STATE].ready_all()
+    assert sorted(made) == ["altinn", "barium", "kianda"]  # each made of what the child drew
+    here = await make_client(seed=45, apis=sizes)
+    exports = [await (await client.get("/__admin/state")).json() for client in (drawn, here)]
+    assert exports[0]["sandboxes"] == exports[1]["sandboxes"]
+    assert len(exports[0]["sandboxes"]["default"]["barium"]["instances"]) == SIZE

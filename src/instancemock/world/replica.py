@@ -20,7 +20,9 @@ Each shape is compiled once (`Shape`): a copy then costs a few dict copies and s
 walk of the document. The platform numbers the copies itself (names, counters, `_seq`) through
 `number` and `finish`. A copy's documents may be left to be made on first read (`Deferred`, the
 store's `Lazy`) and whole collections to be laid out on first use (the store's `Later`): the
-keys, GUIDs and numbers are drawn at once either way, so the world is the same. Worlds below
+keys, GUIDs and numbers are drawn at once either way, so the world is the same. What is random
+(`copies`, `draw`) and what is made of it (`place`) are apart, so a forked process can draw a
+world and the server make it (`compact`, `rebuild`, `keys`: world/seeding.py). Worlds below
 `LARGE` never come here, so the worlds tests pin stay as they were; a large world is still a
 function of (seed, --now), but not the one its own walk would give.
 """
@@ -33,7 +35,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from instancemock.world.store import Document, Later, Lazy, Stored
 
@@ -42,6 +44,9 @@ SAMPLE = 1_000  # instances made by the seeder's own walk, the shapes every othe
 
 _GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _INSTANT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)")
+
+T = TypeVar("T")
+_UNKNOWN: Any = object()  # not looked up yet, in the caches of `Shape`
 
 Bundle = list[tuple[str, Document]]  # (collection, document): an instance and what belongs to it
 Build = Callable[["Copy", "Days"], Any]  # (the copy, whose `guid`s stand for the born ones; its days) -> a copied value
@@ -61,7 +66,9 @@ class Days:
         self.dates: dict[str, str] = {}
 
     def move(self, text: str) -> str:
-        return self.date(text[:10]) + text[10:]
+        head = text[:10]
+        moved = self.dates.get(head)
+        return (moved if moved is not None else self.date(head)) + text[10:]
 
     def date(self, head: str) -> str:
         ordinal = _ORDINALS.get(head)
@@ -91,10 +98,38 @@ class Shape:
         self.collections = [collection for collection, _ in bundle]
         self.samples = [doc for _, doc in bundle]
         self.builders = [self._document(doc) for _, doc in bundle]
-        # set by `fill`: what numbers a copy's documents, where each one's key is, and its collection
+        # set by `place`: what numbers a copy's documents, where each one's key is, and its collection
         self.finish: Finish = _unfinished
         self.keys: list[int | None] = []
         self.targets: list[dict[str, Any] | None] = []
+        self._tops: dict[tuple[int, str], Build | None] = {}  # (document, member) -> its builder (`top`)
+        self._facts: dict[tuple[int, Callable[[Document], Any]], Any] = {}  # (document, reader) -> what it read
+        self._keyed: dict[tuple[int, str], bool] = {}  # (document, member) -> whether it is the key (`keyed_by`)
+
+    def top(self, at: int, name: str) -> Build | None:
+        """A builder of the `at`th document's top-level member `name` in a copy (None: the sample's own)."""
+        found = self._tops.get((at, name), _UNKNOWN)
+        if found is _UNKNOWN:
+            sample = self.samples[at]
+            moves = name in sample and name not in self._keep
+            found = self._tops[at, name] = self._value(sample[name], moving=True) if moves else None
+        return cast(Build | None, found)
+
+    def keyed_by(self, at: int, name: str) -> bool:
+        """Whether the `at`th document's top-level member `name` is its key in a copy (see `place`)."""
+        found = self._keyed.get((at, name))
+        if found is None:
+            slot = self.keys[at] if at < len(self.keys) else None
+            found = self._keyed[at, name] = slot is not None and self.samples[at].get(name) == self.born[slot]
+        return found
+
+    def facts(self, at: int, read: Callable[[Document], T]) -> T:
+        """`read(sample)` of the `at`th sample document, read once: what copying leaves as it is."""
+        key = (at, read)
+        found = self._facts.get(key, _UNKNOWN)
+        if found is _UNKNOWN:
+            found = self._facts[key] = read(self.samples[at])
+        return cast(T, found)
 
     def translate(self, text: str, copy: Copy) -> str:
         """`text` of the sample as `copy` has it (a key, a reference)."""
@@ -178,6 +213,11 @@ class Shape:
         return lambda made, days: "".join([part for before, slot in pairs for part in (before, made.guid(slot))]) + tail
 
 
+def is_instant(value: Any) -> bool:
+    """Whether a copy moves `value` back by its days: an ISO 8601 instant, as the seeders write them."""
+    return isinstance(value, str) and _INSTANT.fullmatch(value) is not None
+
+
 def _unfinished(collection: str, doc: Document, copy: Copy) -> None:
     pass
 
@@ -197,9 +237,17 @@ def guids_in(value: Any, into: list[str], keep: frozenset[str] = frozenset()) ->
 
 
 def shapes(
-    bundles: Sequence[Bundle], shared: Document | None = None, keep: frozenset[str] = frozenset()
+    bundles: Sequence[Bundle],
+    shared: Document | None = None,
+    keep: frozenset[str] = frozenset(),
+    born: Sequence[Sequence[str]] | None = None,
 ) -> list[Shape]:
-    """Each bundle compiled; a GUID is born in a bundle unless another bundle (or `shared`) has it too."""
+    """Each bundle compiled; a GUID is born in a bundle unless another bundle (or `shared`) has it too.
+
+    `born`: each bundle's born GUIDs, found already (`Shape.born` of the same bundles compiled
+    where the world was drawn: a forked process), so they are not searched for again."""
+    if born is not None:
+        return [Shape(bundle, guids, keep) for bundle, guids in zip(bundles, born, strict=True)]
     found = []
     for bundle in bundles:
         guids: list[str] = []
@@ -289,7 +337,14 @@ Finish = Callable[[str, Document, Copy], None]  # (collection, fresh top-level c
 
 
 class Deferred(Lazy):
-    """A copied document made on first read (world/store.py's `Lazy`): the `at`th of its copy's shape."""
+    """A copied document made on first read (world/store.py's `Lazy`): the `at`th of its copy's shape.
+
+    What an index files a document under can mostly be read without making it (store.py's
+    `LazyIndex`): `top` gives one top-level member as the copy has it, `facts` what the index
+    reads of the sample where copying changes nothing it reads (flags, owners), `days_back` how
+    far the copy's instants moved, and `number` what the platform numbered the copy with (the
+    members its `finish` sets from it are not known otherwise).
+    """
 
     __slots__ = ("_at", "_copy")
     __setattr__ = object.__setattr__  # its own slots are set once, here; `doc` and `version` as in Lazy
@@ -297,6 +352,36 @@ class Deferred(Lazy):
     def __init__(self, copy: Copy, at: int) -> None:
         self._copy = copy
         self._at = at
+
+    def top(self, name: str) -> Any:
+        """The copy's top-level member `name` (None if absent), as `make` would give it, unless
+        the platform's `finish` sets it."""
+        copy = self._copy
+        shape = copy.shape
+        build = shape._tops.get((self._at, name), _UNKNOWN)
+        if build is _UNKNOWN:
+            build = shape.top(self._at, name)
+        return shape.samples[self._at].get(name) if build is None else build(copy, copy.days)
+
+    def keyed_by(self, name: str) -> bool:
+        """Whether the copy's top-level member `name` is the key it is stored under (a GUID born
+        in its bundle, as the sample's member is the sample's key): an index need not format it again."""
+        return self._copy.shape.keyed_by(self._at, name)
+
+    def facts(self, read: Callable[[Document], T]) -> T:
+        """`read` of the sample document this one copies, read once per sample: only for what
+        copying leaves as it is (anything but instants, GUIDs born in the bundle and what `finish` sets)."""
+        return self._copy.shape.facts(self._at, read)
+
+    @property
+    def days_back(self) -> int:
+        """How many whole days the copy's instants are before the sample's."""
+        return self._copy.days.days
+
+    @property
+    def number(self) -> Any:
+        """What the platform's `number` gave the copy (its `extra`)."""
+        return self._copy.extra
 
     def make(self) -> Document:
         copy, at = self._copy, self._at
@@ -306,54 +391,136 @@ class Deferred(Lazy):
         return doc
 
 
-def fill(
-    plan: Sequence[Copy],
-    rng: random.Random,
-    out: dict[str, dict[str, Any]],
-    number: Callable[[Copy], Any],
-    key_of: Callable[[str, Document], str],
-    finish: Finish,
-    lazy: bool = False,
-    later: frozenset[str] = frozenset(),
-    named: Callable[[Copy], str] | None = None,
-) -> None:
-    """Make the planned copies into `out` (collection -> key -> document), in the plan's order.
-
-    `number(copy)` is called for each copy in order (names, counters: its answer is
-    `copy.extra`); `key_of(collection, document)` gives a document's key (of a sample: a GUID
-    born there stands for the copy's fresh one; of a copy otherwise, once finished);
-    `finish(collection, document, copy)` sets what was numbered on the fresh top-level dict.
-    With `lazy` each document whose key is a born GUID (or that `named(copy)` names: a bundle of
-    one document whose key the platform numbers) is a `Deferred`, made when the store is first
-    asked for it; the collections in `later` (keyed by born GUIDs) are left for the store
-    to lay out when first used (`Later`). The keys, GUIDs and numbers are all drawn here, so the
-    world is the same either way.
-    """
-    for shape in {id(copy.shape): copy.shape for copy in plan}.values():
-        shape.finish = finish
-        shape.keys = [shape.slot(key_of(c, doc)) for c, doc in zip(shape.collections, shape.samples, strict=True)]
-        shape.targets = [None if c in later else out[c] for c in shape.collections]
+def draw(plan: Sequence[Copy], rng: random.Random, number: Callable[[Copy], Any]) -> None:
+    """What is drawn after the plan (`copies`), in this order: the random bytes of every copy's
+    GUIDs, then each copy's number (`number(copy)`, called in the plan's order: names, counters;
+    its answer is `copy.extra`)."""
     pool = rng.randbytes(16 * sum(len(copy.shape.born) for copy in plan))
     at = 0
     for copy in plan:
         copy._pool = (pool, at)
         at += 16 * len(copy.shape.born)
+        copy.extra = number(copy)
+
+
+# A drawn plan as plain data (`compact`, `rebuild`): each copy's shape (its place in the list of
+# shapes), days back, start and number, in the plan's order, and the random bytes of their GUIDs.
+Compact = tuple[list[int], list[int], list[float], list[Any], bytes]
+
+
+def compact(shaped: Sequence[Shape], plan: Sequence[Copy]) -> Compact:
+    """A drawn plan as data that `marshal` carries (a forked process draws it: world/seeding.py)."""
+    place_of = {id(shape): at for at, shape in enumerate(shaped)}
+    pool = plan[0]._pool[0] if plan else b""
+    return (
+        [place_of[id(copy.shape)] for copy in plan],
+        [copy.days.days for copy in plan],
+        [copy.stamp for copy in plan],
+        [copy.extra for copy in plan],
+        pool,
+    )
+
+
+def rebuild(shaped: Sequence[Shape], drawn: Compact) -> list[Copy]:
+    """The plan `compact` described, on the same shapes (compiled again from the same samples)."""
+    shapes_at, backs, stamps, extras, pool = drawn
+    moves: dict[int, Days] = {}
+    plan = []
+    at = 0
+    for index, back, stamp, extra in zip(shapes_at, backs, stamps, extras, strict=True):
+        days = moves.get(back)
+        if days is None:
+            days = moves[back] = Days(back)
+        shape = shaped[index]
+        copy = Copy(shape, days, stamp)
+        copy.extra = extra
+        copy._pool = (pool, at)
+        at += 16 * len(shape.born)
+        plan.append(copy)
+    return plan
+
+
+def keys(
+    plan: Sequence[Copy], key_of: Callable[[str, Document], str], later: frozenset[str] = frozenset()
+) -> list[str]:
+    """The keys a lazy `place` gives the copies' documents stored under a GUID born in their
+    bundle, in its order: formatted where the plan is drawn (a forked process), not in the server."""
+    slots: dict[Shape, list[int]] = {}
+    found: list[str] = []
     for copy in plan:
         shape = copy.shape
-        copy.extra = number(copy)
+        keyed = slots.get(shape)
+        if keyed is None:
+            pairs = zip(shape.collections, shape.samples, strict=True)
+            keyed = slots[shape] = [
+                slot for c, doc in pairs if c not in later and (slot := shape.slot(key_of(c, doc))) is not None
+            ]
+        pool, offset = copy._pool
+        found.extend(_guid(pool, offset + 16 * slot) for slot in keyed)
+    return found
+
+
+def place(
+    plan: Sequence[Copy],
+    out: dict[str, dict[str, Any]],
+    key_of: Callable[[str, Document], str],
+    finish: Finish,
+    lazy: bool = False,
+    later: frozenset[str] = frozenset(),
+    named: Callable[[Copy], str] | None = None,
+    formatted: Sequence[str] | None = None,
+) -> None:
+    """Put the drawn copies (`draw`) into `out` (collection -> key -> document), in the plan's order.
+
+    `key_of(collection, document)` gives a document's key (of a sample: a GUID born there stands
+    for the copy's fresh one; of a copy otherwise, once finished); `finish(collection, document,
+    copy)` sets what was numbered on the fresh top-level dict. With `lazy` each document whose key
+    is a born GUID (or that `named(copy)` names: a bundle of one document whose key the platform
+    numbers) is a `Deferred`, made when the store is first asked for it; the collections in
+    `later` (keyed by born GUIDs) are left for the store to lay out when first used (`Later`).
+    The keys, GUIDs and numbers were all drawn before, so the world is the same either way;
+    `formatted` (`keys`, lazily placed) are the keys of those under a born GUID, formatted already.
+    """
+    used = Counter(copy.shape for copy in plan)  # each shape and how many copies it has
+    for shape in used:
+        shape.finish = finish
+        shape.keys = [shape.slot(key_of(c, doc)) for c, doc in zip(shape.collections, shape.samples, strict=True)]
+        shape.targets = [None if c in later else out[c] for c in shape.collections]
+    # per shape, where each of its documents goes: (target, at, slot), by how the copy's key is found
+    keyed: dict[Shape, list[tuple[dict[str, Any], int, int]]] = {}  # deferred, under a born GUID
+    by_name: dict[Shape, list[tuple[dict[str, Any], int]]] = {}  # deferred, under what `named` says
+    made: dict[Shape, list[tuple[dict[str, Any], int, int | None]]] = {}  # made here
+    for shape in used:
+        keyed[shape], by_name[shape], made[shape] = [], [], []
         for at, (target, slot) in enumerate(zip(shape.targets, shape.keys, strict=True)):
             if target is None:
-                pass
-            elif lazy and slot is not None:
-                target[copy.key(slot)] = Deferred(copy, at)
+                continue
+            if lazy and slot is not None:
+                keyed[shape].append((target, at, slot))
             elif lazy and named is not None:
-                target[named(copy)] = Deferred(copy, at)
+                by_name[shape].append((target, at))
             else:
-                doc = shape.builders[at](copy, copy.days)
-                finish(shape.collections[at], doc, copy)
-                target[copy.guid(slot) if slot is not None else key_of(shape.collections[at], doc)] = doc
+                made[shape].append((target, at, slot))
+    variant = _VARIANT
+    given = iter(formatted).__next__ if formatted is not None else None
+    for copy in plan:
+        shape = copy.shape
+        pool, offset = copy._pool
+        for target, at, slot in keyed[shape]:
+            if given is not None:
+                target[given()] = Deferred(copy, at)
+                continue
+            start = offset + 16 * slot  # the key formatted as `_guid` does, not kept (`Copy.key`)
+            t = pool[start : start + 16].hex()
+            target[f"{t[:8]}-{t[8:12]}-4{t[13:16]}-{variant[t[16]]}{t[17:20]}-{t[20:]}"] = Deferred(copy, at)
+        for target, at in by_name[shape]:
+            target[named(copy)] = Deferred(copy, at)  # type: ignore[misc]  # `by_name` is empty without `named`
+        for target, at, slot in made[shape]:
+            doc = shape.builders[at](copy, copy.days)
+            finish(shape.collections[at], doc, copy)
+            target[copy.guid(slot) if slot is not None else key_of(shape.collections[at], doc)] = doc
     for collection in later:
-        count = sum(c == collection for copy in plan for c in copy.shape.collections)
+        count = sum(n * shape.collections.count(collection) for shape, n in used.items())
         unfold = functools.partial(_unfold, plan, collection)
         out[collection] = cast(dict[str, Any], Later(count, unfold))  # the store knows it (world/store.py)
 

@@ -31,6 +31,7 @@ PART = 2_000  # documents per message: ~5-20 ms to unmarshal
 Message = tuple[Any, ...]
 World = dict[str, dict[str, dict[str, Any]]]
 Job = tuple[str, Callable[[], World]]  # (platform, make its world)
+Draw = tuple[str, Callable[[], Any]]  # (platform, draw its large world as data: a seeder's `prepare`)
 
 
 def can_fork() -> bool:
@@ -61,9 +62,21 @@ class Child:
 
     @classmethod
     def start(cls, jobs: Sequence[Job]) -> Child:
+        return cls._fork(_seed_and_send, jobs)
+
+    @classmethod
+    def start_drawing(cls, jobs: Sequence[Draw]) -> Child:
+        """A child that only draws large worlds (a seeder's `prepare`: world/replica.py) and sends
+        each as one message, `("drawn", platform, data, seconds)` (or `("failed", platform,
+        reason)`), in the order of `jobs`: the server makes the world of it (`assemble`), since
+        its copies exist only in the process that made them."""
+        return cls._fork(_draw_and_send, jobs)
+
+    @classmethod
+    def _fork(cls, target: Callable[[list[Any], Connection], None], jobs: Sequence[tuple[str, Any]]) -> Child:
         fork = multiprocessing.get_context("fork")
         reader, writer = fork.Pipe(duplex=False)
-        process = fork.Process(target=_seed_and_send, args=(list(jobs), writer), daemon=True)
+        process = fork.Process(target=target, args=(list(jobs), writer), daemon=True)
         process.start()
         writer.close()
         return cls(process, reader, [platform for platform, _ in jobs])
@@ -71,6 +84,13 @@ class Child:
     def receive(self) -> bytes | None:
         """The next message, still marshalled (waiting for it); None once the child has sent everything."""
         return self._inbox.get()
+
+    def receive_kept(self) -> bytes | None:
+        """`receive`, where the end (None) is seen again by the next call too."""
+        payload = self._inbox.get()
+        if payload is None:
+            self._inbox.put(None)
+        return payload
 
     def receive_waiting(self, most: int = 64) -> list[bytes]:
         """The next message and those already in behind it (one thread hand-off for many, not one each);
@@ -157,6 +177,22 @@ def _seed_and_send(jobs: list[Job], writer: Connection) -> None:
                 raise
             except Exception:  # the parent seeds again in-process, where the error surfaces properly
                 writer.send_bytes(marshal.dumps(("failed", platform, traceback.format_exc(limit=3))))
+    except (BrokenPipeError, ConnectionError):  # the server went away: nobody to send to
+        pass
+    finally:
+        writer.close()
+
+
+def _draw_and_send(jobs: list[Draw], writer: Connection) -> None:
+    gc.disable()
+    try:
+        for platform, draw in jobs:
+            started = time.perf_counter()
+            try:
+                message = marshal.dumps(("drawn", platform, draw(), time.perf_counter() - started))
+            except Exception:  # the server makes the world itself, where the error surfaces properly
+                message = marshal.dumps(("failed", platform, traceback.format_exc(limit=3)))
+            writer.send_bytes(message)
     except (BrokenPipeError, ConnectionError):  # the server went away: nobody to send to
         pass
     finally:

@@ -136,6 +136,7 @@ class State:
     _pending: dict[tuple[str, str], _Pending] = field(default_factory=dict)  # (sandbox, platform)
     _children: list[tuple[str, seeding.Child]] = field(default_factory=list)  # started, not yet absorbed
     _here: list[tuple[str, str]] = field(default_factory=list)  # (sandbox, platform) `absorb` seeds in a thread
+    _drawing: seeding.Child | None = None  # draws the large worlds of `_here` meanwhile (a seeder's `prepare`)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _shared: dict[str, Store] = field(default_factory=dict)
     failure: BaseException | None = None  # a world could not be seeded in the background
@@ -161,8 +162,11 @@ class State:
 
     # --- seeding now ------------------------------------------------------------------------
 
-    def seed_world(self, platform: str) -> MemoryStore:
-        """A fresh store holding the seeded world; equal inputs give an equal world, so it is cached."""
+    def seed_world(self, platform: str, drawn: object = None) -> MemoryStore:
+        """A fresh store holding the seeded world; equal inputs give an equal world, so it is cached.
+
+        `drawn`: the large world's random part, drawn in a forked process (`_seed_in_turn`), to make the
+        world of instead of seeding it all here."""
         seeder = self.seeders.get(platform)
         if seeder is None:
             return MemoryStore()
@@ -170,7 +174,8 @@ class State:
         if cached is not None:
             return self._new_store(platform, marshal.loads(cached))  # a copy: sandboxes never share
         with _collector_paused() as paused:
-            data = seeder(self._seed_context(platform))
+            context = self._seed_context(platform)
+            data = seeder(context) if drawn is None else getattr(seeder, "assemble")(context, drawn)  # noqa: B009
             self._remember(platform, data)
             store = self._new_store(platform, data)
             paused.freeze = _documents(data) > CACHE_DOCUMENTS
@@ -275,6 +280,10 @@ class State:
             for share in _shares(forked, seeding.spare_cpus() + 1, self._cost):
                 share.sort(key=self._cost)  # the cheaper worlds first: more APIs answer sooner
                 self._children.append((sandbox, self._fork(sandbox, share)))
+        drawn = [(sandbox, platform) for sandbox, platform in self._here if self._draws(platform)]
+        if drawn and self._drawing is None and seeding.can_fork():  # in the order `_seed_in_turn` takes them
+            jobs = [(d, _Draw(self.seeders[d], self._seed_context(d))) for _, d in self._in_turn(drawn)]
+            self._drawing = seeding.Child.start_drawing(jobs)
 
     async def absorb(self) -> None:
         """Bring in every world `seed_in_background` started, a part at a time (run on the event loop).
@@ -285,8 +294,7 @@ class State:
         children, self._children = self._children, []
         here, self._here = self._here, []
         await asyncio.gather(
-            *(self._absorb_child(sandbox, child) for sandbox, child in children),
-            *(self._seed_in_thread(sandbox, platform) for sandbox, platform in here),
+            *(self._absorb_child(sandbox, child) for sandbox, child in children), self._seed_in_turn(here)
         )
         for sandbox, platform in [key for key, pending in self._pending.items() if not pending.event.is_set()]:
             if self.persistence.shared:
@@ -365,10 +373,39 @@ class State:
             if pending is not None and not pending.event.is_set():
                 await self._seed_in_thread(sandbox, platform)
 
-    async def _seed_in_thread(self, sandbox: str, platform: str) -> None:
+    def _in_turn(self, worlds: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """The costliest first: the drawing child draws them in this order, and each world takes it
+        longer to draw than the server to make, so the server makes the longest while the child
+        draws the others, and the last world is in soonest (a two-step pipeline: Johnson's rule)."""
+        return sorted(worlds, key=lambda world: -self._cost(world[1]))
+
+    async def _seed_in_turn(self, worlds: list[tuple[str, str]]) -> None:
+        """Seed the worlds in a thread one after another (`_in_turn`): they share one interpreter
+        lock, so seeding them side by side would only have every one of them in at the end, and
+        one after another each is in (and its requests answered) as soon as it can be.
+
+        A large world's random part (its sample and plan: a seeder's `prepare`) was drawn in a
+        forked process meanwhile (`_drawing`), on another CPU while the server loaded its specs;
+        here only its copies are made of it (`assemble`). Without it, the seeder does both here."""
+        drawing, self._drawing = self._drawing, None
+        try:
+            for sandbox, platform in self._in_turn(worlds):
+                drawn = None
+                if drawing is not None and platform in drawing.platforms:
+                    drawn = await asyncio.to_thread(_drawn_by, drawing, platform)
+                await self._seed_in_thread(sandbox, platform, drawn)
+        except asyncio.CancelledError:  # the server stops: the child's work is wanted no more
+            if drawing is not None:
+                drawing.stop()
+            raise
+        finally:
+            if drawing is not None:
+                await asyncio.to_thread(drawing.close)
+
+    async def _seed_in_thread(self, sandbox: str, platform: str, drawn: object = None) -> None:
         pending = self._pending[(sandbox, platform)]
         try:
-            store = await asyncio.to_thread(self.seed_world, platform)
+            store = await asyncio.to_thread(self.seed_world, platform, drawn)
         except Exception as error:  # a bad fixture: this world cannot be served
             self._failed(platform, pending, error)
             return
@@ -445,6 +482,12 @@ class State:
         the process that made them."""
         lazy_from = getattr(self.seeders.get(platform), "lazy_from", None)
         return lazy_from is None or self._instances(platform) < lazy_from
+
+    def _draws(self, platform: str) -> bool:
+        """Whether a forked process can draw the platform's large world for this one to make
+        (the seeder's `prepare` and `assemble`: world/replica.py)."""
+        seeder = self.seeders.get(platform)
+        return hasattr(seeder, "prepare") and hasattr(seeder, "assemble")
 
     def _worth_forking(self, platform: str) -> bool:
         return (
@@ -555,6 +598,28 @@ class _Job:
 
     def __call__(self) -> World:
         return self.seeder(self.context)
+
+
+@dataclass(frozen=True)
+class _Draw:
+    """A large world's random part as the forked child draws it (`seeding.Child.start_drawing`)."""
+
+    seeder: Seeder
+    context: SeedContext
+
+    def __call__(self) -> object:
+        return getattr(self.seeder, "prepare")(self.context)  # noqa: B009
+
+
+def _drawn_by(child: seeding.Child, platform: str) -> object:
+    """The world `child` drew for `platform` (waiting for it); None if it failed: the seeder then
+    seeds it all in this process, where its error surfaces."""
+    payload = child.receive_kept()
+    message = marshal.loads(payload) if payload is not None else ("failed", platform, "the process ended")
+    if message[0] != "drawn" or message[1] != platform:
+        log.warning("drawing %s in a forked process failed; seeding it here", platform)
+        return None
+    return message[2]
 
 
 def _shares(platforms: list[str], count: int, cost: Callable[[str], float]) -> list[list[str]]:

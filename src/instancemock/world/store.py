@@ -68,6 +68,15 @@ class Lazy(Stored):
     def make(self) -> Document:
         raise NotImplementedError
 
+    @property
+    def made(self) -> bool:
+        """Whether `doc` has been read (and so made) already."""
+        try:
+            _DOC.__get__(self)
+        except AttributeError:
+            return False
+        return True
+
     @property  # read-only, as the frozen field it stands for
     def doc(self) -> Document:
         try:
@@ -126,6 +135,33 @@ class Index(Protocol):
 
     def discard(self, key: str) -> None:
         """Nothing is stored under `key` any more (called before `add` on a replace, too)."""
+
+
+class LazyIndex(Index, Protocol):
+    """An index that can file a seeded document not made yet (a `Lazy`) without making it.
+
+    A large world's copies are made on first read (world/replica.py); an index that read each
+    one's `doc` when it is filled would make all of them at start-up. The store hands such an
+    index the `Lazy` itself (`add_lazy`: made or not, it stands for the same document); the
+    index reads what it files under from what the `Lazy` says of itself, and its `doc` only
+    when a client asks.
+    """
+
+    def add_lazy(self, key: str, lazy: Lazy) -> None:
+        """`lazy` (version 1, a seeded document) is now stored under `key`."""
+
+    # Optionally, `fill(items: Iterable[tuple[str, Stored]])`: every document of the collection
+    # at once, as `add_lazy` or `add` would file each (`attach` of a large world: one call, not one per document).
+
+
+def file_into(index: Index, key: str, stored: Stored) -> None:
+    """Tell `index` of `stored` under `key`: as the `Lazy` it is, if the index takes those (`LazyIndex`)."""
+    if isinstance(stored, Lazy):
+        add_lazy = getattr(index, "add_lazy", None)
+        if add_lazy is not None:
+            add_lazy(key, stored)
+            return
+    index.add(key, stored.doc)
 
 
 IndexT = TypeVar("IndexT", bound=Index)
@@ -255,8 +291,17 @@ class MemoryStore:
         if found is None:
             self._unfold(collection)
             found = make()
-            for key, stored in self._data.get(collection, {}).items():
-                found.add(key, stored.doc)
+            items = self._data.get(collection, {}).items()
+            fill = getattr(found, "fill", None)
+            if fill is not None:  # a whole world filed in one call (`LazyIndex.fill`)
+                fill(items)
+            else:
+                add, add_lazy = found.add, getattr(found, "add_lazy", None)
+                for key, stored in items:  # `file_into`, inline: a world at once
+                    if add_lazy is not None and isinstance(stored, Lazy):
+                        add_lazy(key, stored)
+                    else:
+                        add(key, stored.doc)
             indexes[make] = found
         return found  # type: ignore[return-value]  # the one `make` built
 
@@ -270,11 +315,12 @@ class MemoryStore:
         """Add freshly seeded documents at version 1: how a world arriving in parts is built up."""
         self._unfold(collection)
         stored = self._data.setdefault(collection, {})
-        telling = bool(self._indexes.get(collection))
+        indexes = list(self._indexes.get(collection, {}).values())
         for key, doc in items:
             stored[key] = item = seeded(doc)
-            if telling:
-                self._tell(collection, key, item.doc)
+            for index in indexes:
+                index.discard(key)
+                file_into(index, key, item)
 
     def documents(self) -> int:
         """How many documents the store holds, over all collections."""

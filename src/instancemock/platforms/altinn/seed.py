@@ -49,27 +49,66 @@ def seed_altinn(ctx: SeedContext) -> dict[str, dict[str, Document]]:
     return _seed(ctx, count)
 
 
+# from this size its world holds `Lazy` documents (world/replica.py): seeded in the server's process, never forked
+seed_altinn.lazy_from = replica.LARGE  # type: ignore[attr-defined]
+
+
 def _large(ctx: SeedContext, count: int) -> dict[str, dict[str, Document]]:
     """A large world: `replica.SAMPLE` instances seeded as below, the others copies of them
-    (world/replica.py) with `_seq` (and the case number that shows it) in the order they were created."""
+    (world/replica.py) with `_seq` (and the case number that shows it) in the order they were
+    created, each made when first read (the query's index files them before: domain/index.py)."""
+    drawn, plan = _drawn(ctx, count)
+    return _assemble(drawn, plan)
+
+
+def prepare_altinn(ctx: SeedContext) -> Any:
+    """What a large world is made of, as data (a forked process draws it: world/seeding.py);
+    None for a world of the usual kind."""
+    count = ctx.size("altinn-storage", DEFAULT_COUNT)
+    return _drawn(ctx, count)[0] if count >= replica.LARGE else None
+
+
+def assemble_altinn(ctx: SeedContext, drawn: Any) -> dict[str, dict[str, Document]]:
+    """The large world `prepare_altinn` drew, made here (its copies exist only in this process)."""
+    return _assemble(drawn, replica.rebuild(_shapes(drawn["sample"], drawn["born"]), drawn["plan"]))
+
+
+def _shapes(sample: dict[str, dict[str, Document]], born: list[list[str]] | None = None) -> list[replica.Shape]:
+    return replica.shapes([[(INSTANCES, doc)] for doc in sample[INSTANCES].values()], born=born)
+
+
+def _drawn(ctx: SeedContext, count: int) -> tuple[dict[str, Any], list[replica.Copy]]:
+    """The sample seeded, the copies planned and numbered: everything random about a large world."""
     sample = _seed(ctx, replica.SAMPLE)
-    bundles: list[replica.Bundle] = [[(INSTANCES, doc)] for doc in sample[INSTANCES].values()]
-    shaped = replica.shapes(bundles)
-    starts = [datetime.fromisoformat(bundle[0][1]["created"]) for bundle in bundles]
+    shaped = _shapes(sample)
+    starts = [datetime.fromisoformat(shape.samples[0]["created"]) for shape in shaped]
     rng = ctx.random("copies")
     seqs = iter(range(1, count + 1))
 
     def number(copy: replica.Copy) -> int:
         return next(seqs)
 
+    plan = replica.copies(shaped, starts, count, rng)
+    replica.draw(plan, rng, number)
+    keys = replica.keys(plan, _key)
+    born = [shape.born for shape in shaped]
+    return {"sample": sample, "plan": replica.compact(shaped, plan), "count": count, "keys": keys, "born": born}, plan
+
+
+def _assemble(drawn: dict[str, Any], plan: list[replica.Copy]) -> dict[str, dict[str, Document]]:
     def finish(collection: str, doc: Document, copy: replica.Copy) -> None:
         doc["_seq"] = seq = copy.extra
         if "dataValues" in doc:
             doc["dataValues"] = {"caseNumber": f"{doc['created'][:4]}/{seq:04d}"}
 
     out: dict[str, dict[str, Any]] = {INSTANCES: {}}
-    replica.fill(replica.copies(shaped, starts, count, rng), rng, out, number, _key, finish)
-    return {INSTANCES: out[INSTANCES], META: {SEQUENCE_KEY: {"value": count}}}
+    replica.place(plan, out, _key, finish, lazy=True, formatted=drawn["keys"])
+    return {INSTANCES: out[INSTANCES], META: {SEQUENCE_KEY: {"value": drawn["count"]}}}
+
+
+# a large world is drawn in a forked process meanwhile where it can be (world/state.py)
+seed_altinn.prepare = prepare_altinn  # type: ignore[attr-defined]
+seed_altinn.assemble = assemble_altinn  # type: ignore[attr-defined]
 
 
 def _key(collection: str, doc: Document) -> str:

@@ -5,28 +5,37 @@ page of ten: a third of the request's time at default data. The store keeps this
 (`Store.index`, world/store.py), so a list is a slice of a sorted list and reads only the
 documents of its page. Each list holds `(StartDate, Id, key)` ascending; newest first is that
 order reversed, as `access.newest_first` sorts (`StartDate`, missing ones last, then `Id`).
+
+A large world's copies (world/replica.py) are filed without being made (`add_lazy`): their
+`StartDate`, `Id` and `Status` are read off the copy, so the first list makes only its page's
+documents, not the 100,000 of the world.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from instancemock.world.store import Document
+from instancemock.world.replica import Deferred
+from instancemock.world.store import Document, Lazy, Stored
 
 Entry = tuple[str, str, str]  # (StartDate or "", Id, store key): ascending, so newest last
 EVERY = object()  # the list of every instance, whatever its Status
 
 
-def entry(key: str, doc: Document) -> Entry:
-    start, ident = doc.get("StartDate"), doc.get("Id")
+def entry(key: str, doc: Document | Deferred) -> Entry:
+    """Where the instance sorts; of a copy not made yet (`Deferred`), read off the copy."""
+    if isinstance(doc, Deferred):
+        start, ident = doc.top("StartDate"), key if doc.keyed_by("Id") else doc.top("Id")
+    else:
+        start, ident = doc.get("StartDate"), doc.get("Id")
     return (start if isinstance(start, str) else "", ident if isinstance(ident, str) else str(ident), key)
 
 
-def status_of(doc: Document) -> Any:
+def status_of(doc: Document | Deferred) -> Any:
     """The list the instance is filed under besides every instance's; a Status no filter can
     name (not a string) files it under none."""
-    status = doc.get("Status")
+    status = doc.top("Status") if isinstance(doc, Deferred) else doc.get("Status")
     return status if isinstance(status, str) else None
 
 
@@ -37,13 +46,35 @@ class InstanceOrder:
     document."""
 
     def __init__(self) -> None:
-        self.docs: dict[str, Document] = {}
+        self.docs: dict[str, Document | Lazy] = {}  # a `Lazy` until a page reads it
         self._encoded: dict[str, tuple[Document, bytes]] = {}  # a listed instance's summary, as sent
         self._filed: dict[str, tuple[Entry, Any]] = {}
         self._lists: dict[Any, list[Entry]] = {EVERY: []}
         self._sorted = True
 
-    def add(self, key: str, doc: Document) -> None:
+    def add_lazy(self, key: str, lazy: Lazy) -> None:
+        """A seeded copy not made yet (world/store.py's `LazyIndex`): filed from what it says of itself."""
+        self.add(key, lazy if isinstance(lazy, Deferred) else lazy.doc)
+
+    def fill(self, items: Iterable[tuple[str, Stored]]) -> None:
+        """Every document of the collection at once (`MemoryStore.attach`), as `add_lazy` or `add`
+        files each, in one loop; sorted on first read."""
+        docs, filed_under, lists = self.docs, self._filed, self._lists
+        every = lists[EVERY]
+        for key, stored in items:
+            doc: Document | Deferred = stored if isinstance(stored, Deferred) else stored.doc
+            found, status = entry(key, doc), status_of(doc)
+            docs[key] = doc
+            filed_under[key] = (found, status)
+            every.append(found)
+            if status is not None:
+                listed = lists.get(status)
+                if listed is None:
+                    listed = lists[status] = []
+                listed.append(found)
+        self._sorted = False
+
+    def add(self, key: str, doc: Document | Deferred) -> None:
         found, status = entry(key, doc), status_of(doc)
         self.docs[key] = doc
         self._filed[key] = (found, status)
@@ -67,7 +98,8 @@ class InstanceOrder:
         """How many instances have `status` (any, if None or empty), and the documents at
         `start`, `start + 1`, ... of them newest first, at most `limit`."""
         total, keys = self._page(status, start, limit)
-        return total, [self.docs[key] for key in keys]
+        docs = self.docs
+        return total, [_made(docs[key]) for key in keys]
 
     def newest_first_encoded(
         self, status: str | None, start: int, limit: int, encode: Callable[[Document], bytes]
@@ -82,7 +114,7 @@ class InstanceOrder:
         total, keys = self._page(status, start, limit)
         parts: list[bytes] = []
         for key in keys:
-            doc = self.docs[key]
+            doc = _made(self.docs[key])  # a copy made once stays the same object: its bytes are kept too
             kept = self._encoded.get(key)
             if kept is None or kept[0] is not doc:
                 kept = self._encoded[key] = (doc, encode(doc))
@@ -101,3 +133,7 @@ class InstanceOrder:
         else:  # what slicing the newest-first list would give (the spec allows neither)
             chosen = ascending[::-1][start : start + limit]
         return total, [found[2] for found in chosen]
+
+
+def _made(doc: Document | Lazy) -> Document:
+    return doc.doc if isinstance(doc, Lazy) else doc

@@ -39,19 +39,43 @@ def seed_barium(ctx: SeedContext) -> dict[str, dict[str, Document]]:
 def _large(ctx: SeedContext, size: int) -> dict[str, dict[str, Document]]:
     """A large world: `replica.SAMPLE` instances walked as above, the others copies of them
     (world/replica.py), numbered per app in the order they started."""
-    users = catalog(ctx.settings)
-    sample = _World(ctx, users).build(replica.SAMPLE)
+    drawn, shaped, plan = _drawn(ctx, size)
+    return _assemble(drawn, shaped, plan)
+
+
+def prepare_barium(ctx: SeedContext) -> Any:
+    """What a large world is made of, as data (a forked process draws it: world/seeding.py);
+    None for a world of the usual kind."""
+    size = ctx.size("barium", DEFAULT_SIZE)
+    return _drawn(ctx, size)[0] if size >= replica.LARGE else None
+
+
+def assemble_barium(ctx: SeedContext, drawn: Any) -> dict[str, dict[str, Document]]:
+    """The large world `prepare_barium` drew, made here (its copies exist only in this process)."""
+    shaped = _shapes(ctx, drawn["sample"], drawn["born"])
+    return _assemble(drawn, shaped, replica.rebuild(shaped, drawn["plan"]))
+
+
+def _shapes(
+    ctx: SeedContext, sample: dict[str, dict[str, Document]], born: list[list[str]] | None = None
+) -> list[replica.Shape]:
+    """The sample's instances, each with its tasks and form objects, compiled (world/replica.py)."""
     belongs: dict[str, replica.Bundle] = {key: [("instances", doc)] for key, doc in sample["instances"].items()}
     for collection in ("tasks", "objects"):
         for doc in sample[collection].values():
             belongs[doc["InstanceId"]].append((collection, doc))
-    bundles = list(belongs.values())
-    shaped = replica.shapes(bundles, shared={"apps": sample["apps"], "users": [u.id for u in users.users]}, keep=_KEEP)
-    starts = [datetime.fromisoformat(bundle[0][1]["StartDate"]) for bundle in bundles]
+    users = [u.id for u in catalog(ctx.settings).users]
+    shared = {"apps": sample["apps"], "users": users}
+    return replica.shapes(list(belongs.values()), shared=shared, keep=_KEEP, born=born)
+
+
+def _drawn(ctx: SeedContext, size: int) -> tuple[dict[str, Any], list[replica.Shape], list[replica.Copy]]:
+    """The sample walked, the copies planned and numbered: everything random about a large world."""
+    sample = _World(ctx, catalog(ctx.settings)).build(replica.SAMPLE)
+    shaped = _shapes(ctx, sample)
+    starts = [datetime.fromisoformat(shape.samples[0]["StartDate"]) for shape in shaped]
     rng = ctx.random("copies")
-    apps = {app_id: dict(app) for app_id, app in sample["apps"].items()}
-    numbers = dict.fromkeys(apps, 1)  # a fresh app's NextNumber (process.app_doc)
-    prefixes = {app_id: app["Prefix"] for app_id, app in apps.items()}
+    numbers = dict.fromkeys(sample["apps"], 1)  # a fresh app's NextNumber (process.app_doc)
 
     def number(copy: replica.Copy) -> int:
         """The app's next number, in the order instances started (named when the copy is made)."""
@@ -59,8 +83,18 @@ def _large(ctx: SeedContext, size: int) -> dict[str, dict[str, Document]]:
         numbers[app_id] += 1
         return numbers[app_id] - 1
 
-    def key(collection: str, doc: Document) -> str:
-        return str(doc["Id"])
+    plan = replica.copies(shaped, starts, size, rng)
+    replica.draw(plan, rng, number)
+    drawn = {"sample": sample, "plan": replica.compact(shaped, plan), "numbers": numbers}
+    drawn["keys"], drawn["born"] = replica.keys(plan, _key, _LATER), [shape.born for shape in shaped]
+    return drawn, shaped, plan
+
+
+def _assemble(
+    drawn: dict[str, Any], shaped: list[replica.Shape], plan: list[replica.Copy]
+) -> dict[str, dict[str, Document]]:
+    apps = {app_id: dict(app) for app_id, app in drawn["sample"]["apps"].items()}
+    prefixes = {app_id: app["Prefix"] for app_id, app in apps.items()}
 
     def finish(collection: str, doc: Document, copy: replica.Copy) -> None:
         if collection in ("instances", "tasks"):  # process.instance_name, of the year the copy started
@@ -68,10 +102,13 @@ def _large(ctx: SeedContext, size: int) -> dict[str, dict[str, Document]]:
             doc["Name" if collection == "instances" else "InstanceName"] = name
 
     out: dict[str, dict[str, Any]] = {"apps": {}, "instances": {}, "tasks": {}, "objects": {}}
-    plan = replica.copies(shaped, starts, size, rng)
-    replica.fill(plan, rng, out, number, key, finish, lazy=True, later=_LATER)
-    out["apps"] = {app_id: {**app, "NextNumber": numbers[app_id]} for app_id, app in apps.items()}
+    replica.place(plan, out, _key, finish, lazy=True, later=_LATER, formatted=drawn["keys"])
+    out["apps"] = {app_id: {**app, "NextNumber": drawn["numbers"][app_id]} for app_id, app in apps.items()}
     return out
+
+
+def _key(collection: str, doc: Document) -> str:
+    return str(doc["Id"])
 
 
 _LATER = frozenset({"tasks", "objects"})  # laid out when first used: most clients list instances first
@@ -81,6 +118,9 @@ _KEEP = frozenset({"Fields"})  # a form's values stay as the sample has them (wo
 seed_barium.cost = 2.5  # type: ignore[attr-defined]  # time per instance against the other seeders: start-up seeds it first
 # from this size its world holds `Lazy` documents (world/replica.py): seeded in the server's process, never forked
 seed_barium.lazy_from = replica.LARGE  # type: ignore[attr-defined]
+# a large world is drawn in a forked process meanwhile where it can be (world/state.py)
+seed_barium.prepare = prepare_barium  # type: ignore[attr-defined]
+seed_barium.assemble = assemble_barium  # type: ignore[attr-defined]
 
 
 class _App:

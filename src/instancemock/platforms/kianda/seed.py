@@ -158,12 +158,35 @@ def _large(ctx: SeedContext, size: int) -> dict[str, dict[str, Document]]:
     (world/replica.py) numbered per process in the order they were created, each with a
     `uniqueId` of its own, and each made when first read; the fixture's example instance stays
     as it is."""
+    drawn, plan = _drawn(ctx, size)
+    return _assemble(drawn, plan)
+
+
+def prepare(ctx: SeedContext) -> Any:
+    """What a large world is made of, as data (a forked process draws it: world/seeding.py);
+    None for a world of the usual kind."""
+    size = ctx.size("kianda", DEFAULT_SIZE)
+    return _drawn(ctx, size)[0] if size >= replica.LARGE else None
+
+
+def assemble(ctx: SeedContext, drawn: Any) -> dict[str, dict[str, Document]]:
+    """The large world `prepare` drew, made here (its copies exist only in this process)."""
+    return _assemble(drawn, replica.rebuild(_shapes(drawn), drawn["plan"]))
+
+
+def _shapes(drawn: dict[str, Any]) -> list[replica.Shape]:
+    example, instances = drawn["example"], drawn["sample"]["instances"]
+    return replica.shapes([[("instances", d)] for k, d in instances.items() if k != example], keep=_KEEP)
+
+
+def _drawn(ctx: SeedContext, size: int) -> tuple[dict[str, Any], list[replica.Copy]]:
+    """The sample seeded, the copies planned, named and numbered: everything random about a large world."""
     sample = _seed(ctx, replica.SAMPLE)
     fixture = FIXTURE.load(ctx.settings.fixtures) or {}
     example = str(fixture["exampleInstance"]["name"])
-    bundles: list[replica.Bundle] = [[("instances", d)] for k, d in sample["instances"].items() if k != example]
-    shaped = replica.shapes(bundles, keep=_KEEP)
-    starts = [datetime.fromisoformat(bundle[0][1]["created"]) for bundle in bundles]
+    drawn: dict[str, Any] = {"sample": sample, "example": example}
+    shaped = _shapes(drawn)
+    starts = [datetime.fromisoformat(shape.samples[0]["created"]) for shape in shaped]
     rng = ctx.random("copies")
     numbers = {name: 0 for name in sample["counters"]}
     numbers[example.rsplit("-", 1)[0].lower()] = 1
@@ -175,16 +198,27 @@ def _large(ctx: SeedContext, size: int) -> dict[str, dict[str, Document]]:
         numbers[process.lower()] += 1 if draw() < 0.9 else 2
         return f"{process}-{numbers[process.lower()]}", f"{rng.getrandbits(128):032x}"
 
+    plan = replica.copies(shaped, starts, size - 1, rng)
+    replica.draw(plan, rng, number)
+    drawn["plan"], drawn["numbers"] = replica.compact(shaped, plan), numbers
+    return drawn, plan
+
+
+def _assemble(drawn: dict[str, Any], plan: list[replica.Copy]) -> dict[str, dict[str, Document]]:
+    sample, example = drawn["sample"], drawn["example"]
+
     def finish(collection: str, doc: Document, copy: replica.Copy) -> None:
         doc["id"], doc["uniqueId"] = copy.extra
 
     instances = {example: sample["instances"][example]}
-    out: dict[str, dict[str, Any]] = {"instances": instances}
-    plan = replica.copies(shaped, starts, size - 1, rng)
-    replica.fill(plan, rng, out, number, _key, finish, lazy=True, named=_name)
-    counters = {name: {"last": last} for name, last in numbers.items()}
+    replica.place(plan, {"instances": instances}, _key, finish, lazy=True, named=_name)
+    counters = {name: {"last": last} for name, last in drawn["numbers"].items()}
     return {"processes": sample["processes"], "instances": instances, "counters": counters, "tasks": sample["tasks"]}
 
+
+# a large world is drawn in a forked process meanwhile where it can be (world/state.py)
+seed.prepare = prepare  # type: ignore[attr-defined]
+seed.assemble = assemble  # type: ignore[attr-defined]
 
 _KEEP = frozenset({"fields"})  # a form's values stay as the sample has them (world/replica.py)
 

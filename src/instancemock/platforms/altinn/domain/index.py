@@ -6,16 +6,23 @@ range and a continuation token are bisections, the status filters are bit tests 
 a query that filters on nothing else counts its hits without looking at a document. The store
 keeps the index current (`Store.index` in world/store.py); this module only decides what an
 instance is filed under.
+
+A large world's copies (world/replica.py) are filed without being made (`add_lazy`): what an
+instance is filed under but `lastChanged` and `_seq` is its sample's (copying changes only
+instants and GUIDs), `lastChanged` is the sample's moved back whole days, and `_seq` is the
+copy's number (seed.py's `finish`). A copy is made when a query first reads it.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections.abc import Iterable, Iterator
 
 from instancemock.platforms.altinn.domain.instances import is_confirmed_by
 from instancemock.platforms.altinn.domain.serialize import WireForms
 from instancemock.platforms.altinn.domain.ticks import stored_ticks
-from instancemock.world.store import Document
+from instancemock.world import replica
+from instancemock.world.store import Document, Lazy, Stored
 
 Entry = tuple[int, int, str, int]  # (ticks of lastChanged, _seq, store key, flags): sort key, tie-break, facts
 Facet = tuple[str, str]  # ("org", "ttd"), ("app", "ttd/melding"), ("party", "50001001"); ("", "") = all
@@ -56,6 +63,9 @@ def flags(doc: Document) -> int:
     )
 
 
+DAY_TICKS = 86_400 * 10_000_000
+
+
 def entry(key: str, doc: Document) -> Entry:
     """Where `doc` sorts; an unreadable `lastChanged` (only a hand-edited state import has one) sorts first."""
     try:
@@ -64,6 +74,59 @@ def entry(key: str, doc: Document) -> Entry:
         changed = 0
     seq = doc.get("_seq", 0)
     return changed, seq if isinstance(seq, int) else 0, key, flags(doc)
+
+
+def _sample_facts(sample: Document) -> tuple[tuple[Facet, ...], int, int | None]:
+    """What a copy of `sample` is filed under, its flags, and the ticks of the sample's
+    `lastChanged` if copies move it (None: read each copy's own)."""
+    changed = sample.get("lastChanged")
+    ticks = entry("", sample)[0] if replica.is_instant(changed) else None
+    return facets(sample), flags(sample), ticks
+
+
+def copy_entry(key: str, copy: replica.Deferred) -> tuple[Entry, tuple[Facet, ...]]:
+    """`entry` and `facets` of a copy not made yet, read off the copy (the same as of the made one)."""
+    filed, flagged, ticks = copy.facts(_sample_facts)
+    if ticks is None:
+        changed = copy.top("lastChanged")
+        ticks = entry("", {"lastChanged": changed})[0] if changed is not None else 0
+    else:
+        ticks -= copy.days_back * DAY_TICKS
+    seq = copy.number
+    return (ticks, seq if isinstance(seq, int) else 0, key, flagged), filed
+
+
+class Documents:
+    """The instances by key, as `InstanceIndex.docs`: a copy not made yet is kept as its `Lazy`
+    and made when first read through here."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self) -> None:
+        self._items: dict[str, Document | Lazy] = {}
+
+    def __getitem__(self, key: str) -> Document:
+        found = self._items[key]
+        return found.doc if isinstance(found, Lazy) else found
+
+    def __setitem__(self, key: str, doc: Document | Lazy) -> None:
+        self._items[key] = doc
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._items
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def pop(self, key: str) -> Document | None:
+        """Remove the key; its document if it was made (nothing was ever encoded of one that was not)."""
+        found = self._items.pop(key)
+        if isinstance(found, Lazy):
+            return found.doc if found.made else None
+        return found
 
 
 class InstanceIndex:
@@ -80,18 +143,55 @@ class InstanceIndex:
     """
 
     def __init__(self) -> None:
-        self.docs: dict[str, Document] = {}
+        self.docs = Documents()
         self._entries: dict[str, tuple[Entry, tuple[Facet, ...]]] = {}
         self._lists: dict[Facet, list[Entry]] = {EVERY: []}
         self._flags: dict[Facet, bytearray] = {EVERY: bytearray()}
         self._sorted = False
         self.wire = WireForms()
 
+    def add_lazy(self, key: str, lazy: Lazy) -> None:
+        """A seeded copy not made yet (world/store.py's `LazyIndex`): filed from what it says of itself."""
+        if isinstance(lazy, replica.Deferred):
+            self._file(key, lazy, *copy_entry(key, lazy))
+        else:
+            self.add(key, lazy.doc)
+
+    def fill(self, items: Iterable[tuple[str, Stored]]) -> None:
+        """Every document of the collection at once (`MemoryStore.attach`): `add_lazy` or `add`
+        of each, in one loop."""
+        if self._sorted:
+            for key, stored in items:
+                self.add_lazy(key, stored) if isinstance(stored, Lazy) else self.add(key, stored.doc)
+            return
+        docs, filed_under, lists = self.docs._items, self._entries, self._lists
+        for key, stored in items:
+            if not isinstance(stored, replica.Deferred):
+                self.add(key, stored.doc)
+                continue
+            found, filed = copy_entry(key, stored)
+            docs[key] = stored
+            filed_under[key] = (found, filed)
+            for facet in filed:
+                entries = lists.get(facet)
+                if entries is None:
+                    entries = lists[facet] = []
+                entries.append(found)
+
     def add(self, key: str, doc: Document) -> None:
-        found = entry(key, doc)
-        filed = facets(doc)
+        self._file(key, doc, entry(key, doc), facets(doc))
+
+    def _file(self, key: str, doc: Document | Lazy, found: Entry, filed: tuple[Facet, ...]) -> None:
         self.docs[key] = doc
         self._entries[key] = (found, filed)
+        if not self._sorted:  # filling: appended, sorted (and the flags made) on first read
+            lists = self._lists
+            for facet in filed:
+                entries = lists.get(facet)
+                if entries is None:
+                    entries = lists[facet] = []
+                entries.append(found)
+            return
         for facet in filed:
             entries = self._lists.setdefault(facet, [])
             flags = self._flags.setdefault(facet, bytearray())
@@ -110,7 +210,9 @@ class InstanceIndex:
             return
         self._sort()
         found, filed = known
-        self.wire.forget(self.docs.pop(key))
+        made = self.docs.pop(key)
+        if made is not None:
+            self.wire.forget(made)
         for facet in filed:
             entries = self._lists[facet]
             at = bisect_left(entries, found)
