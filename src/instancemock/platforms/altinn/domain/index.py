@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 
+from instancemock.platforms.altinn.domain.answers import Answers
 from instancemock.platforms.altinn.domain.instances import is_confirmed_by
 from instancemock.platforms.altinn.domain.serialize import WireForms
 from instancemock.platforms.altinn.domain.ticks import stored_ticks
@@ -77,6 +78,10 @@ class InstanceIndex:
 
     `wire` caches the documents' encoded Storage forms (serialize.py); the index is told of every
     write, so it drops a document's forms when the document is replaced or deleted.
+
+    `changes` counts the adds and discards (every write the store tells of); `answers` keeps whole
+    query answers for the count they were made at (answers.py). Whatever fills or changes the index
+    must pass through `add` or `discard`, or kept answers would outlive the instances they show.
     """
 
     def __init__(self) -> None:
@@ -86,8 +91,11 @@ class InstanceIndex:
         self._flags: dict[Facet, bytearray] = {EVERY: bytearray()}
         self._sorted = False
         self.wire = WireForms()
+        self.changes = 0
+        self.answers = Answers()
 
     def add(self, key: str, doc: Document) -> None:
+        self.changes += 1
         found = entry(key, doc)
         filed = facets(doc)
         self.docs[key] = doc
@@ -108,6 +116,7 @@ class InstanceIndex:
         known = self._entries.pop(key, None)
         if known is None:
             return
+        self.changes += 1
         self._sort()
         found, filed = known
         self.wire.forget(self.docs.pop(key))
