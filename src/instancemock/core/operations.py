@@ -58,6 +58,10 @@ class ParamPlan:
     # few values again and again, and casting, checking and unmarshalling them was most of a query
     # operation's check. Only values that pass, and only immutable ones (a list is kept as a tuple).
     known: dict[Any, tuple[bool, Any]] = field(default_factory=dict)
+    silent_when_absent: bool = False  # neither required nor defaulted: nothing to do when not sent
+
+    def __post_init__(self) -> None:
+        self.silent_when_absent = not self.required and not self.shape.has_default
 
 
 KNOWN_VALUES = 64  # per parameter; beyond that, the memory is started afresh
@@ -135,6 +139,8 @@ class OperationPlan:
         for param in self.params:
             if param.location == "query":
                 present = param.name in canonical_query
+                if not present and param.silent_when_absent:  # most of a query operation's parameters
+                    continue
                 raw: Any = canonical_query[param.name] if present else None
             elif param.location == "path":
                 present = param.name in path_params
