@@ -16,6 +16,9 @@ import orjson
 from aiohttp import web
 
 JSON = "application/json"
+# What aiohttp composes from `content_type=JSON, charset="utf-8"` (in half the time when given whole);
+# aiohttp copies it into each response's own headers.
+JSON_HEADERS = {"Content-Type": f"{JSON}; charset=utf-8"}
 
 
 def dumps(value: Any) -> bytes:
@@ -49,4 +52,6 @@ def encoded_response(
     content_type: str = JSON,
 ) -> web.Response:
     """`json_response` of JSON already encoded by `dumps` (or assembled from parts it encoded)."""
+    if headers is None and content_type == JSON:  # the usual answer: its header given whole, not composed
+        return web.Response(body=body, status=status, headers=JSON_HEADERS)
     return web.Response(body=body, status=status, headers=headers, content_type=content_type, charset="utf-8")
