@@ -192,13 +192,17 @@ class _Links:
     def __init__(self, request: web.Request, c: Ctx) -> None:
         self.base = c.origin + request.path
         raw = request.rel_url.raw_query_string
-        self.kept = [
-            part for part in raw.split("&") if part and unquote(part.partition("=")[0]).lower() != "continuationtoken"
-        ]
+        self.kept = [part for part in raw.split("&") if part and _name(part).lower() != "continuationtoken"]
 
     def url(self, cursor: q.Cursor | None) -> str:
         parts = self.kept + ([f"continuationToken={cursor.encoded()}"] if cursor is not None else [])
         return self.base + ("?" + "&".join(parts) if parts else "")
+
+
+def _name(part: str) -> str:
+    """The decoded name of a raw `name=value` (most names have no escape to decode)."""
+    name = part.partition("=")[0]
+    return unquote(name) if "%" in name else name
 
 
 def _resolve_owner(world: World, identifier: str) -> int | None:
