@@ -135,8 +135,7 @@ async def _query(request: web.Request, c: Ctx, principal: Principal) -> web.Resp
         query.is_hard_deleted = False
     page, total, cursor = query.select(index, None if owner_view else _readable(c, principal))
     include_data = args.get("includeDataElements", True)
-    wire = index.wire
-    views = [wire.encoded(d, c.origin, strip_deleted_data=not owner_view, include_data=include_data) for d in page]
+    views = index.wire.page(page, c.origin, strip_deleted_data=not owner_view, include_data=include_data)
     body = _envelope(links, query, views, total, cursor)
     index.answers.put(changes, facts, body)  # made without a pause since `get`: still the instances of `changes`
     return encoded_response(body)
