@@ -17,6 +17,8 @@ import orjson
 from aiohttp import web
 
 JSON = "application/json"
+# What aiohttp composes from `content_type=JSON, charset="utf-8"` (in half the time when given whole);
+# aiohttp copies it into each response's own headers.
 
 
 def dumps(value: Any) -> bytes:

@@ -17,8 +17,10 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
+from uuid import UUID
 
 import orjson
 
@@ -52,6 +54,19 @@ class ParamPlan:
     explode: bool
     shape: Shape
     allow_empty: bool
+    # What earlier requests' values became, by what was sent (`_parameter`): clients send the same
+    # few values again and again, and casting, checking and unmarshalling them was most of a query
+    # operation's check. Only values that pass, and only immutable ones (a list is kept as a tuple).
+    known: dict[Any, tuple[bool, Any]] = field(default_factory=dict)
+    silent_when_absent: bool = False  # neither required nor defaulted: nothing to do when not sent
+
+    def __post_init__(self) -> None:
+        self.silent_when_absent = not self.required and not self.shape.has_default
+
+
+KNOWN_VALUES = 64  # per parameter; beyond that, the memory is started afresh
+_ABSENT = object()  # the memory's key for a parameter the request did not send (its default, if any)
+IMMUTABLE = (str, int, float, bool, bytes, type(None), datetime, date, UUID)
 
 
 @dataclass(slots=True)
@@ -129,6 +144,8 @@ class OperationPlan:
         for param in self.params:
             if param.location == "query":
                 present = param.name in canonical_query
+                if not present and param.silent_when_absent:  # most of a query operation's parameters
+                    continue
                 raw: Any = canonical_query[param.name] if present else None
             elif param.location == "path":
                 present = param.name in path_params
@@ -162,6 +179,11 @@ class OperationPlan:
         return found
 
     def _parameter(self, param: ParamPlan, present: bool, raw: Any, result: RequestResult) -> None:
+        key = (tuple(raw) if isinstance(raw, list) else raw) if present else _ABSENT
+        known = param.known.get(key)
+        if known is not None:
+            result.values[param.location][param.name] = list(known[1]) if known[0] else known[1]
+            return
         shape, name, where = param.shape, param.name, param.location
         if not present:
             if shape.has_default:
@@ -191,7 +213,8 @@ class OperationPlan:
         if errors:
             result.violations += [Violation(where, name, message) for _, message in schema_details(errors)]
             return
-        result.values[where][name] = unmarshal(shape, value)
+        value = result.values[where][name] = unmarshal(shape, value)
+        _remember(param, key, value)
 
     def _body(self, plan: BodyPlan, body: bytes, content_type: str, result: RequestResult) -> None:
         stripped = content_type.split(";")[0].strip().lower()
@@ -496,3 +519,18 @@ def _media(schemas: SchemaSet, document: dict[str, Any], content: dict[str, Any]
         shape = schemas.shape(media["schema"], f"{media_at}/schema") if "schema" in media else None
         found[key] = MediaPlan(key, shape)
     return found
+
+
+def _remember(param: ParamPlan, key: Any, value: Any) -> None:
+    """Keep a parameter's accepted value for the next request that sends the same (see `ParamPlan.known`)."""
+    if isinstance(value, list):
+        if not all(isinstance(item, IMMUTABLE) for item in value):
+            return
+        kept: tuple[bool, Any] = (True, tuple(value))
+    elif isinstance(value, IMMUTABLE):
+        kept = (False, value)
+    else:
+        return
+    if len(param.known) >= KNOWN_VALUES:
+        param.known.clear()
+    param.known[key] = kept

@@ -9,6 +9,7 @@ functions only: `response_problems` is `check_response` as data, for the proxy's
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from werkzeug.datastructures import Headers
 
@@ -104,8 +105,14 @@ def check_bodiless(
             del plan.remembered[next(iter(plan.remembered))]  # the oldest
         plan.remembered[key] = remembered = (checked, tuple(found))
     args, violations = remembered
-    fresh = Args(dict(args.path), dict(args.query), dict(args.header), dict(args.cookie), args.body, b"", content_type)
+    fresh = Args(_own(args.path), _own(args.query), _own(args.header), _own(args.cookie), args.body, b"", content_type)
     return fresh, list(violations)
+
+
+def _own(values: dict[str, Any]) -> dict[str, Any]:
+    """A caller's copy of remembered values: its own dict, and its own list of an array parameter
+    (a handler may sort or extend it); other values (text, numbers, dates, UUIDs) are immutable."""
+    return {name: list(value) if isinstance(value, list) else value for name, value in values.items()}
 
 
 def response_problems(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 
@@ -175,3 +176,19 @@ async def test_every_altinn_world_the_server_makes_arrives_with_its_index(make_c
             attached = store._indexes[INSTANCES][InstanceIndex]  # attached by State._new_store, before any query
         assert len(attached.docs) == await store.count(INSTANCES) > 0
         assert await store.index(INSTANCES, InstanceIndex) is attached
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["639006250000000000%3b5", "1%3B-5", "1;2", "1%3b2%3b", "%3b1", "1%3b", "1%253b2", "x%3b2", "1%3b2%20", " 1%3b2 "],
+)
+def test_a_continuation_token_reads_as_unquoting_it_would(token: str) -> None:
+    """`parse_token` reads the one `%3b` of a `next` link's token itself; the same as `unquote` first."""
+    decoded = unquote(token)
+    left, semicolon, right = decoded.partition(";")
+    valid = semicolon and left.strip().isdigit() and right.strip().lstrip("-").isdigit()
+    if not valid:
+        with pytest.raises(q.QueryError, match="Invalid continuationToken"):
+            q.parse_token(token)
+    else:
+        assert q.parse_token(token) == q.Cursor(int(left), int(right))

@@ -48,6 +48,23 @@ def test_every_cached_form_is_the_rendered_view_in_every_variant() -> None:
     assert len(wire) == len(docs)
 
 
+def test_a_page_is_each_document_s_form_cached_or_not() -> None:
+    docs = list(seeded(20)[INSTANCES].values())
+    wire = WireForms()
+    wire.encoded(docs[3], ORIGINS[0], strip_deleted_data=True, include_data=True)  # one cached, the rest not
+    for origin in ORIGINS:
+        for strip in (False, True):
+            expected = [dumps(storage_view(d, origin, strip_deleted_data=strip, include_data=True)) for d in docs]
+            for _ in range(2):
+                assert wire.page(docs, origin, strip_deleted_data=strip, include_data=True) == expected
+    changed = mutable(docs[0])
+    changed["lastChangedBy"] = "someone-else"
+    assert (
+        orjson.loads(wire.page([changed], ORIGINS[0], strip_deleted_data=False, include_data=True)[0])["lastChangedBy"]
+        == "someone-else"
+    )  # filed under a reused id or not: never the form of another document
+
+
 def test_a_replaced_document_is_rendered_again_and_a_forgotten_one_released() -> None:
     doc = next(iter(seeded(5)[INSTANCES].values()))
     wire = WireForms()

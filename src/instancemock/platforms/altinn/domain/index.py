@@ -18,6 +18,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 
+from instancemock.platforms.altinn.domain.answers import Answers
 from instancemock.platforms.altinn.domain.instances import is_confirmed_by
 from instancemock.platforms.altinn.domain.serialize import WireForms
 from instancemock.platforms.altinn.domain.ticks import stored_ticks
@@ -140,6 +141,10 @@ class InstanceIndex:
 
     `wire` caches the documents' encoded Storage forms (serialize.py); the index is told of every
     write, so it drops a document's forms when the document is replaced or deleted.
+
+    `changes` counts the adds and discards (every write the store tells of); `answers` keeps whole
+    query answers for the count they were made at (answers.py). Whatever fills or changes the index
+    must pass through `add` or `discard`, or kept answers would outlive the instances they show.
     """
 
     def __init__(self) -> None:
@@ -149,6 +154,8 @@ class InstanceIndex:
         self._flags: dict[Facet, bytearray] = {EVERY: bytearray()}
         self._sorted = False
         self.wire = WireForms()
+        self.changes = 0
+        self.answers = Answers()
 
     def add_lazy(self, key: str, lazy: Lazy) -> None:
         """A seeded copy not made yet (world/store.py's `LazyIndex`): filed from what it says of itself."""
@@ -160,6 +167,7 @@ class InstanceIndex:
     def fill(self, items: Iterable[tuple[str, Stored]]) -> None:
         """Every document of the collection at once (`MemoryStore.attach`): `add_lazy` or `add`
         of each, in one loop."""
+        self.changes += 1  # whatever is filed below, no answer kept before it stands
         if self._sorted:
             for key, stored in items:
                 self.add_lazy(key, stored) if isinstance(stored, Lazy) else self.add(key, stored.doc)
@@ -182,6 +190,7 @@ class InstanceIndex:
         self._file(key, doc, entry(key, doc), facets(doc))
 
     def _file(self, key: str, doc: Document | Lazy, found: Entry, filed: tuple[Facet, ...]) -> None:
+        self.changes += 1  # kept answers (answers.py) are given out only at the count they were made at
         self.docs[key] = doc
         self._entries[key] = (found, filed)
         if not self._sorted:  # filling: appended, sorted (and the flags made) on first read
@@ -208,6 +217,7 @@ class InstanceIndex:
         known = self._entries.pop(key, None)
         if known is None:
             return
+        self.changes += 1
         self._sort()
         found, filed = known
         made = self.docs.pop(key)

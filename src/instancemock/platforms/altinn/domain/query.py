@@ -109,7 +109,12 @@ class Cursor:
 
 def parse_token(text: str) -> Cursor:
     """A `continuationToken` as the client sent it (already decoded once by the URL parser)."""
-    decoded = unquote(text)
+    # The token of a `next` link arrives as `{ticks}%3b{seq}`: its one escape is read directly,
+    # anything else goes through `unquote` (which cost as much as the rest of this query's parsing).
+    if text.count("%") == 1 and text.partition("%")[2][:2].lower() == "3b":
+        decoded = text.replace("%3b", ";").replace("%3B", ";")
+    else:
+        decoded = unquote(text)
     left, semicolon, right = decoded.partition(";")
     if not semicolon or not left.strip().isdigit() or not right.strip().lstrip("-").isdigit():
         raise QueryError(f"Invalid continuationToken: {text}")
@@ -203,9 +208,11 @@ class Query:
         """
         if not self.main_version_matches():
             return [], 0, None
-        chosen, entries = min(
-            ((facet, index.entries(facet)) for facet in self._facets()), key=lambda found: len(found[1])
-        )
+        facets = self._facets()
+        if len(facets) == 1:  # the usual query: one of org, app or party (or none)
+            chosen, entries = facets[0], index.entries(facets[0])
+        else:
+            chosen, entries = min(((f, index.entries(f)) for f in facets), key=lambda found: len(found[1]))
         low, high = self._changed_range(entries)
         mask, want = self._flag_filter(chosen)
         passing = index.flags(chosen)[low:high].translate(_passing(mask, want)) if mask else None
@@ -282,12 +289,16 @@ class Query:
 
     def _reads_documents(self, facet: Facet) -> bool:
         """Must a filter look at the documents? (Not for `facet`, `lastChanged` and status filters.)"""
-        given = {"org": self.org, "app": self.app_id, "party": self.party_id}
-        others = [value for name, value in given.items() if name != facet[0] and value is not None]
+        kind = facet[0]
+        others = (
+            (self.org is not None and kind != "org")
+            or (self.app_id is not None and kind != "app")
+            or (self.party_id is not None and kind != "party")
+        )
         rest = (self.current_task, self.search, self.a3_ref, self.a2_arch_ref)
         excluding = self.exclude_confirmed_by is not None and not self._excludes_own_org(facet)
         return (
-            bool(others)
+            others
             or excluding
             or any(value is not None for value in rest)
             or any(f.name != "lastChanged" for f in self.dates)

@@ -126,6 +126,18 @@ class WireForms:
             encoded = variants[variant] = dumps(view)
         return encoded
 
+    def page(self, docs: list[Document], origin: str, *, strip_deleted_data: bool, include_data: bool) -> list[bytes]:
+        """`encoded` of each document, in one loop (a query's page: the calls were a tenth of it)."""
+        forms, variant = self._forms, (origin, strip_deleted_data, include_data)
+        found: list[bytes] = []
+        for doc in docs:
+            kept = forms.get(id(doc))
+            encoded = kept[1].get(variant) if kept is not None and kept[0] is doc else None
+            if encoded is None:
+                encoded = self.encoded(doc, origin, strip_deleted_data=strip_deleted_data, include_data=include_data)
+            found.append(encoded)
+        return found
+
     def forget(self, doc: Document) -> None:
         """`doc` is no longer stored: drop its forms (and the reference that keeps it alive)."""
         found = self._forms.get(id(doc))
