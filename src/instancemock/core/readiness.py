@@ -32,12 +32,13 @@ def world_settled(request: web.Request) -> bool:
 
 
 async def await_world(request: web.Request) -> None:
-    found = request.get(FACTS)
-    if found is not None and isinstance(found.found, Route):
-        state = request.app[STATE]
-        platform = found.found.api.platform
-        if platform == ADMIN:
-            if found.found.op.id not in WORLDLESS_ADMIN:
-                await state.ready_all()
-        elif platform in state.platform_apis and not state.settled(found.sandbox, platform):
-            await state.ready(found.sandbox, platform)
+    if world_settled(request):
+        return
+    found = request[FACTS]
+    assert isinstance(found.found, Route)  # `world_settled` answered for every other request
+    state = request.app[STATE]
+    platform = found.found.api.platform
+    if platform == ADMIN:
+        await state.ready_all()
+    else:
+        await state.ready(found.sandbox, platform)
