@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -16,7 +17,7 @@ from instancemock.app import create_app
 from instancemock.core.context import STATE
 from instancemock.platforms.kianda.webhooks import services
 from instancemock.settings import build, from_env
-from instancemock.world.simulate import step
+from instancemock.world.simulate import simulation_of, step
 
 from support import ADMIN, ALTINN_STORAGE, BARIUM, KIANDA, MakeClient, assert_conforms, barium_headers, settings
 
@@ -299,3 +300,26 @@ async def test_at_a_high_speed_the_background_task_moves_instances_by_itself() -
     finally:
         await client.close()
     assert simulation_tasks() == []  # cancelled cleanly on shutdown
+
+
+async def test_the_background_task_stops_even_when_an_action_swallows_the_cancellation() -> None:
+    """A cancellation that reaches an action mid-way and is swallowed below it (a store client may
+    turn it into an error) must not keep the task alive: the server's shutdown awaits it."""
+    app = create_app(settings(simulate=600.0))
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    entered = asyncio.Event()
+
+    async def swallowing_tick() -> int:
+        entered.set()
+        with contextlib.suppress(asyncio.CancelledError):  # swallowed, as a library below the action might
+            await asyncio.sleep(3600)
+        return 0
+
+    simulation = simulation_of(app[STATE])
+    simulation.tick = swallowing_tick  # type: ignore[method-assign]
+    await asyncio.wait_for(entered.wait(), 30)
+    closing = asyncio.ensure_future(client.close())
+    done, _ = await asyncio.wait({closing}, timeout=30)
+    assert closing in done, "the server's shutdown waited for the simulation for ever"
+    assert simulation_tasks() == []

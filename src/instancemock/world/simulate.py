@@ -36,7 +36,6 @@ Decisions, and why:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 import random
@@ -128,8 +127,12 @@ class Simulation:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            try:
                 await self._task
+            except asyncio.CancelledError:
+                current = asyncio.current_task()
+                if current is not None and current.cancelling():
+                    raise  # the caller was cancelled too: not ours to swallow
             self._task = None
 
     @property
@@ -227,12 +230,18 @@ class Simulation:
         """Tick until cancelled, once the default worlds are seeded (they may still be seeding in the
         background when the server starts); a failing action is logged, and the users go on."""
         await self.state.ready_all(DEFAULT_SANDBOX)
+        task = asyncio.current_task()
         while True:
             await asyncio.sleep(self.tick_seconds)
             try:
                 await self.tick()
             except Exception:
                 log.exception("a simulated action failed; the simulation goes on")
+            if task is not None and task.cancelling():
+                # `stop` cancelled the task while an action ran, and something below it swallowed
+                # the cancellation (or turned it into an error): the task stops all the same, or
+                # the server's shutdown would wait for it for ever.
+                raise asyncio.CancelledError
 
 
 def install(state: State, advancers: Mapping[str, Advancer]) -> Simulation:
