@@ -23,17 +23,18 @@ import re
 import signal
 import socket
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
-from aiohttp import HttpVersion11, web
+from aiohttp import HttpVersion11, hdrs, web
 from aiohttp.http_exceptions import HttpProcessingError, InvalidURLError, LineTooLong
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
+from aiohttp.web_urldispatcher import UrlMappingMatchInfo
 
 from instancemock.core import errors
 from instancemock.core.context import STATE
-from instancemock.core.pipeline import MAX_HEADER_BYTES, MAX_URL_BYTES, ROUTER
+from instancemock.core.pipeline import MAX_HEADER_BYTES, MAX_URL_BYTES, MIDDLEWARES, ROUTER, dispatch
 from instancemock.core.routing import Router
 
 log = logging.getLogger("instancemock.server")
@@ -178,13 +179,51 @@ class PipelineRequest(web.Request):
         return key in self._state
 
 
+# What aiohttp's catch-all route `/{tail:.*}` (app.py) matches: any path but one with a line break.
+_CATCH_ALL = re.compile(r"/.*")
+
+
+def served_handler(app: web.Application) -> Callable[[BaseRequest], Awaitable[web.StreamResponse]]:
+    """What the server calls per request: the pipeline on the catch-all route, without aiohttp's router.
+
+    `Application._handle` resolves every request through the router (the path's prefixes looked up,
+    the catch-all's pattern matched, the path unquoted into a match dict nothing reads), builds a
+    new match info, and wraps the middleware: ~8% of a small request's CPU in a profile of the
+    Barium list (bench/README.md "The shared hot path, session 6"). Every path but `/` (the index
+    page) goes to the one catch-all route, so a path that is not `/` gets one frozen match info,
+    shared (it holds the app and the route, and no request's values), and the pipeline at once.
+    `/`, a path the catch-all does not match (a line break in it: aiohttp's own 404 route), a
+    request that expects `100-continue`, and an app with middlewares of its own go aiohttp's way.
+    """
+    resource = app.router.named_resources().get("dispatch")
+    if resource is None or tuple(app.middlewares) != tuple(MIDDLEWARES):
+        return cast(Callable[[BaseRequest], Awaitable[web.StreamResponse]], app._handle)
+    (route,) = list(resource)
+    shared = UrlMappingMatchInfo({}, route)
+    shared.add_app(app)
+    shared.freeze()
+    pipeline = MIDDLEWARES[0]
+    aiohttps_way = app._handle
+    catch_all = _CATCH_ALL.fullmatch
+
+    async def handle(served: BaseRequest) -> web.StreamResponse:
+        request = cast(web.Request, served)  # the server's request factory makes `PipelineRequest`s
+        path = request.rel_url.path_safe
+        if path == "/" or catch_all(path) is None or hdrs.EXPECT in request.headers:
+            return await aiohttps_way(request)
+        request._match_info = shared
+        return await pipeline(request, dispatch)
+
+    return handle
+
+
 class GuardedRunner(web.AppRunner):
-    """An AppRunner whose server is a `GuardedServer`, making `PipelineRequest`s."""
+    """An AppRunner whose server is a `GuardedServer`, making `PipelineRequest`s, served by `served_handler`."""
 
     async def _make_server(self) -> web.Server:
         made = await super()._make_server()
         return GuardedServer(
-            made.request_handler,
+            served_handler(self.app),
             request_factory=functools.partial(self.app._make_request, _cls=PipelineRequest),
             handler_cancellation=made.handler_cancellation,
             loop=made._loop,
