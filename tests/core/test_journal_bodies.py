@@ -8,9 +8,10 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from instancemock.core.journal import BODY_BYTES, Filter, Journal, JournalEntry, KeptBody
+from instancemock.app import create_app
+from instancemock.core.journal import BODY_BYTES, JOURNAL, Answered, Filter, Journal, JournalEntry, KeptBody
 
-from support import BARIUM_LOGIN, MakeClient, altinn_token
+from support import BARIUM_LOGIN, MakeClient, altinn_token, settings
 
 LOGIN = "/barium/api/v1.1/Authenticate"
 
@@ -105,3 +106,23 @@ def test_entries_pushed_out_by_the_size_bound_free_their_bodies() -> None:
     for number in range(1, 50):
         journal.add(entry_with_body(number, 1000))
     assert journal._main._kept == 3000 and len(journal._main._holding) <= 4
+
+
+async def test_answers_kept_unmade_count_against_the_bound_and_list_as_made_ones(aiohttp_client: Any) -> None:
+    """In memory, a request with no body read is kept unmade (`journal.Answered`) until listed: its
+    answer's body counts against the total bound from the start, and it lists as a made entry would."""
+    client = await aiohttp_client(create_app(settings()))
+    journal = client.app[JOURNAL]
+    ring = journal._main
+    ring.body_bytes = 400
+    for number in range(12):
+        assert (await client.get(f"/nowhere/{number}")).status == 404
+    assert all(isinstance(entry, Answered) for entry in ring.entries)  # none made yet
+    kept = ring._kept
+    listed = await entries(client, path="/nowhere/*")
+    assert [entry["path"] for entry in listed] == [f"/nowhere/{n}" for n in range(11, -1, -1)]
+    with_bodies = [entry for entry in listed if entry["responseBody"] is not None]
+    assert 0 < len(with_bodies) < 12 and with_bodies == listed[: len(with_bodies)]  # the newest keep theirs
+    assert all(entry["bodiesDropped"] for entry in listed[len(with_bodies) :])
+    assert all(entry["status"] == 404 and entry["responseBody"]["value"]["status"] == 404 for entry in with_bodies)
+    assert kept == ring._kept == sum(entry.kept_bytes for entry in ring.entries) <= 400

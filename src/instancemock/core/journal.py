@@ -37,12 +37,12 @@ from aiohttp import web
 from multidict import MultiMapping
 
 from instancemock.core import payloads
-from instancemock.core.context import STATE, facts, sandbox_of
+from instancemock.core.context import FACTS, STATE, Facts, facts, sandbox_of
 from instancemock.core.faults import path_matches
 from instancemock.core.matching import Seen, status_matches
 from instancemock.core.routing import Route, api_path_of
 from instancemock.core.spec import ADMIN
-from instancemock.world.clock import iso
+from instancemock.world.clock import Clock, iso
 from instancemock.world.store import StoreUnavailable
 
 log = logging.getLogger("instancemock")
@@ -262,12 +262,12 @@ class _Ring:
     """
 
     def __init__(self, size: int, body_bytes: int) -> None:
-        self.entries: deque[JournalEntry] = deque(maxlen=size)
+        self.entries: deque[JournalEntry | Answered] = deque(maxlen=size)
         self.body_bytes = body_bytes
         self._kept = 0
-        self._holding: deque[JournalEntry] = deque()
+        self._holding: deque[JournalEntry | Answered] = deque()
 
-    def add(self, entry: JournalEntry) -> None:
+    def add(self, entry: JournalEntry | Answered) -> None:
         if self.entries.maxlen == 0:
             return
         if len(self.entries) == self.entries.maxlen:
@@ -305,7 +305,7 @@ class Journal:
     def next_id(self) -> int:
         return next(self._ids)
 
-    def add(self, entry: JournalEntry) -> None:
+    def add(self, entry: JournalEntry | Answered) -> None:
         (self._admin if entry.api == ADMIN else self._main).add(entry)
 
     def __len__(self) -> int:
@@ -314,7 +314,8 @@ class Journal:
     def find(self, where: Filter) -> list[JournalEntry]:
         """Matching entries, newest first (as WireMock lists them)."""
         pool = self._admin if where.api == ADMIN else self._main
-        return [entry for entry in reversed(pool.entries) if where(entry)]
+        made = (entry.made() if isinstance(entry, Answered) else entry for entry in reversed(pool.entries))
+        return [entry for entry in made if where(entry)]
 
     def clear(self) -> int:
         count = len(self._main.entries) + len(self._admin.entries)
@@ -409,32 +410,105 @@ def redacted_query(request: web.Request) -> dict[str, list[str]]:
     return redact_query(request.rel_url.query)
 
 
-@dataclass(slots=True)
 class Opening:
-    """What the journal takes of a request as it arrives: its id, when, and a clock to time it."""
+    """What the journal takes of a request as it arrives: its id, when (a reading of the world's
+    clock, made a time when the entry is), and a monotonic clock to time it."""
 
-    id: int
-    time: datetime
-    started: float
+    __slots__ = ("clock", "id", "reading", "started")
+
+    def __init__(self, id: int, clock: Clock, reading: int, started: float) -> None:
+        self.id = id
+        self.clock = clock
+        self.reading = reading
+        self.started = started
+
+    @property
+    def time(self) -> datetime:
+        return self.clock.at(self.reading)
 
 
 def open_entry(request: web.Request) -> Opening:
     """Step 1, `record_in_journal`, as the request arrives: the entry's id (for cross-references,
     `ENTRY_ID`) and its time. The entry itself is made once the answer is known (`close_entry`)."""
     app = request.app
-    opening = Opening(app[JOURNAL].next_id(), app[STATE].clock.now(), time.monotonic())
+    clock = app[STATE].clock
+    opening = Opening(app[JOURNAL].next_id(), clock, clock.reading(), time.monotonic())
     request[ENTRY_ID] = opening.id
     return opening
 
 
 def record_entry_now(request: web.Request, opening: Opening, response: web.StreamResponse | None) -> bool:
     """`close_entry` without a coroutine, where it would await nothing: an in-memory journal, and
-    no chunked body still to count (most requests). False: nothing was recorded, await `close_entry`."""
+    no chunked body still to count (most requests). False: nothing was recorded, await `close_entry`.
+
+    A request whose body was not read (a GET, most requests) is kept as it is (`Answered`), and
+    its entry made only if the journal is read: most entries are pushed out unread.
+    """
     journal = request.app[JOURNAL]
     if type(journal) is not Journal or (request.content_length is None and request.body_exists):
         return False
-    journal.add(_entry(request, opening, response))
+    if read_already(request) is None:
+        journal.add(Answered(request, opening, response))
+    else:
+        journal.add(_entry(request, opening, response))
     return True
+
+
+class Answered:
+    """A request answered and not yet listed: what `_entry` reads of it that may change later (the
+    answer's status and body, whether it was sent), the rest read from the request when listed.
+
+    Only requests with no body read are kept so (`record_entry_now`): the request holds what was
+    sent, and an uploaded body is not the journal's to keep past its bound. The ring keeps this
+    object in the entry's place (`kept_bytes`, `drop_bodies`, `api`, as `JournalEntry` has them)
+    and `made` turns it into the entry once, letting the request go.
+    """
+
+    __slots__ = ("_answer", "_dropped", "_ended", "_made", "_opening", "_request", "_status", "api")
+
+    def __init__(self, request: web.Request, opening: Opening, response: web.StreamResponse | None) -> None:
+        self._request: web.Request | None = request
+        self._opening = opening
+        self._made: JournalEntry | None = None
+        self._ended = time.monotonic()
+        self._dropped = False
+        found = request.get(FACTS)
+        owner = found.owner if found is not None else None
+        self.api = owner.name if owner is not None else None
+        transport = request.transport
+        answered = response is not None and transport is not None and not transport.is_closing()
+        self._status = response.status if answered and response is not None else None
+        self._answer: KeptBody | None = None
+        if answered and isinstance(response, web.Response) and isinstance(response.body, bytes):
+            self._answer = _kept_answer(found.found if found is not None else None, response)
+
+    @property
+    def kept_bytes(self) -> int:
+        if self._made is not None:
+            return self._made.kept_bytes
+        return len(self._answer.kept) if self._answer is not None else 0
+
+    def drop_bodies(self) -> int:
+        if self._made is not None:
+            return self._made.drop_bodies()
+        freed = self.kept_bytes
+        if freed:
+            self._answer = None
+            self._dropped = True
+        return freed
+
+    def made(self) -> JournalEntry:
+        if self._made is None:
+            request = self._request
+            assert request is not None
+            entry = _entry_of(request, self._opening, request.get(FACTS))
+            entry.duration_ms = round((self._ended - self._opening.started) * 1000, 1)
+            entry.status = self._status
+            entry.response_body = self._answer
+            entry.bodies_dropped = self._dropped
+            self._made = entry
+            self._request = None  # the entry holds what it needs of it
+        return self._made
 
 
 async def close_entry(request: web.Request, opening: Opening, response: web.StreamResponse | None) -> None:
@@ -457,6 +531,25 @@ def _entry(request: web.Request, opening: Opening, response: web.StreamResponse 
     """The entry of an answered (or abandoned) request; `body_size` -1: a body of no declared
     length was answered, and only reading it tells its size."""
     found = facts(request)
+    entry = _entry_of(request, opening, found)
+    declared = request.content_length
+    transport = request.transport
+    answered = response is not None and transport is not None and not transport.is_closing()
+    if answered:
+        assert response is not None
+        if declared is None and request.body_exists:
+            entry.body_size = -1
+        if raw := read_already(request):
+            entry.request_body = KeptBody.of(raw, request.headers.get("Content-Type"))
+        if isinstance(response, web.Response) and isinstance(response.body, bytes):
+            entry.response_body = _kept_answer(found.found if found is not None else None, response)
+        entry.status = response.status
+    entry.duration_ms = round((time.monotonic() - opening.started) * 1000, 1)
+    return entry
+
+
+def _entry_of(request: web.Request, opening: Opening, found: Facts | None) -> JournalEntry:
+    """The entry's facts of the request as it arrived; the answer's part is the caller's."""
     owner = found.owner if found is not None else None
     path = request.path
     declared = request.content_length  # parsed from the header at each reading
@@ -478,28 +571,19 @@ def _entry(request: web.Request, opening: Opening, response: web.StreamResponse 
     proxied = request.get(PROXY_NOTE)
     if proxied is not None:
         entry.upstream, entry.drift = proxied["upstream"], proxied["drift"]
-    transport = request.transport
-    answered = response is not None and transport is not None and not transport.is_closing()
-    if answered:
-        assert response is not None
-        if declared is None and request.body_exists:
-            entry.body_size = -1
-        if raw := read_already(request):
-            entry.request_body = KeptBody.of(raw, request.headers.get("Content-Type"))
-        if isinstance(response, web.Response) and isinstance(response.body, bytes):
-            entry.response_body = _kept_answer(found.found if found is not None else None, response)
-        entry.status = response.status
-    entry.duration_ms = round((time.monotonic() - opening.started) * 1000, 1)
     return entry
 
 
 def _kept_answer(found: object, response: web.Response) -> KeptBody | None:
+    body = response.body if isinstance(response.body, bytes) else b""
+    secret = isinstance(found, Route) and bool(found.op.spec.get("x-secret-answer"))
+    return _kept(body, response.headers.get("Content-Type"), secret)
+
+
+def _kept(body: bytes, content_type: str | None, secret: bool) -> KeptBody | None:
     """The answer's body as the journal keeps it. An operation whose answer *is* a credential
     (`x-secret-answer` in its spec: Barium's bare ticket) is kept as `[redacted]` unless it is JSON,
     whose credential fields `payloads.redact` finds by name; XML or text would show it in clear."""
-    body = response.body if isinstance(response.body, bytes) else b""
-    content_type = response.headers.get("Content-Type")
-    secret = isinstance(found, Route) and bool(found.op.spec.get("x-secret-answer"))
     if secret and body and "json" not in (content_type or "").lower():
         return KeptBody(payloads.REDACTED.encode(), len(payloads.REDACTED), "text/plain")
     return KeptBody.of(body, content_type)

@@ -17,9 +17,19 @@ class Clock:
         self._skew = 0.0  # seconds added by `advance`, for tests and simulation
 
     def now(self) -> datetime:
-        # Whole microseconds, given positionally: `timedelta(seconds=<float>)` costs twice as much,
-        # and every request reads the clock (the journal's time, a ticket's or token's expiry).
-        return self.start + timedelta(0, 0, round((time.monotonic() - self._t0 + self._skew) * 1_000_000))
+        return self.at(self.reading())
+
+    def reading(self) -> int:
+        """Microseconds since `start` (advances included): `now` to be, read now and made later.
+
+        The journal reads it as each request arrives and makes the time only if the entry is
+        listed: a datetime is most of the cost of reading a clock, and every request reads it.
+        """
+        return round((time.monotonic() - self._t0 + self._skew) * 1_000_000)
+
+    def at(self, reading: int) -> datetime:
+        # Whole microseconds, given positionally: `timedelta(seconds=<float>)` costs twice as much.
+        return self.start + timedelta(0, 0, reading)
 
     def advance(self, seconds: float) -> None:
         self._skew += seconds
