@@ -13,9 +13,12 @@ import time
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, make_mocked_request
 
-from support import ALTINN_APP, ALTINN_STORAGE, BARIUM, KIANDA, MakeClient, assert_conforms
+from instancemock.app import create_app
+from instancemock.core.control import CONTROL_HEADERS, controls_idle
+
+from support import ALTINN_APP, ALTINN_STORAGE, BARIUM, KIANDA, MakeClient, assert_conforms, settings
 
 # One operation of each API; forced answers never reach its handler.
 ENDPOINTS = {
@@ -199,3 +202,14 @@ async def test_timeout_fault_never_answers_and_lets_go_when_the_client_does(make
     assert 250 <= entry["durationMs"] < 5000
     # the connection pool is not poisoned: the next request is answered
     assert (await client.get("/__admin/health")).status == 200
+
+
+@pytest.mark.parametrize("header", CONTROL_HEADERS)
+def test_each_control_header_wakes_the_controls_step(header: str) -> None:
+    """The pipeline skips the controls step when `controls_idle`; that check names the headers one
+    by one, so a header added to CONTROL_HEADERS and not to it would be skipped silently."""
+    app = create_app(settings())
+    quiet = make_mocked_request("GET", "/barium/api/v1.1/Instances", app=app)
+    assert controls_idle(quiet)
+    sent = make_mocked_request("GET", "/barium/api/v1.1/Instances", headers={header.lower(): "1"}, app=app)
+    assert not controls_idle(sent)

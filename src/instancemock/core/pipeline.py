@@ -34,14 +34,14 @@ from werkzeug.datastructures import Headers
 
 from instancemock.core import errors
 from instancemock.core.bodies import read_body
-from instancemock.core.context import CTX, FACTS, STATE, Ctx, Facts, Handler, ctx, origin_of, sandbox_of
+from instancemock.core.context import CTX, FACTS, STATE, Ctx, Facts, Handler, ctx, sandbox_of
 from instancemock.core.control import apply_mock_controls, controls_idle
 from instancemock.core.cors import add_cors_headers, allowed_origin, answer_cors
 from instancemock.core.examples import answer_from_examples
 from instancemock.core.journal import STUB_NOTE, close_entry, open_entry, record_entry_now
 from instancemock.core.offload import checked
 from instancemock.core.plugin import ApiPlugin
-from instancemock.core.proxy import PROXY, forward_to_upstream
+from instancemock.core.proxy import PROXYING, forward_to_upstream
 from instancemock.core.readiness import await_world, world_settled
 from instancemock.core.routing import Miss, Route, Router
 from instancemock.core.stubs import STUBS, answer_from_stubs, stubs_in_force
@@ -92,7 +92,7 @@ def resolve_route(request: web.Request) -> None:
     sandbox = sandbox_of(request)
     request[FACTS] = Facts(found, sandbox, router.api_path(request.path, found.api))
     if isinstance(found, Route):
-        request[CTX] = Ctx(state=request.app[STATE], route=found, sandbox=sandbox, origin=origin_of(request))
+        request[CTX] = Ctx(request.app[STATE], found, sandbox, request=request)
 
 
 MAX_URL_BYTES = 8190  # the request target; aiohttp's own limit, near Kestrel's 8 KB request line
@@ -287,7 +287,7 @@ async def _routed(request: web.Request, handler: Handler) -> web.StreamResponse:
     answer = enforce_limits(request)
     if answer is None and not controls_idle(request):
         answer = await apply_mock_controls(request)
-    if answer is None and PROXY in app:
+    if answer is None and app[PROXYING]:
         answer = await forward_to_upstream(request)
     if answer is None:
         answer = answer_unrouted(request)

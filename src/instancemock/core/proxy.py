@@ -210,6 +210,7 @@ class Proxy:
 
 
 PROXY = web.AppKey("proxy", Proxy)
+PROXYING = web.AppKey("proxying", bool)  # PROXY is in the app: set either way, read per request without a KeyError
 
 
 async def forward_to_upstream(request: web.Request) -> web.StreamResponse | None:
@@ -540,8 +541,9 @@ def _shown_url(url: URL) -> str:
 def install(
     app: web.Application, settings: Settings, apis: Mapping[str, Api], plugins: Mapping[str, ApiPlugin]
 ) -> None:
-    """Wire proxy mode into the app (app.py): nothing when no API is proxied."""
-    if not settings.proxy and settings.record is None:
+    """Wire proxy mode into the app (app.py): nothing but `PROXYING` when no API is proxied."""
+    app[PROXYING] = bool(settings.proxy) or settings.record is not None
+    if not app[PROXYING]:
         return
     proxy = Proxy(settings, apis, plugins, iso(app[STATE].clock.start))
     app[PROXY] = proxy

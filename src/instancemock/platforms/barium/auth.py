@@ -29,7 +29,7 @@ from instancemock.platforms.barium.catalog import User, catalog
 from instancemock.platforms.barium.formats import Form, chosen, wants_envelope
 from instancemock.settings import Settings
 from instancemock.world.state import State
-from instancemock.world.store import Document, Store
+from instancemock.world.store import Document, MemoryStore, Store
 
 PLATFORM = "barium"
 CACHE_SECONDS = 15
@@ -57,6 +57,13 @@ class TicketBook:
     async def use(self, ticket: str, now: datetime, lifetime: timedelta) -> str | None:
         """The ticket's user id, renewing the ticket; None when unknown or expired."""
         key = ticket.strip().lower()
+        if type(self.store) is MemoryStore:  # most calls: a ticket in use, not due for renewal
+            held = self.store.peek(TICKETS, key)
+            if held is None:
+                return None
+            expires = _instant(held.doc["expires"])
+            if expires > now and (now + lifetime - expires).total_seconds() < RENEW_SECONDS:
+                return str(held.doc["user"])  # what `update` would answer, leaving it as is
         expired = False
 
         def renew(doc: Document) -> Document | None:
