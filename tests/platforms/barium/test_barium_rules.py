@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime, timedelta
 
 import aiohttp
 import pytest
@@ -10,6 +11,9 @@ from PIL import Image
 from test_barium_story import BASE, LOGIN, PURCHASE_ORDER, get, login, post
 
 from instancemock.core.context import STATE
+from instancemock.platforms.barium.auth import RENEW_SECONDS, TICKETS, TicketBook
+from instancemock.world.clock import Clock
+from instancemock.world.store import MemoryStore
 
 from support import BARIUM, MakeClient, assert_conforms
 
@@ -229,3 +233,29 @@ async def test_the_world_is_the_same_for_the_same_seed(make_client: MakeClient) 
         ticket = await login(client)
         lists.append(await get(client, "/Tasks", ticket, Max=1000))
     assert lists[0] == lists[1]
+
+
+@pytest.mark.parametrize("seconds", [0, 0.5, 0.9, 1, 30, 59.9, 60, 61])
+async def test_a_steady_ticket_is_known_without_the_store_exactly_where_use_leaves_it(seconds: float) -> None:
+    """`TicketBook.steady_user` (no coroutine, no datetime) answers only where `use` would answer
+    the same user and write nothing: within `RENEW_SECONDS` of the ticket's last renewal, and
+    never once it is due for renewal (it slides with each use) or expired."""
+    clock = Clock(datetime(2026, 1, 1, tzinfo=UTC))
+    store = MemoryStore()
+    lifetime = timedelta(minutes=1)
+    expires = (clock.start + lifetime).isoformat()
+    await store.put(TICKETS, "t-1", {"ticket": "t-1", "user": "u-7", "expires": expires})
+    book = TicketBook(store)
+    assert book.steady_user("T-1 ", clock, lifetime) == "u-7"  # read once, at the start
+    clock.advance(seconds)
+    steady = book.steady_user("T-1 ", clock, lifetime)
+    before = store.peek(TICKETS, "t-1")
+    used = await book.use("T-1 ", clock.now(), lifetime)
+    after = store.peek(TICKETS, "t-1")
+    if seconds < RENEW_SECONDS:
+        assert steady == used == "u-7" and after is before
+    else:
+        assert steady is None
+        assert after is not before  # renewed, or deleted once expired
+        assert used == ("u-7" if seconds < 60 else None)
+    assert book.steady_user("nobody", clock, lifetime) is None
