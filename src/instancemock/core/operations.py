@@ -118,7 +118,10 @@ class OperationPlan:
     delegate: bool  # something the plans do not compile: the oracle checks every request
     # What `core/validation.py` remembers of body-less requests (its `check_bodiless`), and the
     # names (lowered) of the headers and cookies the plan reads, which that memory is keyed on.
-    remembered: dict[tuple[Any, ...], tuple[Any, tuple[Violation, ...]]] = field(default_factory=dict)
+    # ... and how each caller gets its own copy of the values (`dict`, or `_own` where a value is a list)
+    remembered: dict[tuple[Any, ...], tuple[Any, tuple[Violation, ...], Callable[[dict[str, Any]], dict[str, Any]]]] = (
+        field(default_factory=dict)
+    )
     header_names: tuple[str, ...] = ()
     reads_cookies: bool = False
 

@@ -103,9 +103,14 @@ def check_bodiless(
         )
         if len(plan.remembered) >= REMEMBERED_PER_OPERATION:
             del plan.remembered[next(iter(plan.remembered))]  # the oldest
-        plan.remembered[key] = remembered = (checked, tuple(found))
-    args, violations = remembered
-    fresh = Args(_own(args.path), _own(args.query), _own(args.header), _own(args.cookie), args.body, b"", content_type)
+        lists = any(
+            isinstance(v, list)
+            for kind in (checked.path, checked.query, checked.header, checked.cookie)
+            for v in kind.values()
+        )
+        plan.remembered[key] = remembered = (checked, tuple(found), _own if lists else dict)
+    args, violations, own = remembered
+    fresh = Args(own(args.path), own(args.query), own(args.header), own(args.cookie), args.body, b"", content_type)
     return fresh, list(violations)
 
 
