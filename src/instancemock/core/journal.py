@@ -447,8 +447,9 @@ def record_entry_now(request: web.Request, opening: Opening, response: web.Strea
     journal = request.app[JOURNAL]
     if type(journal) is not Journal or (request.content_length is None and request.body_exists):
         return False
-    if read_already(request) is None:
-        journal.add(Answered(request, opening, response))
+    raw = read_already(request)
+    if raw is None or len(raw) <= BODY_BYTES:
+        journal.add(Answered(request, opening, response, raw))
     else:
         journal.add(_entry(request, opening, response))
     return True
@@ -458,15 +459,18 @@ class Answered:
     """A request answered and not yet listed: what `_entry` reads of it that may change later (the
     answer's status and body, whether it was sent), the rest read from the request when listed.
 
-    Only requests with no body read are kept so (`record_entry_now`): the request holds what was
-    sent, and an uploaded body is not the journal's to keep past its bound. The ring keeps this
+    Only requests with no body read, or one no longer than the journal keeps of it, are kept so
+    (`record_entry_now`): the request holds what was sent, and an uploaded body is not the
+    journal's to keep past its bound. The ring keeps this
     object in the entry's place (`kept_bytes`, `drop_bodies`, `api`, as `JournalEntry` has them)
     and `made` turns it into the entry once, letting the request go.
     """
 
-    __slots__ = ("_answer", "_dropped", "_ended", "_made", "_opening", "_request", "_status", "api")
+    __slots__ = ("_answer", "_asked", "_dropped", "_ended", "_made", "_opening", "_request", "_status", "api")
 
-    def __init__(self, request: web.Request, opening: Opening, response: web.StreamResponse | None) -> None:
+    def __init__(
+        self, request: web.Request, opening: Opening, response: web.StreamResponse | None, raw: bytes | None = None
+    ) -> None:
         self._request: web.Request | None = request
         self._opening = opening
         self._made: JournalEntry | None = None
@@ -479,21 +483,25 @@ class Answered:
         answered = response is not None and transport is not None and not transport.is_closing()
         self._status = response.status if answered and response is not None else None
         self._answer: KeptBody | None = None
+        self._asked: KeptBody | None = None  # the request's body, read by validation
         if answered and isinstance(response, web.Response) and isinstance(response.body, bytes):
             self._answer = _kept_answer(found.found if found is not None else None, response)
+        if answered and raw:
+            self._asked = KeptBody.of(raw, request.headers.get("Content-Type"))
 
     @property
     def kept_bytes(self) -> int:
         if self._made is not None:
             return self._made.kept_bytes
-        return len(self._answer.kept) if self._answer is not None else 0
+        asked, answered = self._asked, self._answer
+        return (len(asked.kept) if asked is not None else 0) + (len(answered.kept) if answered is not None else 0)
 
     def drop_bodies(self) -> int:
         if self._made is not None:
             return self._made.drop_bodies()
         freed = self.kept_bytes
         if freed:
-            self._answer = None
+            self._answer = self._asked = None
             self._dropped = True
         return freed
 
@@ -505,6 +513,7 @@ class Answered:
             entry.duration_ms = round((self._ended - self._opening.started) * 1000, 1)
             entry.status = self._status
             entry.response_body = self._answer
+            entry.request_body = self._asked
             entry.bodies_dropped = self._dropped
             self._made = entry
             self._request = None  # the entry holds what it needs of it
