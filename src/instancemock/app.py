@@ -152,6 +152,9 @@ def _application(
             if platform.fixture is not None:
                 platform.fixture.load(settings.fixtures)
         state.seed_in_background(DEFAULT_SANDBOX)  # the children seed while the specs load below
+    for platform in serving:  # after the fork above: a thread is not the child's to inherit
+        if platform.warm_up is not None:
+            platform.warm_up(state)
     apis, api_plugins = mount(every, settings)
 
     app = web.Application(middlewares=MIDDLEWARES, client_max_size=settings.max_body_bytes)

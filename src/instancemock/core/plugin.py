@@ -85,6 +85,9 @@ class Plugin:
     seeder: Seeder | None = None
     simulate: Advancer | None = None  # one simulated user's action, for --simulate (world/simulate.py)
     startup: Callable[[State], Awaitable[None]] | None = None
+    # Work the platform begins as the app is made, on a thread of its own, while the specs load
+    # (app.py); its `startup` collects it. Altinn makes its signing key so: 0.1-0.8 s of RSA.
+    warm_up: Callable[[State], None] | None = None
     # Indexes (world/store.py) to build with each of its worlds, as (collection, index class):
     # filled while a large world arrives instead of all at once on the first request that asks.
     indexes: tuple[tuple[str, Callable[[], Index]], ...] = ()

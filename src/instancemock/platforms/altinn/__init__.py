@@ -67,6 +67,7 @@ PLUGIN = Plugin(
     seeder=seed_altinn,
     simulate=advance,  # --simulate: owners move their instances on (./simulate.py)
     startup=auth.startup,
+    warm_up=auth.warm_up,
     fixture=FIXTURE,
     indexes=((INSTANCES, InstanceIndex),),  # the Storage query's (domain/index.py)
 )

@@ -13,11 +13,14 @@ authenticates with `authenticate` and reads `Principal`).
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import concurrent.futures
 import hashlib
 import hmac
 import re
 import secrets
+import threading
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,6 +100,37 @@ def _make_key(settings: Settings, pem: bytes | None = None) -> SigningKey:
 SHARED_KEY = ("keys", "signing")  # collection and key of the generated key in the shared store
 
 
+@dataclass
+class KeyAhead:
+    """A new signing key, being made on a thread since the app was made (`warm_up`)."""
+
+    made: concurrent.futures.Future[SigningKey]
+
+    @classmethod
+    def made_now(cls, settings: Settings) -> KeyAhead:
+        made: concurrent.futures.Future[SigningKey] = concurrent.futures.Future()
+        made.set_result(_make_key(settings))
+        return cls(made)
+
+
+def warm_up(state: State) -> None:
+    """Begin making a new key while the specs load: generating a 2048-bit RSA key takes 0.1-0.8 s
+    (OpenSSL, which lets other threads run), and `startup` would otherwise make it before the
+    server listens. A configured key is only read: nothing to begin."""
+    if state.settings.api_option("altinn-storage", "signing_key", None):
+        return
+    made: concurrent.futures.Future[SigningKey] = concurrent.futures.Future()
+
+    def make() -> None:
+        try:
+            made.set_result(_make_key(state.settings))
+        except BaseException as error:  # handed to `startup`, which raises it
+            made.set_exception(error)
+
+    threading.Thread(target=make, name="altinn-signing-key", daemon=True).start()
+    state.provide(KeyAhead(made))
+
+
 async def startup(state: State) -> None:
     """The key, made once: the first replica sharing a store writes the one it generated, the
     others read it, so a token issued by one verifies on all (a configured key is read by each)."""
@@ -106,7 +140,7 @@ async def startup(state: State) -> None:
     shared = state.shared(PLATFORM)
     found = await shared.get(*SHARED_KEY)
     if found is None:
-        mine = _make_key(state.settings)
+        mine = await asyncio.wrap_future(state.service(KeyAhead, lambda: KeyAhead.made_now(state.settings)).made)
         pem = mine.private.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
