@@ -11,6 +11,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from instancemock.core.context import STATE
+from instancemock.platforms.altinn.auth import JWKS_PATH, KeyAhead, signing_key
 from instancemock.platforms.altinn.domain.ids import (
     is_organisation_number,
     is_person_number,
@@ -332,3 +333,16 @@ async def test_texts_and_values_merge_and_delete_without_touching_last_changed(
         f"Missing parameter value: {member} is misformed or empty"
     )
     await call(client, "PUT", url, await ttd(client, "brg", "974760673"), 403, json={key: {"A": "1"}})
+
+
+async def test_the_signing_key_begun_while_the_app_is_made_is_the_one_tokens_are_signed_with(
+    client: TestClient,
+) -> None:
+    """`warm_up` makes the key on a thread as the app is made; `startup` takes that very key, so
+    the JWKS publishes it and tokens verify with it."""
+    state = client.server.app[STATE]
+    ahead = state.service(KeyAhead, lambda: pytest.fail("no key was begun as the app was made"))
+    made = ahead.made.result(timeout=0)  # startup has run: the key is made
+    assert signing_key(state) is made
+    keys = await call(client, "GET", JWKS_PATH, {}, 200)
+    assert [key["kid"] for key in keys["keys"]] == [made.kid]
