@@ -197,10 +197,11 @@ async def _change(request: web.Request, replace: bool) -> web.Response:
     c = ctx(request)
     name = str(c.args.path["name"])
     body: dict[str, Any] = c.args.body or {}
-    found = await c.store.get(INSTANCES, key(name))
+    store = c.store  # the sandbox's world, looked up once
+    found = await store.get(INSTANCES, key(name))
     if found is None:
         raise not_found(name)
-    design = await designs.find_design(c.store, found.doc["processName"])
+    design = await designs.find_design(store, found.doc["processName"])
     if design is None:
         raise designs.not_found(found.doc["processName"])
     problems: list[Violation] = []
@@ -228,7 +229,7 @@ async def _change(request: web.Request, replace: bool) -> web.Response:
             return None
         return revised(doc, values, status, user, now, trigger, replace=replace)
 
-    saved = await c.store.update(INSTANCES, key(name), apply)
+    saved = await store.update(INSTANCES, key(name), apply)
     if saved is None:
         raise not_found(name)
     if stale:
