@@ -7,6 +7,7 @@ instance's own "1.0", "2.0", ... and moves on with every successful PUT or PATCH
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import Any
 
@@ -48,7 +49,9 @@ def same_version(expected: Any, current: str) -> bool:
     return expected is None or expected == current or parse_version(expected) == parse_version(current)
 
 
+@functools.lru_cache(maxsize=4096)
 def next_version(text: str) -> str:
+    """"2.0" -> "3.0"; remembered, as every write of an instance at that version asks the same."""
     return f"{parse_version(text)[0] + 1}.0"
 
 
@@ -251,8 +254,10 @@ def revised(
         written = values.get(name)
         if written is not None:
             fields.append({"name": name, "text": written[0], "value": written[1]})
+        elif replace:
+            fields.append({"name": name, "text": "", "value": ""})
         else:
-            fields.append({"name": name, "text": "", "value": ""} if replace else dict(field))
+            fields.append(dict(field))
     return {
         **doc,
         "status": status or doc["status"],
