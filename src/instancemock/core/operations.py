@@ -100,7 +100,10 @@ class ResponsePlan:
 class RequestResult:
     """What a plan made of a request; `body_delegated`: the body is the oracle's to read."""
 
-    values: dict[str, dict[str, Any]] = field(default_factory=lambda: {where: {} for where in LOCATIONS})
+    # LOCATIONS, written out: a comprehension is a call of its own, on every request
+    values: dict[str, dict[str, Any]] = field(
+        default_factory=lambda: {"path": {}, "query": {}, "header": {}, "cookie": {}}
+    )
     body: Any = None
     raw_body: bytes = b""
     violations: list[Violation] = field(default_factory=list)

@@ -51,7 +51,7 @@ def same_version(expected: Any, current: str) -> bool:
 
 @functools.lru_cache(maxsize=4096)
 def next_version(text: str) -> str:
-    """"2.0" -> "3.0"; remembered, as every write of an instance at that version asks the same."""
+    """ "2.0" -> "3.0"; remembered, as every write of an instance at that version asks the same."""
     return f"{parse_version(text)[0] + 1}.0"
 
 
