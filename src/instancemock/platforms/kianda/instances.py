@@ -20,7 +20,6 @@ from instancemock.core.violations import Violation
 from instancemock.platforms.kianda import designs, errors
 from instancemock.platforms.kianda.auth import principal
 from instancemock.platforms.kianda.webhooks import notify
-from instancemock.world.clock import iso
 from instancemock.world.store import Document, VersionConflict
 
 INSTANCES = "instances"
@@ -101,7 +100,7 @@ async def create_record(
     """A new instance of `design` as the caller, stored, announced to the webhooks."""
     number = await allocate_number(c, design["name"])
     user = principal(c).username
-    now = iso(c.now().replace(microsecond=0))
+    now = c.state.clock.second_text()
     name = f"{design['name']}-{number}"
     doc: Document = {
         "id": name,
@@ -220,7 +219,7 @@ async def _change(request: web.Request, replace: bool) -> web.Response:
 
     expected = body.get("Version")
     user = principal(c).username
-    now = iso(c.now().replace(microsecond=0))
+    now = c.state.clock.second_text()
     stale: list[str] = []
 
     trigger = designs.as_text(body.get("TriggerField"))
