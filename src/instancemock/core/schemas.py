@@ -76,6 +76,11 @@ class Check:
     def is_valid(self, value: Any) -> bool:
         return self._fast_says_yes(value) or bool(self._full.is_valid(value))
 
+    def vouches(self, value: Any) -> bool:
+        """jsonschema-rs alone says the value is valid (so `errors` would be empty); False: it is not,
+        or jsonschema-rs cannot tell, and only `errors` can."""
+        return self._fast_says_yes(value)
+
     def errors(self, value: Any) -> list[SchemaError]:
         """Empty when the value is valid; jsonschema runs only when jsonschema-rs refuses."""
         if self._fast_says_yes(value):
@@ -455,3 +460,116 @@ def _properties(shape: Shape, value: Any, schema_only: bool) -> dict[str, Any]:
         if name not in properties:
             properties[name] = item if additional.plain else unmarshal(additional, item)
     return properties
+
+
+# --- direct readers: JSON bodies sent as declared ----------------------------------------------------
+
+
+class NotDirect(Exception):
+    """A value a direct reader does not take as it is (a key not declared in that casing): the
+    general path (`canonical`, `Check.errors`, `unmarshal`) reads it instead."""
+
+
+Reader = Callable[[Any], Any]
+
+
+def direct_reader(shape: Shape) -> Reader | None:
+    """`unmarshal(shape, canonical(shape, value))` in one pass, for a value the schema accepts whose
+    every key is declared in the casing sent; None: the schema has something it does not compile.
+
+    A client that writes a body as the spec declares it (Kianda's PUT: `Version` and three
+    `FieldsMappings`) paid for three walks of it besides the verdict: renaming keys that need no
+    renaming, and unmarshalling, which here only puts each object's declared properties in their
+    declared order. A direct reader does both at once, for schemas of objects and arrays of
+    primitives: no property with a default, no `format` on a container, combinators only where
+    they change no value (`inert`: Kianda's `Version`, a pattern or null). It does not validate:
+    `Check.vouches` must say yes first (jsonschema-rs's verdict, which the general path trusts
+    too), and a key it does not know raises `NotDirect`. The differential test
+    (tests/core/test_compiled_vs_openapi_core.py) holds it to the general path and to openapi-core.
+    """
+    return _DirectCompiler().reader(shape)
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+class _DirectCompiler:
+    """Compiles `direct_reader`s, each node once; a node met again while its own answer is being
+    worked out (a recursive schema) is not compiled, which leaves that body to the general path."""
+
+    def __init__(self) -> None:
+        self._inert: dict[int, bool] = {}
+        self._readers: dict[int, Reader | None] = {}
+
+    def reader(self, shape: Shape) -> Reader | None:
+        return _same if self.inert(shape) else self.container(shape)
+
+    def inert(self, shape: Shape) -> bool:
+        """Renaming and unmarshalling give back every valid value as it is (a plain node, or one
+        whose combinators declare no properties and no format openapi-core unmarshals)."""
+        if shape.plain:
+            return True
+        key = id(shape)
+        if key not in self._inert:
+            self._inert[key] = False  # while it is worked out
+            below = [*shape.one_of, *shape.any_of, *shape.all_of, *(s for s in (shape.items, shape.additional) if s)]
+            self._inert[key] = (
+                shape.keys_plain
+                and not shape.properties
+                and shape.format is None
+                and not shape.string_formats
+                and all(self.inert(sub) for sub in below)
+            )
+        return self._inert[key]
+
+    def container(self, shape: Shape) -> Reader | None:
+        key = id(shape)
+        if key not in self._readers:
+            self._readers[key] = None  # while it is worked out
+            self._readers[key] = self._compile(shape)
+        return self._readers[key]
+
+    def _compile(self, shape: Shape) -> Reader | None:
+        """An object's declared properties in declared order (each read by its own reader), an
+        array's items read by theirs, anything else as it is."""
+        if shape.one_of or shape.any_of or shape.all_of or shape.format is not None:
+            return None
+        properties: list[tuple[str, Reader | None]] = []
+        for name, sub in shape.properties.items():
+            if sub.has_default:  # unmarshalling would add it: left to the general path
+                return None
+            sub_reader = None if self.inert(sub) else self.container(sub)
+            if sub_reader is None and not self.inert(sub):
+                return None
+            properties.append((name, sub_reader))
+        items: Reader | None = None
+        if shape.items is not None and not self.inert(shape.items):
+            items = self.container(shape.items)
+            if items is None:
+                return None
+        declared = frozenset(shape.properties)
+        order = tuple(shape.properties)
+        untouched = all(sub is None for _, sub in properties)  # the declared order is all there is to do
+
+        def read(value: Any) -> Any:
+            # Loops, not comprehensions: a comprehension is a function call of its own (Python 3.11).
+            kind = type(value)
+            if kind is dict:
+                if not value.keys() <= declared:
+                    raise NotDirect
+                if untouched and (len(value) < 2 or tuple(value) == order):
+                    return value  # already what unmarshalling would make of it
+                out = {}
+                for name, sub in properties:
+                    if name in value:
+                        out[name] = value[name] if sub is None else sub(value[name])
+                return out
+            if kind is list and items is not None:
+                found = []
+                for item in value:
+                    found.append(items(item))
+                return found
+            return value
+
+        return read

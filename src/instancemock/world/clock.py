@@ -15,6 +15,8 @@ class Clock:
         self.start = (start or datetime.now(UTC)).astimezone(UTC)
         self._t0 = time.monotonic()
         self._skew = 0.0  # seconds added by `advance`, for tests and simulation
+        self._second: int | None = None  # the second `second_text` last wrote, counted from `start`'s
+        self._second_text = ""
 
     def now(self) -> datetime:
         return self.at(self.reading())
@@ -30,6 +32,16 @@ class Clock:
     def at(self, reading: int) -> datetime:
         # Whole microseconds, given positionally: `timedelta(seconds=<float>)` costs twice as much.
         return self.start + timedelta(0, 0, reading)
+
+    def second_text(self) -> str:
+        """`iso(now().replace(microsecond=0))`, written once per second: Kianda stamps every write
+        with the current second, and making and formatting a datetime was most of that."""
+        elapsed = round((time.monotonic() - self._t0 + self._skew) * 1_000_000)
+        second = (self.start.microsecond + elapsed) // 1_000_000
+        if second != self._second:
+            self._second_text = iso((self.start + timedelta(0, 0, elapsed)).replace(microsecond=0))
+            self._second = second
+        return self._second_text
 
     def advance(self, seconds: float) -> None:
         self._skew += seconds

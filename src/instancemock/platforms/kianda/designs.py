@@ -47,12 +47,27 @@ def as_text(value: Any) -> str:
     return str(value)
 
 
+_FIELD_NAMES: dict[int, tuple[Document, dict[str, str]]] = {}  # id(design) -> (design, lowered -> name)
+_FIELD_NAMES_MAX = 256
+
+
+def field_names(design: Document) -> dict[str, str]:
+    """The design's field names by their lowered spelling, made once per stored design: a stored
+    document never changes in place (world/store.py), and every write of an instance asks."""
+    kept = _FIELD_NAMES.get(id(design))
+    if kept is None or kept[0] is not design:  # the design is kept with it: its id is not reused meanwhile
+        if len(_FIELD_NAMES) >= _FIELD_NAMES_MAX:
+            _FIELD_NAMES.clear()
+        kept = _FIELD_NAMES[id(design)] = (design, {f["name"].lower(): f["name"] for f in design["fields"]})
+    return kept[1]
+
+
 def resolve_mappings(design: Document, mappings: Sequence[Any] | None) -> tuple[FieldValues, list[Violation]]:
     """Mappings by the design's spelling of each field; unknown names are violations."""
-    by_lower = {f["name"].lower(): f["name"] for f in design["fields"]}
+    by_lower = field_names(design)
     values: FieldValues = {}
     problems: list[Violation] = []
-    for index, mapping in enumerate(mappings or []):
+    for index, mapping in enumerate(mappings or ()):
         sent = str(mapping.get("fieldname", ""))
         name = by_lower.get(sent.strip().lower())
         if name is None:
@@ -61,7 +76,7 @@ def resolve_mappings(design: Document, mappings: Sequence[Any] | None) -> tuple[
             continue
         text = mapping.get("text", mapping.get("value"))
         value = mapping.get("value", mapping.get("text"))
-        values[name] = (as_text(text), as_text(value))
+        values[name] = (text if type(text) is str else as_text(text), value if type(value) is str else as_text(value))
     return values, problems
 
 

@@ -7,6 +7,7 @@ instance's own "1.0", "2.0", ... and moves on with every successful PUT or PATCH
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import Any
 
@@ -19,7 +20,6 @@ from instancemock.core.violations import Violation
 from instancemock.platforms.kianda import designs, errors
 from instancemock.platforms.kianda.auth import principal
 from instancemock.platforms.kianda.webhooks import notify
-from instancemock.world.clock import iso
 from instancemock.world.store import Document, VersionConflict
 
 INSTANCES = "instances"
@@ -48,7 +48,9 @@ def same_version(expected: Any, current: str) -> bool:
     return expected is None or expected == current or parse_version(expected) == parse_version(current)
 
 
+@functools.lru_cache(maxsize=4096)
 def next_version(text: str) -> str:
+    """ "2.0" -> "3.0"; remembered, as every write of an instance at that version asks the same."""
     return f"{parse_version(text)[0] + 1}.0"
 
 
@@ -98,7 +100,7 @@ async def create_record(
     """A new instance of `design` as the caller, stored, announced to the webhooks."""
     number = await allocate_number(c, design["name"])
     user = principal(c).username
-    now = iso(c.now().replace(microsecond=0))
+    now = c.state.clock.second_text()
     name = f"{design['name']}-{number}"
     doc: Document = {
         "id": name,
@@ -197,10 +199,11 @@ async def _change(request: web.Request, replace: bool) -> web.Response:
     c = ctx(request)
     name = str(c.args.path["name"])
     body: dict[str, Any] = c.args.body or {}
-    found = await c.store.get(INSTANCES, key(name))
+    store = c.store  # the sandbox's world, looked up once
+    found = await store.get(INSTANCES, key(name))
     if found is None:
         raise not_found(name)
-    design = await designs.find_design(c.store, found.doc["processName"])
+    design = await designs.find_design(store, found.doc["processName"])
     if design is None:
         raise designs.not_found(found.doc["processName"])
     problems: list[Violation] = []
@@ -216,7 +219,7 @@ async def _change(request: web.Request, replace: bool) -> web.Response:
 
     expected = body.get("Version")
     user = principal(c).username
-    now = iso(c.now().replace(microsecond=0))
+    now = c.state.clock.second_text()
     stale: list[str] = []
 
     trigger = designs.as_text(body.get("TriggerField"))
@@ -228,7 +231,7 @@ async def _change(request: web.Request, replace: bool) -> web.Response:
             return None
         return revised(doc, values, status, user, now, trigger, replace=replace)
 
-    saved = await c.store.update(INSTANCES, key(name), apply)
+    saved = await store.update(INSTANCES, key(name), apply)
     if saved is None:
         raise not_found(name)
     if stale:
@@ -250,8 +253,10 @@ def revised(
         written = values.get(name)
         if written is not None:
             fields.append({"name": name, "text": written[0], "value": written[1]})
+        elif replace:
+            fields.append({"name": name, "text": "", "value": ""})
         else:
-            fields.append({"name": name, "text": "", "value": ""} if replace else dict(field))
+            fields.append(dict(field))
     return {
         **doc,
         "status": status or doc["status"],
