@@ -36,10 +36,10 @@ class Clock:
     def second_text(self) -> str:
         """`iso(now().replace(microsecond=0))`, written once per second: Kianda stamps every write
         with the current second, and making and formatting a datetime was most of that."""
-        elapsed = round((time.monotonic() - self._t0 + self._skew) * 1_000_000)
+        elapsed = self.reading()
         second = (self.start.microsecond + elapsed) // 1_000_000
         if second != self._second:
-            self._second_text = iso((self.start + timedelta(0, 0, elapsed)).replace(microsecond=0))
+            self._second_text = iso(self.at(elapsed).replace(microsecond=0))
             self._second = second
         return self._second_text
 
