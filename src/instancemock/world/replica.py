@@ -97,7 +97,7 @@ class Shape:
         self._keep = keep
         self.collections = [collection for collection, _ in bundle]
         self.samples = [doc for _, doc in bundle]
-        self.builders = [self._document(doc) for _, doc in bundle]
+        self._builders: list[Build] | None = None  # compiled on first use (`builders`)
         # set by `place`: what numbers a copy's documents, where each one's key is, and its collection
         self.finish: Finish = _unfinished
         self.keys: list[int | None] = []
@@ -105,6 +105,17 @@ class Shape:
         self._tops: dict[tuple[int, str], Build | None] = {}  # (document, member) -> its builder (`top`)
         self._facts: dict[tuple[int, Callable[[Document], Any]], Any] = {}  # (document, reader) -> what it read
         self._keyed: dict[tuple[int, str], bool] = {}  # (document, member) -> whether it is the key (`keyed_by`)
+
+    @property
+    def builders(self) -> list[Build]:
+        """A builder of each of its documents in a copy, compiled when a copy is first made: the
+        process that draws a world (world/seeding.py) never makes one, and the server makes a
+        large world's copies on first read (`Deferred`), so most shapes are never compiled whole.
+        Two threads compiling at once compile the same builders: either may be kept."""
+        found = self._builders
+        if found is None:
+            found = self._builders = [self._document(doc) for doc in self.samples]
+        return found
 
     def top(self, at: int, name: str) -> Build | None:
         """A builder of the `at`th document's top-level member `name` in a copy (None: the sample's own)."""
@@ -372,6 +383,16 @@ class Deferred(Lazy):
         """`read` of the sample document this one copies, read once per sample: only for what
         copying leaves as it is (anything but instants, GUIDs born in the bundle and what `finish` sets)."""
         return self._copy.shape.facts(self._at, read)
+
+    def facts_and_days(self, read: Callable[[Document], T]) -> tuple[T, Days]:
+        """`facts(read)` and the copy's `Days`, in one call: an index filing a whole world reads
+        what it needs of the sample once per sample, and moves a sampled instant itself
+        (`Days.move`, or `dates` first) instead of building the member per copy (`top`)."""
+        copy = self._copy
+        found = copy.shape._facts.get((self._at, read), _UNKNOWN)  # `Shape.facts`, its cache read inline
+        if found is _UNKNOWN:
+            found = copy.shape.facts(self._at, read)
+        return cast(T, found), copy.days
 
     @property
     def days_back(self) -> int:
