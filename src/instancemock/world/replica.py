@@ -467,7 +467,7 @@ def keys(
     """The keys a lazy `place` gives the copies' documents stored under a GUID born in their
     bundle, in its order: formatted where the plan is drawn (a forked process), not in the server."""
     slots: dict[Shape, list[int]] = {}
-    found: list[str] = []
+    starts: list[int] = []  # where each key's 16 bytes are in the plan's pool (one pool: `draw`)
     for copy in plan:
         shape = copy.shape
         keyed = slots.get(shape)
@@ -476,9 +476,9 @@ def keys(
             keyed = slots[shape] = [
                 slot for c, doc in pairs if c not in later and (slot := shape.slot(key_of(c, doc))) is not None
             ]
-        pool, offset = copy._pool
-        found.extend(_guid(pool, offset + 16 * slot) for slot in keyed)
-    return found
+        offset = copy._pool[1]
+        starts.extend([offset + 16 * slot for slot in keyed])
+    return guids(plan[0]._pool[0] if plan else b"", starts)
 
 
 def place(
@@ -558,6 +558,32 @@ def _unfold(plan: Sequence[Copy], collection: str) -> dict[str, Stored]:
 
 
 _VARIANT = dict(zip("0123456789abcdef", "89ab89ab89ab89ab", strict=True))
+
+
+# `guids`: the version nibble (4) and the variant bits (10) set on a whole byte at once
+_VERSION = bytes(0x40 | (b & 0x0F) for b in range(256))
+_VARIANT_BITS = bytes(0x80 | (b & 0x3F) for b in range(256))
+# where the hex digits of a GUID go in its text (8-4-4-4-12), and where its dashes are
+_DIGITS = [*range(8), *range(9, 13), *range(14, 18), *range(19, 23), *range(24, 36)]
+_DASHES = (8, 13, 18, 23)
+
+
+def guids(pool: bytes, starts: Sequence[int]) -> list[str]:
+    """`_guid(pool, start)` of every start, formatted all at once: the bytes gathered, version and
+    variant set and hexed in one call each, and the digits laid out by column (37 strided copies,
+    not one f-string per GUID: a large world formats 100,000 keys where it is drawn)."""
+    if not starts:
+        return []
+    raw = bytearray(b"".join([pool[at : at + 16] for at in starts]))
+    raw[6::16] = raw[6::16].translate(_VERSION)
+    raw[8::16] = raw[8::16].translate(_VARIANT_BITS)
+    digits = raw.hex().encode()
+    text = bytearray(b"\n" * (37 * len(starts)))  # 36 characters and a line end each
+    for column, place in enumerate(_DIGITS):
+        text[place::37] = digits[column::32]
+    for place in _DASHES:
+        text[place::37] = b"-" * len(starts)
+    return text.decode().split("\n")[:-1]
 
 
 def _guid(pool: bytes, at: int) -> str:
