@@ -30,6 +30,7 @@ function of (seed, --now), but not the one its own walk would give.
 from __future__ import annotations
 
 import functools
+import operator
 import random
 import re
 from collections import Counter
@@ -281,21 +282,24 @@ def copies(shaped: Sequence[Shape], starts: Sequence[datetime], count: int, rng:
     the oldest sample, so the copies spread over the months the samples do.
     """
     oldest = min(starts)
-    rooms = [(start - oldest).days for start in starts]
+    choices = [(start - oldest).days + 1 for start in starts]  # how many days each may go back, 0 included
     stamps = [start.timestamp() for start in starts]
     moves: dict[int, Days] = {}
-    draw = rng.random
+    draw, kinds = rng.random, len(shaped)
     plan = []
+    append = plan.append
     for _ in range(count):
-        index = int(draw() * len(shaped))
-        room = rooms[index]
-        back = int(draw() * (room + 1))
+        index = int(draw() * kinds)
+        back = int(draw() * choices[index])
         days = moves.get(back)
         if days is None:
             days = moves[back] = Days(back)
-        plan.append(Copy(shaped[index], days, stamps[index] - back * 86400.0))
-    plan.sort(key=lambda copy: copy.stamp)
+        append(Copy(shaped[index], days, stamps[index] - back * 86400.0))
+    plan.sort(key=_STAMP)
     return plan
+
+
+_STAMP = operator.attrgetter("stamp")
 
 
 class Copy:
