@@ -13,7 +13,6 @@ from typing import Any
 
 from werkzeug.datastructures import Headers
 
-from instancemock.core import oracle
 from instancemock.core.context import Args
 from instancemock.core.operations import Unreadable
 from instancemock.core.spec import Api, Operation
@@ -32,6 +31,8 @@ def check_request(
 ) -> tuple[Args, list[Violation]]:
     """The arguments as the handler gets them (names in the spec's casing, values cast and
     unmarshalled), and every violation; `content_type` is the header lowered ("" if none)."""
+    from instancemock.core import oracle  # openapi-core: loaded when first needed (core/schemas.py says why)
+
     plan = api.compiled.plans[op.id]
     if plan.delegate:
         return oracle.check_request(api, op, dict(path_params), query, headers, dict(cookies), body, content_type)
@@ -133,6 +134,8 @@ def response_problems(
     except Exception as error:
         return [ResponseProblem(f"response could not be checked: {error}")]
     if problems is None:
+        from instancemock.core import oracle  # openapi-core: loaded when first needed (core/schemas.py says why)
+
         return oracle.response_problems(api, op, status, body, headers, mimetype)
     return problems
 
