@@ -286,7 +286,7 @@ def copies(shaped: Sequence[Shape], starts: Sequence[datetime], count: int, rng:
     stamps = [start.timestamp() for start in starts]
     moves: dict[int, Days] = {}
     draw, kinds = rng.random, len(shaped)
-    plan = []
+    plan: list[Copy] = []
     append = plan.append
     for _ in range(count):
         index = int(draw() * kinds)
