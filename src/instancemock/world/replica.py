@@ -307,12 +307,14 @@ class Copy:
 
     __slots__ = ("_guids", "_pool", "days", "extra", "shape", "stamp")
 
-    def __init__(self, shape: Shape, days: Days, stamp: float) -> None:
+    def __init__(
+        self, shape: Shape, days: Days, stamp: float, extra: Any = None, pool: tuple[bytes, int] = (b"", 0)
+    ) -> None:
         self.shape = shape
         self.days = days  # shared by the copies that go as far back (it only caches dates)
         self.stamp = stamp  # its start, in POSIX seconds
-        self.extra: Any = None
-        self._pool: tuple[bytes, int] = (b"", 0)  # where its random bytes are: 16 for each GUID born in its shape
+        self.extra: Any = extra
+        self._pool = pool  # where its random bytes are: 16 for each GUID born in its shape
         self._guids: list[str] | None = None  # formatted so far ("": not yet)
 
     @property
@@ -450,18 +452,16 @@ def rebuild(shaped: Sequence[Shape], drawn: Compact) -> list[Copy]:
     """The plan `compact` described, on the same shapes (compiled again from the same samples)."""
     shapes_at, backs, stamps, extras, pool = drawn
     moves: dict[int, Days] = {}
-    plan = []
+    widths = [16 * len(shape.born) for shape in shaped]  # the bytes each shape's copies take in the pool
+    plan: list[Copy] = []
+    append = plan.append
     at = 0
     for index, back, stamp, extra in zip(shapes_at, backs, stamps, extras, strict=True):
         days = moves.get(back)
         if days is None:
             days = moves[back] = Days(back)
-        shape = shaped[index]
-        copy = Copy(shape, days, stamp)
-        copy.extra = extra
-        copy._pool = (pool, at)
-        at += 16 * len(shape.born)
-        plan.append(copy)
+        append(Copy(shaped[index], days, stamp, extra, (pool, at)))
+        at += widths[index]
     return plan
 
 
@@ -528,7 +528,12 @@ def place(
                 made[shape].append((target, at, slot))
     variant = _VARIANT
     given = iter(formatted).__next__ if formatted is not None else None
-    for copy in plan:
+    lean = given is not None and not any(by_name[shape] or made[shape] for shape in used)
+    if lean:  # every document deferred under a key formatted already: the loop below, lean
+        for copy in plan:
+            for target, at, _ in keyed[copy.shape]:
+                target[given()] = Deferred(copy, at)  # type: ignore[misc]  # `given` is set where `lean`
+    for copy in plan if not lean else ():
         shape = copy.shape
         pool, offset = copy._pool
         for target, at, slot in keyed[shape]:
