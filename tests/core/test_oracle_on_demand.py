@@ -62,3 +62,27 @@ def test_starting_the_server_does_not_import_openapi_core(module: str) -> None:
     code = f"import sys, {module}; print(sorted(m for m in sys.modules if m.startswith('openapi_core')))"
     found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert found.stdout.strip() == "[]"
+
+
+SERVE = """
+import asyncio, sys
+from aiohttp.test_utils import TestClient, TestServer
+from instancemock.app import create_app
+from instancemock.settings import Settings
+
+async def main():
+    async with TestClient(TestServer(create_app(Settings(seed=1)))) as client:
+        for path in ("/__admin/health", "/kianda/api/instances", "/altinn/storage/api/v1/instances?org=ttd"):
+            response = await client.get(path)
+            assert response.status < 500, (path, response.status)
+    print(sorted(m for m in sys.modules if m.startswith("openapi_core")))
+
+asyncio.run(main())
+"""
+
+
+def test_requests_the_plans_answer_do_not_import_openapi_core() -> None:
+    """A request whose checks the plans compile (every one above, valid or refused) never loads
+    the oracle: only a delegated request does (core/validation.py)."""
+    found = subprocess.run([sys.executable, "-c", SERVE], capture_output=True, text=True, check=True)
+    assert found.stdout.strip() == "[]"

@@ -31,14 +31,16 @@ def check_request(
 ) -> tuple[Args, list[Violation]]:
     """The arguments as the handler gets them (names in the spec's casing, values cast and
     unmarshalled), and every violation; `content_type` is the header lowered ("" if none)."""
-    from instancemock.core import oracle  # openapi-core: loaded when first needed (core/schemas.py says why)
-
     plan = api.compiled.plans[op.id]
     if plan.delegate:
+        from instancemock.core import oracle  # openapi-core: loaded when first needed (core/schemas.py says why)
+
         return oracle.check_request(api, op, dict(path_params), query, headers, dict(cookies), body, content_type)
     try:
         result = plan.check_request(path_params, query, headers, cookies, body, content_type)
         if result.body_delegated:
+            from instancemock.core import oracle  # as above
+
             result.body, violations = oracle.read_body(api, op, result.raw_body, content_type)
             result.violations += violations
     except (Unreadable, RecursionError) as error:  # what made openapi-core's request step give up
