@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import contextlib
 import errno
+import importlib
 import logging
 import os
 import shutil
@@ -401,12 +402,23 @@ def serve_bound(settings: Settings, sockets: list[socket.socket], started: float
         lines = banner(app, origin, sizes, progress if progress.started is not None else None, started)
         print("\n".join(lines), flush=True)
 
-    def listening(_running_on: str) -> None:  # aiohttp calls this once every socket listens
-        if not speaks:
+    async def load_the_oracle() -> None:
+        """openapi-core, to which the compiled plans leave a few requests (core/oracle.py), imported
+        in a thread once every world is in: not before, where it would delay the first answer and
+        the worlds, nor by the first such request, which would hold the event loop meanwhile."""
+        try:
+            await state.ready_all()
+        except Exception:  # a world could not be seeded: the server stops (`on_failure`)
             return
-        task = asyncio.get_running_loop().create_task(announce(), name="instancemock-banner")
-        announcing.add(task)
-        task.add_done_callback(announcing.discard)
+        await asyncio.to_thread(importlib.import_module, "instancemock.core.oracle")
+
+    def listening(_running_on: str) -> None:  # aiohttp calls this once every socket listens
+        for job, name in ((announce, "instancemock-banner"), (load_the_oracle, "instancemock-oracle")):
+            if job is announce and not speaks:
+                continue
+            task = asyncio.get_running_loop().create_task(job(), name=name)
+            announcing.add(task)
+            task.add_done_callback(announcing.discard)
 
     use_uvloop()
     try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import uuid
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
@@ -360,3 +361,37 @@ async def test_large_worlds_drawn_in_a_forked_process_are_those_seeded_here(
     exports = [await (await client.get("/__admin/state")).json() for client in (drawn, here)]
     assert exports[0]["sandboxes"] == exports[1]["sandboxes"]
     assert len(exports[0]["sandboxes"]["default"]["barium"]["instances"]) == SIZE
+
+
+def test_keys_formatted_at_once_are_those_formatted_one_by_one() -> None:
+    """`replica.guids` (a drawn world's keys, all at once) gives what `_guid` gives each: version 4, variant 10."""
+    pool = random.Random(3).randbytes(16 * 300)
+    starts = sorted(random.Random(4).sample(range(0, 16 * 300, 16), 120))
+    assert replica.guids(pool, starts) == [replica._guid(pool, at) for at in starts]
+    assert all(GUID.fullmatch(key) for key in replica.guids(pool, starts))
+    assert replica.guids(pool, []) == []
+
+
+def test_barium_files_copies_whose_sample_it_cannot_read_once_as_it_files_them_made() -> None:
+    """Filing a whole world reads each sample's `StartDate` and `Status` once; where copying would
+    change them (a `Status` that is an instant, a `StartDate` that is not one) or the `Id` is not
+    the key, it reads them off each copy, and files each copy as it would file it made."""
+    rng = random.Random(8)
+    g1, g2, g3, g4 = (str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in range(4))
+    samples = [
+        {"Id": g1, "StartDate": "2025-03-04T05:06:07Z", "Status": "active", "Name": "x"},
+        {"Id": g2, "StartDate": "soon", "Status": "2025-03-01T00:00:00Z"},  # a Status copies move
+        {"Id": 7, "StartDate": 12, "Status": None, "Ref": g3},  # not keyed by a GUID: made at once
+        {"Id": g4, "Status": f"waiting on {g4} and more"},  # a Status with a GUID born here
+    ]
+    shaped = replica.shapes([[("instances", doc)] for doc in samples])
+    starts = [datetime.fromisoformat("2025-03-04T05:06:07+00:00")] * len(shaped)
+    plan = replica.copies(shaped, starts, 60, rng)
+    replica.draw(plan, rng, lambda copy: None)
+    out: dict[str, dict[str, Any]] = {"instances": {}}
+    key_of = lambda collection, doc: str(doc["Id"])  # noqa: E731
+    replica.place(plan, out, key_of, lambda collection, doc, copy: None, lazy=True)
+    lazy = MemoryStore(out)
+    order = lazy.attach("instances", InstanceOrder)
+    made = MemoryStore({"instances": {key: s.doc for key, s in lazy._data["instances"].items()}})
+    assert order._filed == made.attach("instances", InstanceOrder)._filed

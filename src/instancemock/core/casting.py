@@ -8,12 +8,11 @@ ASP.NET, whose model binding uses `bool.Parse`: `true` or `false` in any case, n
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-from openapi_core.casting.schemas import oas31_casters_dict
-from openapi_core.casting.schemas.casters import AnyCaster, BooleanCaster, PrimitiveCaster, TypesCaster
-from openapi_core.casting.schemas.factories import SchemaCastersFactory
-from openapi_core.validation.schemas import oas31_schema_validators_factory
+if TYPE_CHECKING:
+    from openapi_core.casting.schemas.factories import SchemaCastersFactory
 
 DOTNET_BOOLEANS = {"true": True, "false": False}
 
@@ -36,15 +35,26 @@ def dotnet_boolean(value: Any) -> bool:
     return DOTNET_BOOLEANS[value.strip().lower()]
 
 
-class DotNetBooleanCaster(BooleanCaster):
-    def validate(self, value: Any) -> None:
-        dotnet_boolean(value)
+@cache
+def schema_casters() -> SchemaCastersFactory:
+    """openapi-core's casters with ASP.NET's booleans, for the reference checks (`core/oracle.py`):
+    made on first use, since importing openapi-core loads all of it and the server only needs it
+    for what the compiled plans leave to the oracle."""
+    from openapi_core.casting.schemas import oas31_casters_dict
+    from openapi_core.casting.schemas.casters import AnyCaster, BooleanCaster, PrimitiveCaster, TypesCaster
+    from openapi_core.casting.schemas.factories import SchemaCastersFactory
+    from openapi_core.validation.schemas import oas31_schema_validators_factory
 
-    def cast(self, value: str | bytes) -> bool:
-        return dotnet_boolean(value)
+    class DotNetBooleanCaster(BooleanCaster):
+        def validate(self, value: Any) -> None:
+            dotnet_boolean(value)
 
+        def cast(self, value: str | bytes) -> bool:
+            return dotnet_boolean(value)
 
-SCHEMA_CASTERS = SchemaCastersFactory(
-    oas31_schema_validators_factory,
-    TypesCaster(OrderedDict({**oas31_casters_dict, "boolean": DotNetBooleanCaster}), AnyCaster, multi=PrimitiveCaster),
-)
+    return SchemaCastersFactory(
+        oas31_schema_validators_factory,
+        TypesCaster(
+            OrderedDict({**oas31_casters_dict, "boolean": DotNetBooleanCaster}), AnyCaster, multi=PrimitiveCaster
+        ),
+    )

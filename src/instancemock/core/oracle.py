@@ -28,7 +28,7 @@ from openapi_core.validation.request.exceptions import MissingRequestBody, Reque
 from openapi_core.validation.response.exceptions import HeaderValidationError, MissingHeader, MissingRequiredHeader
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
-from instancemock.core.casting import SCHEMA_CASTERS
+from instancemock.core.casting import schema_casters
 from instancemock.core.context import Args
 from instancemock.core.media import JSON_DESERIALIZERS
 from instancemock.core.spec import Api, Operation, resolve_refs
@@ -40,7 +40,7 @@ def _openapi(text: str) -> OpenAPI:
     """openapi-core on the validation document; the specs themselves are checked by tests/core/test_specs.py."""
     config = Config(
         extra_media_type_deserializers=JSON_DESERIALIZERS,
-        schema_casters_factory=SCHEMA_CASTERS,
+        schema_casters_factory=schema_casters(),
         spec_validator_cls=None,  # type: ignore[arg-type]  # None: openapi-core skips the spec check
     )
     return OpenAPI(SchemaPath.from_dict(json.loads(text)), config=config)

@@ -20,16 +20,19 @@ accessors each time. Here each schema is compiled when the spec is loaded:
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import copy
+import uuid
 from collections.abc import Callable, Iterator
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote
 
 import jsonschema_rs
+from isodate import parse_datetime  # type: ignore[import-untyped]
 from jsonschema.exceptions import ValidationError as SchemaError
 from jsonschema.protocols import Validator
-from openapi_core.unmarshalling.schemas import oas31_format_unmarshallers
 from openapi_schema_validator import OAS30ReadValidator, OAS31Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
@@ -41,7 +44,31 @@ SPEC_URI = "urn:instancemock:spec"
 # openapi-core checks 3.1 formats with the 3.0 checker (openapi_core/validation/schemas/__init__.py).
 FORMATS = OAS30ReadValidator.FORMAT_CHECKER
 TYPES = OAS31Validator.TYPE_CHECKER
-FORMAT_UNMARSHALLERS: dict[str, Callable[[Any], Any]] = dict(oas31_format_unmarshallers)
+
+
+def _date(value: str) -> date:
+    return datetime.strptime(value, "%Y-%m-%d").date()
+
+
+def _uuid(value: Any) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(value)
+
+
+def _byte(value: str) -> str:
+    return str(base64.b64decode(value), "utf8")
+
+
+# What openapi-core makes of a string of each format (its `oas31_format_unmarshallers`, the 3.0
+# ones), written out here: importing anything of openapi-core loads all of it (~0.25 s of CPU at
+# start-up), and the server needs it only for what the plans do not compile (`core/oracle.py`,
+# imported on first use). tests/core/test_format_unmarshallers.py holds the two tables together.
+FORMAT_UNMARSHALLERS: dict[str, Callable[[Any], Any]] = {
+    "date": _date,
+    "date-time": parse_datetime,
+    "binary": bytes,
+    "uuid": _uuid,
+    "byte": _byte,
+}
 ANY_TYPE = ("array", "boolean", "integer", "null", "number", "object", "string")  # the order openapi-core tries
 
 

@@ -41,7 +41,6 @@ from instancemock.core.context import CTX, Ctx, ctx, facts
 from instancemock.core.encoding import dumps
 from instancemock.core.journal import STUB_NOTE
 from instancemock.core.matching import Criteria, CriteriaError, Seen, globs_overlap, parse_criteria
-from instancemock.core.oracle import response_problems
 from instancemock.core.payloads import ABSENT
 from instancemock.core.spec import ADMIN, Api, Operation
 from instancemock.core.violations import Violation
@@ -490,6 +489,8 @@ def answer_problems(api: Api, op: Operation, response: StubResponse, body: Any) 
     if response.content_type is not None:
         headers["Content-Type"] = response.content_type
     mimetype = payloads.media_type(response.content_type)
+    from instancemock.core.oracle import response_problems  # openapi-core: loaded when first needed
+
     return response_problems(api, op, response.status, response.encode(body), headers, mimetype)
 
 

@@ -13,7 +13,6 @@ from typing import Any
 
 from werkzeug.datastructures import Headers
 
-from instancemock.core import oracle
 from instancemock.core.context import Args
 from instancemock.core.operations import Unreadable
 from instancemock.core.spec import Api, Operation
@@ -34,10 +33,14 @@ def check_request(
     unmarshalled), and every violation; `content_type` is the header lowered ("" if none)."""
     plan = api.compiled.plans[op.id]
     if plan.delegate:
+        from instancemock.core import oracle  # openapi-core: loaded when first needed (core/schemas.py says why)
+
         return oracle.check_request(api, op, dict(path_params), query, headers, dict(cookies), body, content_type)
     try:
         result = plan.check_request(path_params, query, headers, cookies, body, content_type)
         if result.body_delegated:
+            from instancemock.core import oracle  # as above
+
             result.body, violations = oracle.read_body(api, op, result.raw_body, content_type)
             result.violations += violations
     except (Unreadable, RecursionError) as error:  # what made openapi-core's request step give up
@@ -133,6 +136,8 @@ def response_problems(
     except Exception as error:
         return [ResponseProblem(f"response could not be checked: {error}")]
     if problems is None:
+        from instancemock.core import oracle  # openapi-core: loaded when first needed (core/schemas.py says why)
+
         return oracle.response_problems(api, op, status, body, headers, mimetype)
     return problems
 

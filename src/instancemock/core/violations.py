@@ -8,18 +8,6 @@ from typing import Any
 
 from jsonschema.exceptions import ValidationError as SchemaError
 from jsonschema.exceptions import best_match
-from openapi_core.casting.schemas.exceptions import CastError
-from openapi_core.deserializing.exceptions import DeserializeError
-from openapi_core.deserializing.media_types.exceptions import MediaTypeDeserializeError
-from openapi_core.templating.media_types.exceptions import MediaTypeNotFound
-from openapi_core.validation.request.exceptions import (
-    MissingRequiredParameter,
-    MissingRequiredRequestBody,
-    ParameterValidationError,
-    RequestBodyValidationError,
-    SecurityValidationError,
-)
-from openapi_core.validation.schemas.exceptions import InvalidSchemaValue
 
 from instancemock.world.text import LoneSurrogate
 
@@ -75,6 +63,18 @@ def response_lines(problems: Iterable[ResponseProblem]) -> list[str]:
 
 
 def violations_from(errors: Iterable[Exception]) -> list[Violation]:
+    """openapi-core's request errors as violations (`core/oracle.py`, which has imported it: its
+    exceptions are imported here only then, not when the server starts)."""
+    from openapi_core.deserializing.media_types.exceptions import MediaTypeDeserializeError
+    from openapi_core.templating.media_types.exceptions import MediaTypeNotFound
+    from openapi_core.validation.request.exceptions import (
+        MissingRequiredParameter,
+        MissingRequiredRequestBody,
+        ParameterValidationError,
+        RequestBodyValidationError,
+        SecurityValidationError,
+    )
+
     found: list[Violation] = []
     for error in errors:
         cause = error.__cause__
@@ -100,6 +100,9 @@ def violations_from(errors: Iterable[Exception]) -> list[Violation]:
             case MissingRequiredParameter(name=name, location=location):
                 found.append(Violation(location, name, f"the {location} parameter {name!r} is required"))
             case ParameterValidationError(name=name, location=location):
+                from openapi_core.casting.schemas.exceptions import CastError
+                from openapi_core.deserializing.exceptions import DeserializeError
+
                 details = [m for _, m in _schema_details(cause)]
                 if isinstance(cause, CastError | DeserializeError) or not details:
                     details = [_cast_message(name, location, cause)]
@@ -114,12 +117,16 @@ def surrogate_message(reason: LoneSurrogate) -> str:
 
 
 def _cast_message(name: str, location: str, cause: BaseException | None) -> str:
+    from openapi_core.casting.schemas.exceptions import CastError
+
     if isinstance(cause, CastError):
         return f"the {location} parameter {name!r} must be of type {cause.type}, got {cause.value!r}"
     return f"the {location} parameter {name!r} is invalid" + (f": {cause}" if cause else "")
 
 
 def _schema_details(cause: BaseException | None) -> Iterator[tuple[str, str]]:
+    from openapi_core.validation.schemas.exceptions import InvalidSchemaValue
+
     if isinstance(cause, InvalidSchemaValue):
         yield from schema_details(cause.schema_errors)  # type: ignore[arg-type]
 

@@ -30,6 +30,7 @@ function of (seed, --now), but not the one its own walk would give.
 from __future__ import annotations
 
 import functools
+import operator
 import random
 import re
 from collections import Counter
@@ -97,7 +98,7 @@ class Shape:
         self._keep = keep
         self.collections = [collection for collection, _ in bundle]
         self.samples = [doc for _, doc in bundle]
-        self.builders = [self._document(doc) for _, doc in bundle]
+        self._builders: list[Build] | None = None  # compiled on first use (`builders`)
         # set by `place`: what numbers a copy's documents, where each one's key is, and its collection
         self.finish: Finish = _unfinished
         self.keys: list[int | None] = []
@@ -105,6 +106,17 @@ class Shape:
         self._tops: dict[tuple[int, str], Build | None] = {}  # (document, member) -> its builder (`top`)
         self._facts: dict[tuple[int, Callable[[Document], Any]], Any] = {}  # (document, reader) -> what it read
         self._keyed: dict[tuple[int, str], bool] = {}  # (document, member) -> whether it is the key (`keyed_by`)
+
+    @property
+    def builders(self) -> list[Build]:
+        """A builder of each of its documents in a copy, compiled when a copy is first made: the
+        process that draws a world (world/seeding.py) never makes one, and the server makes a
+        large world's copies on first read (`Deferred`), so most shapes are never compiled whole.
+        Two threads compiling at once compile the same builders: either may be kept."""
+        found = self._builders
+        if found is None:
+            found = self._builders = [self._document(doc) for doc in self.samples]
+        return found
 
     def top(self, at: int, name: str) -> Build | None:
         """A builder of the `at`th document's top-level member `name` in a copy (None: the sample's own)."""
@@ -270,21 +282,24 @@ def copies(shaped: Sequence[Shape], starts: Sequence[datetime], count: int, rng:
     the oldest sample, so the copies spread over the months the samples do.
     """
     oldest = min(starts)
-    rooms = [(start - oldest).days for start in starts]
+    choices = [(start - oldest).days + 1 for start in starts]  # how many days each may go back, 0 included
     stamps = [start.timestamp() for start in starts]
     moves: dict[int, Days] = {}
-    draw = rng.random
-    plan = []
+    draw, kinds = rng.random, len(shaped)
+    plan: list[Copy] = []
+    append = plan.append
     for _ in range(count):
-        index = int(draw() * len(shaped))
-        room = rooms[index]
-        back = int(draw() * (room + 1))
+        index = int(draw() * kinds)
+        back = int(draw() * choices[index])
         days = moves.get(back)
         if days is None:
             days = moves[back] = Days(back)
-        plan.append(Copy(shaped[index], days, stamps[index] - back * 86400.0))
-    plan.sort(key=lambda copy: copy.stamp)
+        append(Copy(shaped[index], days, stamps[index] - back * 86400.0))
+    plan.sort(key=_STAMP)
     return plan
+
+
+_STAMP = operator.attrgetter("stamp")
 
 
 class Copy:
@@ -292,12 +307,14 @@ class Copy:
 
     __slots__ = ("_guids", "_pool", "days", "extra", "shape", "stamp")
 
-    def __init__(self, shape: Shape, days: Days, stamp: float) -> None:
+    def __init__(
+        self, shape: Shape, days: Days, stamp: float, extra: Any = None, pool: tuple[bytes, int] = (b"", 0)
+    ) -> None:
         self.shape = shape
         self.days = days  # shared by the copies that go as far back (it only caches dates)
         self.stamp = stamp  # its start, in POSIX seconds
-        self.extra: Any = None
-        self._pool: tuple[bytes, int] = (b"", 0)  # where its random bytes are: 16 for each GUID born in its shape
+        self.extra: Any = extra
+        self._pool = pool  # where its random bytes are: 16 for each GUID born in its shape
         self._guids: list[str] | None = None  # formatted so far ("": not yet)
 
     @property
@@ -373,6 +390,16 @@ class Deferred(Lazy):
         copying leaves as it is (anything but instants, GUIDs born in the bundle and what `finish` sets)."""
         return self._copy.shape.facts(self._at, read)
 
+    def facts_and_days(self, read: Callable[[Document], T]) -> tuple[T, Days]:
+        """`facts(read)` and the copy's `Days`, in one call: an index filing a whole world reads
+        what it needs of the sample once per sample, and moves a sampled instant itself
+        (`Days.move`, or `dates` first) instead of building the member per copy (`top`)."""
+        copy = self._copy
+        found = copy.shape._facts.get((self._at, read), _UNKNOWN)  # `Shape.facts`, its cache read inline
+        if found is _UNKNOWN:
+            found = copy.shape.facts(self._at, read)
+        return cast(T, found), copy.days
+
     @property
     def days_back(self) -> int:
         """How many whole days the copy's instants are before the sample's."""
@@ -425,18 +452,16 @@ def rebuild(shaped: Sequence[Shape], drawn: Compact) -> list[Copy]:
     """The plan `compact` described, on the same shapes (compiled again from the same samples)."""
     shapes_at, backs, stamps, extras, pool = drawn
     moves: dict[int, Days] = {}
-    plan = []
+    widths = [16 * len(shape.born) for shape in shaped]  # the bytes each shape's copies take in the pool
+    plan: list[Copy] = []
+    append = plan.append
     at = 0
     for index, back, stamp, extra in zip(shapes_at, backs, stamps, extras, strict=True):
         days = moves.get(back)
         if days is None:
             days = moves[back] = Days(back)
-        shape = shaped[index]
-        copy = Copy(shape, days, stamp)
-        copy.extra = extra
-        copy._pool = (pool, at)
-        at += 16 * len(shape.born)
-        plan.append(copy)
+        append(Copy(shaped[index], days, stamp, extra, (pool, at)))
+        at += widths[index]
     return plan
 
 
@@ -446,7 +471,7 @@ def keys(
     """The keys a lazy `place` gives the copies' documents stored under a GUID born in their
     bundle, in its order: formatted where the plan is drawn (a forked process), not in the server."""
     slots: dict[Shape, list[int]] = {}
-    found: list[str] = []
+    starts: list[int] = []  # where each key's 16 bytes are in the plan's pool (one pool: `draw`)
     for copy in plan:
         shape = copy.shape
         keyed = slots.get(shape)
@@ -455,9 +480,9 @@ def keys(
             keyed = slots[shape] = [
                 slot for c, doc in pairs if c not in later and (slot := shape.slot(key_of(c, doc))) is not None
             ]
-        pool, offset = copy._pool
-        found.extend(_guid(pool, offset + 16 * slot) for slot in keyed)
-    return found
+        offset = copy._pool[1]
+        starts.extend([offset + 16 * slot for slot in keyed])
+    return guids(plan[0]._pool[0] if plan else b"", starts)
 
 
 def place(
@@ -503,7 +528,12 @@ def place(
                 made[shape].append((target, at, slot))
     variant = _VARIANT
     given = iter(formatted).__next__ if formatted is not None else None
-    for copy in plan:
+    lean = given is not None and not any(by_name[shape] or made[shape] for shape in used)
+    if lean:  # every document deferred under a key formatted already: the loop below, lean
+        for copy in plan:
+            for target, at, _ in keyed[copy.shape]:
+                target[given()] = Deferred(copy, at)  # type: ignore[misc]  # `given` is set where `lean`
+    for copy in plan if not lean else ():
         shape = copy.shape
         pool, offset = copy._pool
         for target, at, slot in keyed[shape]:
@@ -537,6 +567,32 @@ def _unfold(plan: Sequence[Copy], collection: str) -> dict[str, Stored]:
 
 
 _VARIANT = dict(zip("0123456789abcdef", "89ab89ab89ab89ab", strict=True))
+
+
+# `guids`: the version nibble (4) and the variant bits (10) set on a whole byte at once
+_VERSION = bytes(0x40 | (b & 0x0F) for b in range(256))
+_VARIANT_BITS = bytes(0x80 | (b & 0x3F) for b in range(256))
+# where the hex digits of a GUID go in its text (8-4-4-4-12), and where its dashes are
+_DIGITS = [*range(8), *range(9, 13), *range(14, 18), *range(19, 23), *range(24, 36)]
+_DASHES = (8, 13, 18, 23)
+
+
+def guids(pool: bytes, starts: Sequence[int]) -> list[str]:
+    """`_guid(pool, start)` of every start, formatted all at once: the bytes gathered, version and
+    variant set and hexed in one call each, and the digits laid out by column (37 strided copies,
+    not one f-string per GUID: a large world formats 100,000 keys where it is drawn)."""
+    if not starts:
+        return []
+    raw = bytearray(b"".join([pool[at : at + 16] for at in starts]))
+    raw[6::16] = raw[6::16].translate(_VERSION)
+    raw[8::16] = raw[8::16].translate(_VARIANT_BITS)
+    digits = raw.hex().encode()
+    text = bytearray(b"\n" * (37 * len(starts)))  # 36 characters and a line end each
+    for column, place in enumerate(_DIGITS):
+        text[place::37] = digits[column::32]
+    for place in _DASHES:
+        text[place::37] = b"-" * len(starts)
+    return text.decode().split("\n")[:-1]
 
 
 def _guid(pool: bytes, at: int) -> str:

@@ -340,9 +340,16 @@ class MemoryStore:
 
     def load(self, data: Collections, versions: dict[tuple[str, str], int] | None = None) -> None:
         """Replace everything; versions start at 1 unless given (a persistent store keeps them)."""
-        versions = versions or {}
         self._indexes.clear()  # built again from the new documents on next use
         self._later = _later_in(data)
+        if not versions:  # a seeded world (`seeded`, inline: a large one has hundreds of thousands)
+            self._data = {
+                name: {}
+                if name in self._later
+                else {k: doc if isinstance(doc, Lazy) else Stored(doc, 1) for k, doc in items.items()}
+                for name, items in data.items()
+            }
+            return
         self._data = {
             name: {}
             if name in self._later

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from instancemock.world.replica import Deferred
+from instancemock.world.replica import Deferred, is_instant
 from instancemock.world.store import Document, Lazy, Stored
 
 Entry = tuple[str, str, str]  # (StartDate or "", Id, store key): ascending, so newest last
@@ -37,6 +37,39 @@ def status_of(doc: Document | Deferred) -> Any:
     name (not a string) files it under none."""
     status = doc.top("Status") if isinstance(doc, Deferred) else doc.get("Status")
     return status if isinstance(status, str) else None
+
+
+_OFF_THE_COPY = object()  # `_listed`: read this off each copy (`entry`, `status_of`), not off its sample
+
+
+def _listed(sample: Document) -> tuple[Any, Any]:
+    """What every copy of `sample` is filed from, read once per sample (`Deferred.facts_and_days`):
+    its `StartDate` to move back by the copy's days (copies move every instant but form fields:
+    seed.py's `_KEEP`), and its `Status`, which copying leaves as it is (a short word: no instant,
+    no GUID). Anything else is read off each copy."""
+    start, status = sample.get("StartDate"), sample.get("Status")
+    keeps = not isinstance(status, str) or (len(status) < 36 and not is_instant(status))
+    return (start if is_instant(start) else _OFF_THE_COPY), (
+        (status if isinstance(status, str) else None) if keeps else _OFF_THE_COPY
+    )
+
+
+def copy_entry(key: str, copy: Deferred, keyed: dict[int, bool]) -> tuple[Entry, Any]:
+    """`entry` and `status_of` of a copy not made yet, from its sample's facts and its days
+    (`keyed`: what `Deferred.keyed_by` said of each sample's copies, by the facts' tuple)."""
+    (start, status), days = facts = copy.facts_and_days(_listed)
+    by_key = keyed.get(id(facts[0]))
+    if by_key is None:
+        by_key = keyed[id(facts[0])] = copy.keyed_by("Id")
+    if start is _OFF_THE_COPY:
+        start = copy.top("StartDate")
+    else:  # `Days.move`, inline: the one thing that differs per copy
+        moved = days.dates.get(start[:10])
+        start = (moved if moved is not None else days.date(start[:10])) + start[10:]
+    if status is _OFF_THE_COPY:
+        status = status_of(copy)
+    ident = key if by_key else copy.top("Id")
+    return (start if isinstance(start, str) else "", ident if isinstance(ident, str) else str(ident), key), status
 
 
 class InstanceOrder:
@@ -61,9 +94,15 @@ class InstanceOrder:
         files each, in one loop; sorted on first read."""
         docs, filed_under, lists = self.docs, self._filed, self._lists
         every = lists[EVERY]
+        keyed: dict[int, bool] = {}  # by a sample's facts (one tuple each): whether its copies' Id is their key
         for key, stored in items:
-            doc: Document | Deferred = stored if isinstance(stored, Deferred) else stored.doc
-            found, status = entry(key, doc), status_of(doc)
+            doc: Document | Deferred
+            if isinstance(stored, Deferred):
+                doc = stored
+                found, status = copy_entry(key, stored, keyed)
+            else:
+                doc = stored.doc
+                found, status = entry(key, doc), status_of(doc)
             docs[key] = doc
             filed_under[key] = (found, status)
             every.append(found)

@@ -190,13 +190,14 @@ def _drawn(ctx: SeedContext, size: int) -> tuple[dict[str, Any], list[replica.Co
     rng = ctx.random("copies")
     numbers = {name: 0 for name in sample["counters"]}
     numbers[example.rsplit("-", 1)[0].lower()] = 1
-    draw = rng.random
+    draw, getrandbits = rng.random, rng.getrandbits
 
     def number(copy: replica.Copy) -> tuple[str, str]:
         """The instance's name, its process's next number (the gaps are deleted instances), and its uniqueId."""
         process = copy.shape.samples[0]["processName"]
-        numbers[process.lower()] += 1 if draw() < 0.9 else 2
-        return f"{process}-{numbers[process.lower()]}", f"{rng.getrandbits(128):032x}"
+        counter = process.lower()
+        numbered = numbers[counter] = numbers[counter] + (1 if draw() < 0.9 else 2)
+        return f"{process}-{numbered}", f"{getrandbits(128):032x}"
 
     plan = replica.copies(shaped, starts, size - 1, rng)
     replica.draw(plan, rng, number)

@@ -173,17 +173,24 @@ class InstanceIndex:
                 self.add_lazy(key, stored) if isinstance(stored, Lazy) else self.add(key, stored.doc)
             return
         docs, filed_under, lists = self.docs._items, self._entries, self._lists
+        # the lists a sample's copies go to, by the sample's facets (the one tuple `facts` keeps per sample)
+        targets: dict[int, list[list[Entry]]] = {}
         for key, stored in items:
             if not isinstance(stored, replica.Deferred):
                 self.add(key, stored.doc)
                 continue
-            found, filed = copy_entry(key, stored)
+            (filed, flagged, ticks), days = stored.facts_and_days(_sample_facts)
+            if ticks is None:
+                found, filed = copy_entry(key, stored)
+            else:  # `copy_entry`, inline
+                seq = stored.number
+                found = (ticks - days.days * DAY_TICKS, seq if isinstance(seq, int) else 0, key, flagged)
             docs[key] = stored
             filed_under[key] = (found, filed)
-            for facet in filed:
-                entries = lists.get(facet)
-                if entries is None:
-                    entries = lists[facet] = []
+            into = targets.get(id(filed))
+            if into is None:
+                into = targets[id(filed)] = [lists.setdefault(facet, []) for facet in filed]
+            for entries in into:
                 entries.append(found)
 
     def add(self, key: str, doc: Document) -> None:
