@@ -26,14 +26,15 @@ import copy
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 from urllib.parse import quote
 
 import jsonschema_rs
 from isodate import parse_datetime  # type: ignore[import-untyped]
+from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError as SchemaError
 from jsonschema.protocols import Validator
-from openapi_schema_validator import OAS30ReadValidator, OAS31Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
@@ -41,9 +42,31 @@ from instancemock.core.casting import CastFailed, dotnet_boolean
 from instancemock.core.document import resolve_at
 
 SPEC_URI = "urn:instancemock:spec"
-# openapi-core checks 3.1 formats with the 3.0 checker (openapi_core/validation/schemas/__init__.py).
-FORMATS = OAS30ReadValidator.FORMAT_CHECKER
-TYPES = OAS31Validator.TYPE_CHECKER
+
+
+@cache
+def _oas() -> tuple[Any, Any, Any]:
+    """openapi-schema-validator's 3.1 validator, format checker and type checker, imported when the
+    first spec is compiled: the import (with jsonschema's and pydantic-settings') is ~0.2 s, and
+    the server forks its world-drawing child before it (world/state.py `seed_in_background`),
+    which has no use for it. openapi-core checks 3.1 formats with the 3.0 checker
+    (openapi_core/validation/schemas/__init__.py), and so does this module."""
+    from openapi_schema_validator import OAS30ReadValidator, OAS31Validator
+
+    return OAS31Validator, OAS30ReadValidator.FORMAT_CHECKER, OAS31Validator.TYPE_CHECKER
+
+
+def _validator(schema: Any, **options: Any) -> Any:
+    return _oas()[0](schema, **options)
+
+
+def __getattr__(name: str) -> Any:
+    """`FORMATS` and `TYPES`, made on first use (`_oas`)."""
+    if name == "FORMATS":
+        return _oas()[1]
+    if name == "TYPES":
+        return _oas()[2]
+    raise AttributeError(name)
 
 
 def _date(value: str) -> date:
@@ -81,7 +104,7 @@ class _Format:
         self.name = str(value)
 
     def validate(self, instance: Any) -> None:
-        if not FORMATS.conforms(instance, self.name):
+        if not _oas()[1].conforms(instance, self.name):
             raise ValueError(f"{instance!r} is not a {self.name!r}")
 
 
@@ -191,7 +214,7 @@ class SchemaSet:
             fast = jsonschema_rs.validator_for(
                 ref, registry=self._fast_registry, validate_formats=False, keywords={"format": _Format}
             )
-            full = OAS31Validator(ref, registry=self._full_registry, format_checker=FORMATS)
+            full = _validator(ref, registry=self._full_registry, format_checker=_oas()[1])
             found = self._checks[pointer] = Check(fast, full)
         return found
 
@@ -210,7 +233,7 @@ class SchemaSet:
         if pointer:
             return Shape(schema, pointer, self.check(pointer))
         fast = jsonschema_rs.validator_for(schema, validate_formats=False, keywords={"format": _Format})
-        return Shape(schema, pointer, Check(fast, OAS31Validator(schema, format_checker=FORMATS)))
+        return Shape(schema, pointer, Check(fast, _validator(schema, format_checker=_oas()[1])))
 
     def _shape(self, node: Any, pointer: str, made: list[Shape]) -> Shape:
         schema, pointer = resolve_at(self.document, node, pointer)
@@ -340,7 +363,10 @@ def _cast_any(shape: Shape, value: Any) -> Any:
 
 
 def _empty() -> Shape:
-    shape = Shape({}, "", Check(jsonschema_rs.validator_for({}), OAS31Validator({})))
+    # The empty schema accepts everything: jsonschema-rs says yes to every value, and the full
+    # validator behind it (any draft's, for `{}`) is never asked; not openapi-schema-validator's,
+    # which is imported only when the first spec is compiled (`_oas`).
+    shape = Shape({}, "", Check(jsonschema_rs.validator_for({}), Draft202012Validator({})))
     shape.plain = shape.keys_plain = True
     shape.string_formats = False
     return shape
@@ -387,7 +413,8 @@ def canonical(shape: Shape, value: Any, renamed: list[bool], depth: int = 0) -> 
 
 
 def _format_fits(shape: Shape, value: Any) -> bool:
-    return shape.format is None or shape.format not in FORMATS.checkers or FORMATS.conforms(value, shape.format)
+    formats = _oas()[1]
+    return shape.format is None or shape.format not in formats.checkers or formats.conforms(value, shape.format)
 
 
 # The one JSON type a value of these Python types has (bool is no integer, None only null): for
@@ -406,7 +433,7 @@ def primitive_type(shape: Shape, value: Any) -> str | None:
     if sole is not None:  # a value per request per listed-type node (Kianda's field values): no checker calls
         return sole if sole in candidates else None
     for candidate in candidates:
-        if TYPES.is_type(value, candidate) and _format_fits(shape, value):
+        if _oas()[2].is_type(value, candidate) and _format_fits(shape, value):
             return str(candidate)
     return None
 
