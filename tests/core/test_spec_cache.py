@@ -17,8 +17,8 @@ read = document.read_spec.__wrapped__  # past the per-process memo, to the file 
 
 @pytest.fixture
 def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("INSTANCEMOCK_CACHE_DIR", str(tmp_path / "cache"))
-    return tmp_path / "cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return tmp_path / "cache" / "instancemock"
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in SPEC_DIR.glob("*.yaml")))
@@ -45,7 +45,7 @@ def test_an_edited_spec_is_parsed_again(cache_dir: Path, tmp_path: Path) -> None
 def test_without_a_writable_cache_the_spec_is_parsed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     blocked = tmp_path / "a-file"
     blocked.write_text("not a directory", encoding="utf-8")
-    monkeypatch.setenv("INSTANCEMOCK_CACHE_DIR", str(blocked))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))
     path = SPEC_DIR / "kianda.yaml"
     assert read(path) == yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
 

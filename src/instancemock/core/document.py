@@ -109,10 +109,7 @@ _CACHE_FORMAT = f"v1-marshal{marshal.version}-{SAFE_LOADER.__name__}"
 
 
 def spec_cache_dir() -> Path:
-    """`INSTANCEMOCK_CACHE_DIR`, else `$XDG_CACHE_HOME/instancemock`, else `~/.cache/instancemock`."""
-    chosen = os.environ.get("INSTANCEMOCK_CACHE_DIR")
-    if chosen:
-        return Path(chosen)
+    """`$XDG_CACHE_HOME/instancemock`, else `~/.cache/instancemock` (the XDG base directory rule)."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "instancemock"
 
