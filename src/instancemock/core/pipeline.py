@@ -34,7 +34,7 @@ from werkzeug.datastructures import Headers
 
 from instancemock.core import errors
 from instancemock.core.bodies import read_body
-from instancemock.core.context import CTX, FACTS, STATE, Ctx, Facts, Handler, ctx, sandbox_of
+from instancemock.core.context import CTX, FACTS, STATE, Ctx, Facts, Handler, ctx, origin_of, sandbox_of
 from instancemock.core.control import apply_mock_controls, controls_idle
 from instancemock.core.cors import add_cors_headers, allowed_origin, answer_cors
 from instancemock.core.examples import answer_from_examples
@@ -92,7 +92,7 @@ def resolve_route(request: web.Request) -> None:
     sandbox = sandbox_of(request)
     request[FACTS] = Facts(found, sandbox, router.api_path(request.path, found.api))
     if isinstance(found, Route):
-        request[CTX] = Ctx(request.app[STATE], found, sandbox, request=request)
+        request[CTX] = Ctx(request.app[STATE], found, sandbox, origin=origin_of(request))
 
 
 MAX_URL_BYTES = 8190  # the request target; aiohttp's own limit, near Kestrel's 8 KB request line
