@@ -479,8 +479,7 @@ class Answered:
         found = request.get(FACTS)
         owner = found.owner if found is not None else None
         self.api = owner.name if owner is not None else None
-        transport = request.transport
-        answered = response is not None and transport is not None and not transport.is_closing()
+        answered = _sent(request, response)
         self._status = response.status if answered and response is not None else None
         self._answer: KeptBody | None = None
         self._asked: KeptBody | None = None  # the request's body, read by validation
@@ -542,9 +541,7 @@ def _entry(request: web.Request, opening: Opening, response: web.StreamResponse 
     found = facts(request)
     entry = _entry_of(request, opening, found)
     declared = request.content_length
-    transport = request.transport
-    answered = response is not None and transport is not None and not transport.is_closing()
-    if answered:
+    if _sent(request, response):
         assert response is not None
         if declared is None and request.body_exists:
             entry.body_size = -1
@@ -584,18 +581,21 @@ def _entry_of(request: web.Request, opening: Opening, found: Facts | None) -> Jo
 
 
 def _kept_answer(found: object, response: web.Response) -> KeptBody | None:
-    body = response.body if isinstance(response.body, bytes) else b""
-    secret = isinstance(found, Route) and bool(found.op.spec.get("x-secret-answer"))
-    return _kept(body, response.headers.get("Content-Type"), secret)
-
-
-def _kept(body: bytes, content_type: str | None, secret: bool) -> KeptBody | None:
     """The answer's body as the journal keeps it. An operation whose answer *is* a credential
     (`x-secret-answer` in its spec: Barium's bare ticket) is kept as `[redacted]` unless it is JSON,
     whose credential fields `payloads.redact` finds by name; XML or text would show it in clear."""
+    body = response.body if isinstance(response.body, bytes) else b""
+    content_type = response.headers.get("Content-Type")
+    secret = isinstance(found, Route) and bool(found.op.spec.get("x-secret-answer"))
     if secret and body and "json" not in (content_type or "").lower():
         return KeptBody(payloads.REDACTED.encode(), len(payloads.REDACTED), "text/plain")
     return KeptBody.of(body, content_type)
+
+
+def _sent(request: web.Request, response: web.StreamResponse | None) -> bool:
+    """An answer was made and its connection still stands (not reset, closed or left hanging)."""
+    transport = request.transport
+    return response is not None and transport is not None and not transport.is_closing()
 
 
 def read_already(request: web.Request) -> bytes | None:
